@@ -1,0 +1,1 @@
+"""Finding, checking, splitting, loading and augmenting photo/mask pairs."""

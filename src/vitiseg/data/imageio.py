@@ -1,0 +1,108 @@
+"""Read photos and class masks from disk, safely and in one convention.
+
+Photos come back as RGB ``uint8`` arrays (H, W, 3) with EXIF orientation applied;
+masks as 2-D integer arrays of class indices.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from vitiseg.errors import DataError
+
+MAX_PIXELS = 400_000_000
+"""Largest image accepted (20000 x 20000); bigger headers are refused before decoding."""
+
+Image.MAX_IMAGE_PIXELS = None  # vitiseg checks the header itself, with a clearer message
+
+
+class ImageWarning(UserWarning):
+    """A photo that was usable after a conversion the user should know about."""
+
+
+def _open(path: Path) -> Image.Image:
+    try:
+        image = Image.open(path)
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found") from None
+    except (UnidentifiedImageError, OSError) as exc:
+        raise DataError(f"{path}: not a readable image ({exc.__class__.__name__})") from None
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        image.close()
+        raise DataError(
+            f"{path}: header claims {width}x{height} pixels, more than the "
+            f"{MAX_PIXELS:,} vitiseg accepts (a corrupt file or a decompression bomb); "
+            "tile the image first"
+        )
+    return image
+
+
+def image_size(path: str | Path) -> tuple[int, int]:
+    """Return (width, height) from the file header, after EXIF orientation, without decoding."""
+    with _open(Path(path)) as image:
+        width, height = image.size
+        orientation = image.getexif().get(0x0112, 1)
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+
+
+def _decode(image: Image.Image, path: Path) -> Image.Image:
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise DataError(f"{path}: corrupt or truncated image ({exc})") from None
+    return image
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """Decode a photo as RGB uint8 (H, W, 3), converting other modes with a warning.
+
+    Greyscale, RGBA, palette and 16-bit photos are accepted: 16-bit values are scaled
+    to 8 bits, alpha is dropped.
+    """
+    path = Path(path)
+    with _open(path) as image:
+        image = _decode(image, path)
+        image = ImageOps.exif_transpose(image)
+        if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+            array = np.asarray(image, dtype=np.float64)
+            top = 65535.0 if array.max() > 255 else 255.0
+            array = np.clip(array / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+            warnings.warn(
+                f"{path}: 16-bit greyscale photo scaled to 8-bit RGB", ImageWarning, stacklevel=2
+            )
+            return np.repeat(array[:, :, None], 3, axis=2)
+        if image.mode != "RGB":
+            warnings.warn(
+                f"{path}: {image.mode} photo converted to RGB", ImageWarning, stacklevel=2
+            )
+            image = image.convert("RGB")
+        return np.asarray(image, dtype=np.uint8).copy()
+
+
+def read_mask(path: str | Path) -> np.ndarray:
+    """Decode a class-index mask as a 2-D array (uint8, or uint16 for 16-bit files).
+
+    Palette PNGs give their indices; RGB files whose three channels are equal are read as
+    greyscale. A true colour annotation is refused with a pointer to ``vitiseg masks convert``.
+    """
+    path = Path(path)
+    with _open(path) as image:
+        image = _decode(image, path)
+        if image.mode in ("L", "P", "1"):
+            return np.asarray(image, dtype=np.uint8).copy()
+        if image.mode.startswith("I"):
+            return np.asarray(image).astype(np.uint16)
+        array = np.asarray(image.convert("RGB"))
+    if np.array_equal(array[:, :, 0], array[:, :, 1]) and np.array_equal(
+        array[:, :, 0], array[:, :, 2]
+    ):
+        return array[:, :, 0].copy()
+    raise DataError(
+        f"{path}: colour mask ({image.mode}) where class indices are expected; "
+        "convert colour annotations with `vitiseg masks convert SRC DST`"
+    )

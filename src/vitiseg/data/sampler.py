@@ -1,0 +1,55 @@
+"""A sampler whose order and per-sample augmentation seeds depend only on (seed, epoch)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+import torch.distributed as dist
+from torch.utils.data import Sampler
+
+
+def _world() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+class EpochSampler(Sampler[tuple[int, int]]):
+    """Yield ``(index, sample_seed)``; reproducible across resumes, workers and processes.
+
+    Training (``shuffle=True``): a permutation drawn from ``seed`` and the epoch, padded by
+    repetition to a multiple of the process count, one share per process (like
+    ``DistributedSampler``). Evaluation (``shuffle=False``): indices in order, shared
+    round-robin without padding, so every sample is counted exactly once.
+    Lightning calls :meth:`set_epoch` before each epoch.
+    """
+
+    def __init__(self, length: int, seed: int, shuffle: bool) -> None:
+        self.length = length
+        self.seed = seed
+        self.shuffle = shuffle
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _indices(self) -> list[int]:
+        rank, world = _world()
+        if not self.shuffle:
+            return list(range(rank, self.length, world))
+        generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        order = torch.randperm(self.length, generator=generator).tolist()
+        order += order[: (-len(order)) % world]
+        return order[rank::world]
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch + 7)
+        seeds = torch.randint(0, 2**31 - 1, (self.length,), generator=generator).tolist()
+        return iter([(i, seeds[i]) for i in self._indices()])
+
+    def __len__(self) -> int:
+        rank, world = _world()
+        if self.shuffle:
+            return -(-self.length // world)
+        return len(range(rank, self.length, world))

@@ -1,0 +1,49 @@
+"""Facts about the machine: which precision is fast here, how much memory is free, which rank."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+
+def cpu_has_bf16() -> bool:
+    """True if the CPU has native bfloat16 instructions (AVX512-BF16 or AMX)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(precision: str, accelerator: str = "auto") -> str:
+    """Turn ``auto`` into a Lightning precision: bf16-mixed where the hardware has bf16,
+    16-mixed on older GPUs, 32 otherwise. Other values pass through."""
+    if precision != "auto":
+        return precision
+    on_gpu = accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available()
+    if on_gpu:
+        return "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
+    return "bf16-mixed" if cpu_has_bf16() else "32"
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to new allocations (Linux MemAvailable), if known."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def is_rank_zero() -> bool:
+    """False in the extra processes of a multi-process launch (Lightning, torchrun, SLURM)."""
+    for variable in ("RANK", "LOCAL_RANK", "NODE_RANK"):
+        if int(os.environ.get(variable, "0") or 0) != 0:
+            return False
+    return (
+        int(os.environ.get("SLURM_NTASKS", "1")) <= 1 or os.environ.get("SLURM_PROCID", "0") == "0"
+    )

@@ -1,0 +1,199 @@
+"""Build smp networks from a spec, normalise inputs, export and load trained models.
+
+An exported model is smp's ``save_pretrained`` layout (``config.json`` +
+``model.safetensors``, loadable with ``smp.from_pretrained``) plus vitiseg's
+``model.json`` (class names, normalisation, scale). Nothing is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import segmentation_models_pytorch as smp
+import torch
+from safetensors.torch import load_file
+
+from vitiseg.atomic import write_text
+from vitiseg.errors import WeightsError
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+SEED_DECODER_CHANNELS = (256, 128, 64, 32, 16)
+ARCHITECTURES = {
+    name: cls
+    for name, cls in vars(smp).items()
+    if isinstance(cls, type)
+    and issubclass(cls, torch.nn.Module)
+    and hasattr(cls, "from_pretrained")
+}
+_DECODER_CHANNEL_ARCHS = {"Unet", "UnetPlusPlus"}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What defines a network: smp architecture, encoder and number of classes."""
+
+    arch: str = "Unet"
+    encoder: str = "resnet50"
+    classes: int = 2
+    encoder_depth: int = 5
+
+    def __post_init__(self) -> None:
+        if self.arch not in ARCHITECTURES:
+            raise WeightsError(
+                f"unknown architecture {self.arch!r}; choose from {', '.join(sorted(ARCHITECTURES))}"
+            )
+        if self.encoder not in smp.encoders.get_encoder_names():
+            raise WeightsError(
+                f"unknown encoder {self.encoder!r}; see smp's encoder list "
+                "(e.g. resnet18, resnet50, efficientnet-b0, mobilenet_v2)"
+            )
+        if self.classes < 2:
+            raise WeightsError(f"classes must be at least 2, got {self.classes}")
+
+    def smp_kwargs(self) -> dict:
+        """Keyword arguments for ``smp.create_model``; the seed's decoder for U-Nets."""
+        kwargs = {
+            "arch": self.arch,
+            "encoder_name": self.encoder,
+            "classes": self.classes,
+            "encoder_depth": self.encoder_depth,
+        }
+        if self.arch in _DECODER_CHANNEL_ARCHS:
+            kwargs["decoder_channels"] = list(SEED_DECODER_CHANNELS[: self.encoder_depth])
+        return kwargs
+
+
+@dataclass
+class ModelInfo:
+    """Everything inference needs beside the weights; saved as ``model.json``."""
+
+    spec: ModelSpec
+    class_names: list[str]
+    mean: tuple[float, ...] = IMAGENET_MEAN
+    std: tuple[float, ...] = IMAGENET_STD
+    scale: float = 1.0
+    extra: dict = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["format"] = "vitiseg-model/1"
+        return json.dumps(data, indent=2)
+
+    @classmethod
+    def from_json(cls, text: str, source: str | Path) -> ModelInfo:
+        try:
+            data = json.loads(text)
+            spec = ModelSpec(**data.pop("spec"))
+            data.pop("format", None)
+            info = cls(**data)
+        except WeightsError as exc:
+            raise WeightsError(f"{source}: {exc}") from None
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise WeightsError(f"{source}: not a valid vitiseg model.json ({exc})") from None
+        if len(info.class_names) != spec.classes:
+            raise WeightsError(
+                f"{source}: {len(info.class_names)} class names for {spec.classes} classes"
+            )
+        if not 0 < info.scale <= 4:
+            raise WeightsError(f"{source}: scale {info.scale} outside (0, 4]")
+        return info
+
+
+def build_model(spec: ModelSpec, encoder_weights: str | None = None) -> torch.nn.Module:
+    """Create the network; ``encoder_weights`` is ``"imagenet"``, None, or a file path.
+
+    Raises:
+        WeightsError: ImageNet weights could not be downloaded (offline?), or a weights
+            file matches nothing in the encoder.
+    """
+    if encoder_weights in (None, "none"):
+        return smp.create_model(**spec.smp_kwargs(), encoder_weights=None)
+    if encoder_weights == "imagenet":
+        try:
+            return smp.create_model(**spec.smp_kwargs(), encoder_weights="imagenet")
+        except Exception as exc:  # network, hub and cache errors all look different
+            raise WeightsError(
+                f"could not get ImageNet weights for {spec.encoder} ({exc.__class__.__name__}); "
+                "offline? use --encoder-weights none, or --encoder-weights PATH to a local file"
+            ) from None
+    from vitiseg.weights import load_encoder_weights
+
+    model = smp.create_model(**spec.smp_kwargs(), encoder_weights=None)
+    load_encoder_weights(model, encoder_weights)
+    return model
+
+
+def normalize(
+    images: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]
+) -> torch.Tensor:
+    """uint8 images (N, 3, H, W) -> float32 normalised: ``(x / 255 - mean) / std``."""
+    mean_t = torch.tensor(mean, device=images.device).view(1, -1, 1, 1) * 255.0
+    std_t = torch.tensor(std, device=images.device).view(1, -1, 1, 1) * 255.0
+    return (images.float() - mean_t) / std_t
+
+
+def export_model(model: torch.nn.Module, info: ModelInfo, directory: str | Path) -> Path:
+    """Write ``config.json`` + ``model.safetensors`` + ``model.json`` into ``directory``.
+
+    Each file is written elsewhere first and renamed into place.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".export.", dir=directory))
+    try:
+        model.save_pretrained(staging)
+        config = json.loads((staging / "config.json").read_text())
+        config["encoder_weights"] = None  # loading must never try the network
+        (staging / "config.json").write_text(json.dumps(config, indent=2))
+        for name in ("model.safetensors", "config.json"):
+            (staging / name).replace(directory / name)
+        write_text(directory / "model.json", info.to_json())
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return directory / "model.safetensors"
+
+
+def resolve_model_dir(path: str | Path) -> Path:
+    """Accept a run folder, its model.safetensors/model.json, or a folder holding them."""
+    path = Path(path)
+    directory = path.parent if path.is_file() else path
+    if not (directory / "model.json").is_file() or not (directory / "model.safetensors").is_file():
+        raise WeightsError(
+            f"{path}: no exported model here (expected model.safetensors and model.json, "
+            "written at the end of `vitiseg train`)"
+        )
+    return directory
+
+
+def load_model(path: str | Path) -> tuple[torch.nn.Module, ModelInfo]:
+    """Load an exported model from its safetensors weights and model.json, in eval mode."""
+    directory = resolve_model_dir(path)
+    info = ModelInfo.from_json(
+        (directory / "model.json").read_text(encoding="utf-8"), directory / "model.json"
+    )
+    try:
+        state = load_file(directory / "model.safetensors")
+    except Exception as exc:
+        raise WeightsError(
+            f"{directory / 'model.safetensors'}: unreadable weights ({exc})"
+        ) from None
+    head = state.get("segmentation_head.0.weight")
+    if head is None or head.shape[0] != info.spec.classes:
+        found = None if head is None else head.shape[0]
+        raise WeightsError(
+            f"{directory}: model.json says {info.spec.classes} classes, weights have {found}"
+        )
+    model = build_model(info.spec)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[1:2] or [str(exc)]
+        raise WeightsError(
+            f"{directory}: weights do not fit {info.spec.arch}/{info.spec.encoder}: {first[0].strip()}"
+        ) from None
+    return model.eval(), info

@@ -1,0 +1,106 @@
+"""Callbacks that write the run folder: epoch line, metrics CSV and plot, periodic checkpoints."""
+
+from __future__ import annotations
+
+import errno
+import json
+from pathlib import Path
+
+import lightning as L
+import torch
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+
+from vitiseg import metrics
+from vitiseg.atomic import atomic_path, write_text
+from vitiseg.report.history import history_frame, plot_history
+
+
+class DiskFullError(OSError):
+    """A checkpoint could not be written for lack of space; the earlier file is intact."""
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Save checkpoints to a temporary file renamed into place: a kill never truncates one."""
+
+    def save_checkpoint(self, checkpoint: dict, path, storage_options=None) -> None:
+        try:
+            with atomic_path(path) as tmp:
+                torch.save(checkpoint, tmp)
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise DiskFullError(
+                    errno.ENOSPC,
+                    f"disk full while saving {path}; the previous version of that file is "
+                    "intact. Free some space and resume",
+                ) from None
+            raise
+
+    def load_checkpoint(self, path, map_location=None, weights_only: bool | None = True):
+        return super().load_checkpoint(path, map_location=map_location, weights_only=True)
+
+
+def epoch_line(row: dict, epochs: int) -> str:
+    """One line per epoch, as the seed prints it (validation figures)."""
+    val = row["val"]
+    return (
+        f"Epoch: {str(row['epoch']).zfill(len(str(epochs)))}/{epochs} "
+        f"Time: {row['minutes']:.2f}m "
+        f"MIoU: {metrics.nanmean(val['IoU']):.3f} "
+        f"MAccuracy: {metrics.nanmean(val['Accuracy']):.3f} "
+        f"MPrecision: {metrics.nanmean(val['Precision']):.3f} "
+        f"MRecall: {metrics.nanmean(val['Recall']):.3f}"
+    )
+
+
+class RunFiles(L.Callback):
+    """After each validation (rank 0): print the epoch line, rewrite CSV, plot and JSON."""
+
+    def __init__(self, run_dir: Path, name: str, class_names: list[str], epochs: int) -> None:
+        self.run_dir = run_dir
+        self.name = name
+        self.class_names = class_names
+        self.epochs = epochs
+
+    def on_validation_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        if trainer.sanity_checking or not trainer.is_global_zero or not module.history:
+            return
+        history = module.history
+        module.print(epoch_line(history[-1], self.epochs))
+        frame = history_frame(history, len(self.class_names))
+        with atomic_path(self.run_dir / f"Train_{self.name}.csv") as tmp:
+            frame.to_csv(tmp, encoding="utf-8")
+        write_text(self.run_dir / "history.json", json.dumps(history, indent=1))
+        plot_history(frame, self.run_dir / "metrics.png", self.class_names)
+
+
+class PeriodicCheckpoint(L.Callback):
+    """Save ``NAME_E.ckpt`` every ``every`` epochs (the seed's ``-s``), E counted from 1."""
+
+    def __init__(self, directory: Path, name: str, every: int) -> None:
+        self.directory = directory
+        self.name = name
+        self.every = every
+
+    def on_validation_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        epoch = trainer.current_epoch + 1
+        if not trainer.sanity_checking and epoch % self.every == 0:
+            trainer.save_checkpoint(self.directory / f"{self.name}_{epoch}.ckpt")
+
+
+class ResumeHint(L.Callback):
+    """On Ctrl-C, say which checkpoint holds the last finished epoch and how to resume."""
+
+    def __init__(self, last_checkpoint: Path, resume_command: str) -> None:
+        self.last_checkpoint = last_checkpoint
+        self.resume_command = resume_command
+
+    def on_exception(self, trainer: L.Trainer, module: L.LightningModule, exception) -> None:
+        if isinstance(exception, KeyboardInterrupt) and trainer.is_global_zero:
+            if self.last_checkpoint.is_file():
+                done = len(getattr(module, "history", []))
+                print(
+                    f"\nStopped. {self.last_checkpoint} holds the {done} finished epoch(s); "
+                    f"resume with:\n  {self.resume_command}"
+                )
+            else:
+                print("\nStopped before the first epoch ended: nothing to resume from.")

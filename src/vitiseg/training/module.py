@@ -1,0 +1,143 @@
+"""The LightningModule: network, loss, optimiser, schedule and epoch-level metrics."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import lightning as L
+import torch
+from torchmetrics.classification import MulticlassConfusionMatrix
+
+from vitiseg import metrics
+from vitiseg.data.masks import IGNORE_INDEX
+from vitiseg.model import IMAGENET_MEAN, IMAGENET_STD, ModelSpec, build_model, normalize
+from vitiseg.training.losses import build_loss
+from vitiseg.training.schedule import ResumableOneCycleLR
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss became NaN or infinite; the run stops with the last good checkpoint kept."""
+
+
+class SegmentationModule(L.LightningModule):
+    """U-Net training as the seed does it, with whole-epoch confusion-matrix metrics.
+
+    After each validation the epoch's figures are appended to :attr:`history` (saved in
+    every checkpoint, so a resumed run continues the same table).
+    """
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        encoder_weights: str | None,
+        learning_rate: float,
+        weight_decay: float,
+        loss: str = "ce",
+        class_weights: list[float] | None = None,
+        channels_last: bool = True,
+        compile_model: bool = False,
+    ) -> None:
+        super().__init__()
+        self.spec = spec
+        self.encoder_weights = encoder_weights
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.loss_name = loss
+        self.class_weights = class_weights
+        self.channels_last = channels_last
+        self.compile_model = compile_model
+        self.history: list[dict] = []
+        self.configure_network()
+        self.configure_losses()
+        self.configure_metrics()
+
+    def configure_network(self) -> None:
+        self.model = build_model(self.spec, self.encoder_weights)
+        if self.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+
+    def configure_losses(self) -> None:
+        weights = torch.tensor(self.class_weights) if self.class_weights else None
+        self.criterion = build_loss(self.loss_name, weights)
+
+    def configure_metrics(self) -> None:
+        confusion = MulticlassConfusionMatrix(
+            self.spec.classes, ignore_index=IGNORE_INDEX, validate_args=False
+        )
+        self.train_confusion = confusion
+        self.val_confusion = confusion.clone()
+
+    def configure_model(self) -> None:
+        if self.compile_model and not isinstance(self.model, torch._dynamo.OptimizedModule):
+            self.model = torch.compile(self.model)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.model(images)
+
+    def on_after_batch_transfer(self, batch, dataloader_idx: int):
+        images, masks = batch
+        images = normalize(images, IMAGENET_MEAN, IMAGENET_STD)
+        if self.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        return images, masks.long()
+
+    def _step(self, batch, confusion: MulticlassConfusionMatrix) -> torch.Tensor:
+        images, masks = batch
+        logits = self(images)
+        loss = self.criterion(logits.float(), masks)
+        confusion.update(logits.detach().argmax(1), masks)
+        return loss
+
+    def on_train_epoch_start(self) -> None:
+        self._epoch_started = time.monotonic()
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        loss = self._step(batch, self.train_confusion)
+        if not torch.isfinite(loss):
+            raise NonFiniteLossError(
+                f"loss became {loss.item()} at epoch {self.current_epoch + 1}, step {batch_idx + 1}"
+            )
+        self.log("train_loss", loss, prog_bar=True, on_step=True, on_epoch=False)
+        return loss
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        self._step(batch, self.val_confusion)
+
+    def on_validation_epoch_end(self) -> None:
+        if self.trainer.sanity_checking:
+            return
+        train, val = self.train_confusion.compute(), self.val_confusion.compute()
+        self.train_confusion.reset()
+        self.val_confusion.reset()
+        row = {
+            "epoch": self.current_epoch + 1,
+            "minutes": (time.monotonic() - getattr(self, "_epoch_started", time.monotonic())) / 60,
+            "train": metrics.per_class(train.cpu()),
+            "val": metrics.per_class(val.cpu()),
+            "val_confusion": val.cpu().tolist(),
+        }
+        self.history.append(row)
+        val_miou = metrics.nanmean(row["val"]["IoU"])
+        self.log("val_mIoU", val_miou if not math.isnan(val_miou) else 0.0, sync_dist=False)
+        self.log("val_mAccuracy", metrics.nanmean(row["val"]["Accuracy"]), sync_dist=False)
+
+    def configure_optimizers(self):
+        optimizer = torch.optim.AdamW(
+            self.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
+        )
+        scheduler = ResumableOneCycleLR(
+            optimizer,
+            max_lr=self.learning_rate,
+            total_steps=self.trainer.estimated_stepping_batches,
+        )
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["vitiseg_history"] = self.history
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self.history = list(checkpoint.get("vitiseg_history", []))

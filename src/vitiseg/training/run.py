@@ -1,0 +1,249 @@
+"""A training run: run folder, data, Lightning Trainer, resume, and the exported model."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import warnings
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+from torch.utils.data import DataLoader
+
+from vitiseg.config import TrainConfig
+from vitiseg.data.dataset import SegmentationDataset, pad_collate
+from vitiseg.data.prepare import PreparedData, prepare
+from vitiseg.data.sampler import EpochSampler
+from vitiseg.data.split import write_split
+from vitiseg.data.transforms import eval_transform, train_transform
+from vitiseg.errors import ConfigError
+from vitiseg.hardware import is_rank_zero, resolve_precision
+from vitiseg.model import ModelInfo, ModelSpec, build_model, export_model
+from vitiseg.quiet import quiet_libraries
+from vitiseg.training.callbacks import AtomicCheckpointIO, PeriodicCheckpoint, ResumeHint, RunFiles
+from vitiseg.training.module import SegmentationModule
+from vitiseg.weights import read_state_dict
+
+CHECKPOINTS = "checkpoints"
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """Where a run keeps its files."""
+
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.yaml"
+
+    @property
+    def split(self) -> Path:
+        return self.root / "split.csv"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.root / CHECKPOINTS
+
+    @property
+    def last(self) -> Path:
+        return self.checkpoints / "last.ckpt"
+
+    @property
+    def best(self) -> Path:
+        return self.checkpoints / "best.ckpt"
+
+
+def say(message: str) -> None:
+    """Print on the first process only."""
+    if is_rank_zero():
+        print(message, flush=True)
+
+
+def run_of_checkpoint(checkpoint: Path) -> RunPaths:
+    """The run folder holding ``RUN/checkpoints/X.ckpt`` (or a run folder itself)."""
+    if checkpoint.is_dir():
+        return RunPaths(checkpoint)
+    if checkpoint.parent.name != CHECKPOINTS:
+        raise ConfigError(f"{checkpoint}: expected a checkpoint inside RUN/{CHECKPOINTS}/")
+    return RunPaths(checkpoint.parent.parent)
+
+
+def parse_max_time(text: str | None) -> timedelta | str | None:
+    """``--max-time``: minutes (``90``) or Lightning's ``DD:HH:MM:SS``."""
+    if text is None:
+        return None
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return timedelta(minutes=float(text))
+    if re.fullmatch(r"\d{2}:\d{2}:\d{2}:\d{2}", text):
+        return text
+    raise ConfigError(f"--max-time {text!r}: give minutes (90) or DD:HH:MM:SS (00:12:00:00)")
+
+
+def prepare_folder(paths: RunPaths, resuming: bool, overwrite: bool) -> None:
+    """Refuse to train over an earlier run unless asked to resume or overwrite it."""
+    if resuming or not paths.root.exists() or not any(paths.root.iterdir()):
+        return
+    if not overwrite:
+        raise ConfigError(
+            f"{paths.root} already holds a run; resume it with -r -m {paths.last}, "
+            "choose another -n/--name or -o/--output, or pass --overwrite to replace it"
+        )
+    shutil.rmtree(paths.root)
+
+
+def _loaders(config: TrainConfig, data: PreparedData) -> tuple[DataLoader, DataLoader]:
+    def dataset(part: str, transform) -> SegmentationDataset:
+        return SegmentationDataset(
+            data.splits[part], transform, data.class_map, config.scale, config.preload
+        )
+
+    common = {
+        "batch_size": config.batch_size,
+        "num_workers": config.workers,
+        "persistent_workers": config.workers > 0,
+        "pin_memory": torch.cuda.is_available(),
+    }
+    train = DataLoader(
+        dataset("train", train_transform(config.crop_size)),
+        sampler=EpochSampler(len(data.splits["train"]), config.seed, shuffle=True),
+        drop_last=False,
+        **common,
+    )
+    valid = DataLoader(
+        dataset("valid", eval_transform()),
+        sampler=EpochSampler(len(data.splits["valid"]), config.seed, shuffle=False),
+        collate_fn=pad_collate,
+        **common,
+    )
+    return train, valid
+
+
+def _callbacks(config: TrainConfig, paths: RunPaths) -> list[L.Callback]:
+    callbacks: list[L.Callback] = [
+        RunFiles(paths.root, config.name, config.names_of_classes, config.epochs),
+        ModelCheckpoint(
+            dirpath=paths.checkpoints,
+            filename="best",
+            monitor=config.monitor,
+            mode="max",
+            save_top_k=1,
+            save_last=True,
+            enable_version_counter=False,
+            auto_insert_metric_name=False,
+        ),
+        ResumeHint(
+            paths.last, f"vitiseg train -n {config.name} -d {config.directory} -r -m {paths.last}"
+        ),
+    ]
+    if config.save_every:
+        callbacks.append(PeriodicCheckpoint(paths.checkpoints, config.name, config.save_every))
+    if config.patience:
+        callbacks.append(EarlyStopping(config.monitor, patience=config.patience, mode="max"))
+    return callbacks
+
+
+def _print_summary(config: TrainConfig, data: PreparedData, precision: str) -> None:
+    total = sum(len(v) for v in data.splits.values())
+    say(
+        f"Total Images : {total}\n"
+        f"Train Size   : {len(data.splits['train'])}\n"
+        f"Val Size     : {len(data.splits['valid'])}\n"
+        f"Test Size    : {len(data.splits['test'])}\n"
+        f"N Classes    : {config.classes}\n"
+        f"Model Name   : {config.name}\n"
+        f"Network      : {config.arch} / {config.encoder} (weights: {config.encoder_weights})\n"
+        f"Batch Size   : {config.batch_size} per device\n"
+        f"Epochs       : {config.epochs}\n"
+        f"Learning Rate: {config.learning_rate}\n"
+        f"Precision    : {precision}"
+    )
+    if config.preload:
+        say(f"Preloading   : {data.preload_bytes(config.scale) / 2**30:.2f} GiB of decoded images")
+
+
+def export_best(config: TrainConfig, paths: RunPaths, module: SegmentationModule) -> Path:
+    """Export the best checkpoint's weights (or the current ones) as model.safetensors."""
+    spec = module.spec
+    model = build_model(spec)
+    source = paths.best if paths.best.is_file() else None
+    if source is not None:
+        state = read_state_dict(source)
+        state = {
+            k.removeprefix("model.").replace("_orig_mod.", ""): v
+            for k, v in state.items()
+            if k.startswith("model.")
+        }
+    else:
+        state = {k.replace("_orig_mod.", ""): v for k, v in module.model.state_dict().items()}
+    model.load_state_dict(state)
+    info = ModelInfo(spec=spec, class_names=config.names_of_classes, scale=config.scale)
+    return export_model(model.float(), info, paths.root)
+
+
+def train(
+    config: TrainConfig, resume_from: Path | None = None, overwrite: bool = False
+) -> RunPaths:
+    """Train (or resume) a run; write its folder; export the best model. Returns its paths."""
+    quiet_libraries()
+    paths = (
+        run_of_checkpoint(resume_from)
+        if resume_from
+        else RunPaths(Path(config.output) / config.name)
+    )
+    if resume_from is not None and not resume_from.is_file():
+        raise ConfigError(
+            f"{resume_from}: no checkpoint to resume from (the run may have stopped before its "
+            "first epoch ended); start it again with --overwrite"
+        )
+    if is_rank_zero():
+        prepare_folder(paths, resuming=resume_from is not None, overwrite=overwrite)
+    max_time = parse_max_time(config.max_time)
+    data = prepare(config, paths.split if resume_from and paths.split.is_file() else None)
+    precision = resolve_precision(config.precision, config.accelerator)
+    _print_summary(config, data, precision)
+    if is_rank_zero():
+        paths.root.mkdir(parents=True, exist_ok=True)
+        config.save(paths.config)
+        write_split(paths.split, data.splits, config.directory)
+    L.seed_everything(config.seed, workers=True, verbose=False)
+    module = SegmentationModule(
+        ModelSpec(config.arch, config.encoder, config.classes),
+        None if resume_from else config.encoder_weights,
+        config.learning_rate,
+        config.weight_decay,
+        loss=config.loss,
+        class_weights=data.class_weights(config.classes)
+        if config.classes > 2 and config.class_weights == "auto"
+        else None,
+        compile_model=config.compile,
+    )
+    train_loader, valid_loader = _loaders(config, data)
+    trainer = L.Trainer(
+        max_epochs=config.epochs,
+        max_time=max_time,
+        accelerator=config.accelerator,
+        devices=config.devices,
+        num_nodes=config.num_nodes,
+        strategy=config.strategy,
+        precision=precision,
+        sync_batchnorm=config.sync_batchnorm,
+        callbacks=_callbacks(config, paths),
+        plugins=[AtomicCheckpointIO()],
+        logger=False,
+        num_sanity_val_steps=0,
+        use_distributed_sampler=False,
+        enable_model_summary=False,
+        log_every_n_steps=1,
+        default_root_dir=paths.root,
+    )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+        trainer.fit(module, train_loader, valid_loader, ckpt_path=resume_from, weights_only=True)
+    if trainer.is_global_zero:
+        export_best(config, paths, module)
+    return paths
