@@ -90,7 +90,7 @@ class ModelInfo:
             data = json.loads(text)
             spec = ModelSpec(**data.pop("spec"))
             data.pop("format", None)
-            info = cls(**data)
+            info = cls(spec=spec, **data)
         except WeightsError as exc:
             raise WeightsError(f"{source}: {exc}") from None
         except (ValueError, TypeError, KeyError, AttributeError) as exc:

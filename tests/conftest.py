@@ -1,0 +1,81 @@
+"""Shared fixtures: generated photo/mask folders, the shared real data, CLI runner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+AGROCAM = SHARED_DATA / "agrocam-vine" / "labeled"
+TRUNKS = SHARED_DATA / "vine-trunks"
+
+needs_shared_data = pytest.mark.skipif(
+    not AGROCAM.is_dir(),
+    reason=f"shared vineyard data not found at {SHARED_DATA} (only in the project's workspace and CI)",
+)
+
+FAST_TRAIN = [
+    "--encoder", "resnet18", "--encoder-weights", "none", "--crop-size", "64",
+    "--workers", "0", "--precision", "32",
+]  # fmt: skip
+
+
+def draw_pair(rng: np.random.Generator, size: tuple[int, int], classes: int):
+    """A photo with coloured shapes and its mask: class c is drawn in a colour of its own."""
+    width, height = size
+    mask = np.zeros((height, width), np.uint8)
+    for _ in range(6):
+        c = int(rng.integers(1, classes))
+        x, y = rng.integers(0, width - 8), rng.integers(0, height - 8)
+        w, h = rng.integers(8, max(9, width // 2)), rng.integers(8, max(9, height // 2))
+        mask[y : y + h, x : x + w] = c
+    colours = np.array([[90, 70, 50], [40, 160, 40], [200, 120, 60], [60, 60, 200], [200, 60, 200]])
+    photo = colours[mask % len(colours)] + rng.normal(0, 12, (height, width, 3))
+    return np.clip(photo, 0, 255).astype(np.uint8), mask
+
+
+def make_dataset(
+    folder: Path, n: int = 10, size: tuple[int, int] = (96, 64), classes: int = 3,
+    suffix: str = "_bin", seed: int = 0,
+) -> Path:  # fmt: skip
+    """Write ``n`` generated ``NAME.jpg`` + ``NAME{suffix}.png`` pairs into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        photo, mask = draw_pair(rng, size, classes)
+        Image.fromarray(photo).save(folder / f"img{i:02d}.jpg", quality=95)
+        Image.fromarray(mask).save(folder / f"img{i:02d}{suffix}.png")
+    return folder
+
+
+@pytest.fixture
+def dataset(tmp_path: Path) -> Path:
+    return make_dataset(tmp_path / "data")
+
+
+def run_cli(
+    *args: str, timeout: float = 600, env: dict | None = None
+) -> subprocess.CompletedProcess:
+    """Run ``vitiseg ARGS`` in a fresh process, capturing text output."""
+    return subprocess.run(
+        [sys.executable, "-m", "vitiseg.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
+        cwd=ROOT,
+    )
+
+
+def tree_snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` with its content, to show nothing changed."""
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }

@@ -1,0 +1,136 @@
+"""`vitiseg train` end to end on generated photos: run folder, CSV, resume, refusals."""
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from conftest import FAST_TRAIN, make_dataset, run_cli, tree_snapshot
+from safetensors.torch import load_file
+
+from vitiseg.cli import main
+from vitiseg.model import load_model
+from vitiseg.report.history import read_history_csv
+
+
+def train(*args: str) -> int:
+    return main(["train", *FAST_TRAIN, "--class-weights", "none", *args])
+
+
+def test_the_seeds_example_command_writes_a_complete_run(tmp_path: Path):
+    data = make_dataset(tmp_path / "Dataset", n=10, classes=2)
+    result = run_cli(
+        "train", "--name", "Modele_1", "--epochs", "2", "--batch_size", "4", "--pré-load",
+        "--directory", str(data), "-o", str(tmp_path / "Result"), "--classes", "2",
+        "--learning_rate", "1e-3", "--save", "1", *FAST_TRAIN,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    run = tmp_path / "Result" / "Modele_1"
+    for name in (
+        "config.yaml", "split.csv", "Train_Modele_1.csv", "metrics.png", "model.safetensors",
+        "model.json", "config.json", "checkpoints/last.ckpt", "checkpoints/best.ckpt",
+        "checkpoints/Modele_1_1.ckpt", "checkpoints/Modele_1_2.ckpt",
+    ):  # fmt: skip
+        assert (run / name).is_file(), name
+    assert "Epoch: 2/2 Time:" in result.stdout and "MIoU:" in result.stdout
+    frame = read_history_csv(run / "Train_Modele_1.csv")
+    assert list(frame.index) == [1, 2]
+    assert frame.columns.levels[0].tolist() == ["Accuracy", "IoU", "Precision", "Recall"]
+    assert frame[("IoU", "Class 1", "Val")].between(0, 1).all()
+    split = pd.read_csv(run / "split.csv")
+    assert split["split"].value_counts().to_dict() == {"train": 4, "valid": 4, "test": 2}
+
+
+def test_resumed_run_ends_with_the_same_table_and_weights(tmp_path: Path):
+    data = make_dataset(tmp_path / "data", n=10)
+    out = tmp_path / "out"
+    assert (
+        train(
+            "-n",
+            "r",
+            "-d",
+            str(data),
+            "-o",
+            str(out),
+            "-c",
+            "3",
+            "-e",
+            "4",
+            "-s",
+            "2",
+            "-lr",
+            "3e-3",
+        )
+        == 0
+    )
+    run = out / "r"
+    straight_csv = read_history_csv(run / "Train_r.csv")
+    straight_weights = load_file(run / "model.safetensors")
+    shutil.copy(run / "checkpoints" / "r_2.ckpt", tmp_path / "r_2.ckpt")
+    assert main(["train", "-r", "-m", str(run / "checkpoints" / "r_2.ckpt")]) == 0
+    resumed_csv = read_history_csv(run / "Train_r.csv")
+    assert list(resumed_csv.index) == [1, 2, 3, 4]
+    np.testing.assert_allclose(resumed_csv.to_numpy(), straight_csv.to_numpy(), atol=1e-6)
+    resumed_weights = load_file(run / "model.safetensors")
+    for key, value in straight_weights.items():
+        torch.testing.assert_close(resumed_weights[key], value, atol=1e-6, rtol=0)
+
+
+def test_resume_with_more_epochs_extends_the_run(tmp_path: Path, capsys):
+    data = make_dataset(tmp_path / "data", n=10)
+    out = tmp_path / "out"
+    assert train("-n", "x", "-d", str(data), "-o", str(out), "-c", "3", "-e", "2") == 0
+    assert main(["train", "-r", str(out / "x"), "-e", "3"]) == 0
+    assert "schedule rebuilt" in capsys.readouterr().out
+    assert list(read_history_csv(out / "x" / "Train_x.csv").index) == [1, 2, 3]
+
+
+def test_an_earlier_run_is_never_overwritten_by_accident(tmp_path: Path, capsys):
+    data = make_dataset(tmp_path / "data", n=10)
+    out = tmp_path / "out"
+    assert train("-n", "a", "-d", str(data), "-o", str(out), "-c", "3", "-e", "1") == 0
+    before = tree_snapshot(out / "a")
+    assert train("-n", "a", "-d", str(data), "-o", str(out), "-c", "3", "-e", "1") == 2
+    assert "already holds a run" in capsys.readouterr().err
+    assert tree_snapshot(out / "a") == before
+    assert (
+        train("-n", "a", "-d", str(data), "-o", str(out), "-c", "3", "-e", "1", "--overwrite") == 0
+    )
+
+
+def test_exported_model_loads_without_training_code(tmp_path: Path):
+    data = make_dataset(tmp_path / "data", n=10)
+    out = tmp_path / "out"
+    assert train("-n", "m", "-d", str(data), "-o", str(out), "-c", "3", "-e", "1",
+                 "--class-names", "soil,leaf,wood") == 0  # fmt: skip
+    model, info = load_model(out / "m")
+    assert info.class_names == ["soil", "leaf", "wood"]
+    best = torch.load(out / "m" / "checkpoints" / "best.ckpt", weights_only=True)["state_dict"]
+    assert torch.equal(
+        model.state_dict()["segmentation_head.0.weight"], best["model.segmentation_head.0.weight"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-c", "1"], "-c/--classes must be at least 2"),
+        (["-c", "3", "--class-map", "0,1"], "--class-map has 2 entries"),
+        (["-c", "3", "--class-names", "a,b"], "2 names for 3 classes"),
+        (["-c", "3", "--crop-size", "100"], "multiple of 32"),
+    ],
+)
+def test_bad_options_exit_2_with_a_message(dataset: Path, tmp_path: Path, capsys, args, message):
+    assert train("-n", "bad", "-d", str(dataset), "-o", str(tmp_path / "o"), *args) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_offline_imagenet_weights_give_one_line(dataset: Path, tmp_path: Path):
+    result = run_cli("train", "-n", "w", "-d", str(dataset), "-o", str(tmp_path), "-c", "3",
+                     "--encoder", "resnet18", "--encoder-weights", "imagenet", "--workers", "0")  # fmt: skip
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--encoder-weights none" in lines[0], result.stderr
