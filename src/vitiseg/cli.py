@@ -184,6 +184,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--overwrite", action="store_true", help="replace an earlier run of the same name"
     )
+    run.add_argument(
+        "--no-test", action="store_true", help="skip the test-split evaluation after training"
+    )
     p.set_defaults(handler=_train)
 
 
@@ -233,11 +236,221 @@ def _train_config(args: argparse.Namespace) -> tuple[TrainConfig, Path | None]:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from vitiseg.data.masks import parse_class_map
+    from vitiseg.data.split import read_split
+    from vitiseg.evaluate import evaluate
+    from vitiseg.hardware import is_rank_zero
     from vitiseg.training.run import train
 
     config, checkpoint = _train_config(args)
     paths = train(config, resume_from=checkpoint, overwrite=args.overwrite)
+    if not is_rank_zero():
+        return 0
+    if not args.no_test:
+        test = read_split(paths.split, config.directory)["test"]
+        summary = evaluate(
+            paths.root,
+            test,
+            paths.root,
+            config.name,
+            parse_class_map(config.class_map, config.classes),
+        )
+        _print_summary(summary)
     print(f"Run folder: {paths.root}")
+    return 0
+
+
+def _print_summary(summary: dict) -> None:
+    print(f"Test images: {summary['images']}")
+    for name, figures in summary["per_class"].items():
+        iou = figures["IoU"]
+        print(f"  {name:<16} IoU {'n/a' if iou is None else f'{iou:.3f}'}")
+    print(
+        f"  mean IoU {summary['mean']['IoU']:.3f}; leaf cover MAE {summary['leaf_cover_mae']:.3f}"
+    )
+
+
+def _add_inference(p: argparse.ArgumentParser) -> None:
+    from vitiseg.config import InferenceOptions
+
+    d = InferenceOptions()
+    g = p.add_argument_group("inference")
+    g.add_argument("--device", default=d.device, help="auto, cpu, cuda, cuda:1... (default: auto)")
+    g.add_argument(
+        "--tile",
+        type=int,
+        default=d.tile,
+        help=f"photos up to this side go through whole, larger ones in overlapping tiles (default: {d.tile})",
+    )
+    g.add_argument(
+        "--overlap",
+        type=float,
+        default=d.overlap,
+        help=f"least tile overlap (default: {d.overlap})",
+    )
+    g.add_argument(
+        "--batch-size",
+        type=int,
+        default=d.batch_size,
+        help=f"tiles per forward pass (default: {d.batch_size})",
+    )
+    g.add_argument(
+        "--tta", action="store_true", help="average with the mirrored photo's prediction"
+    )
+    g.add_argument(
+        "--precision",
+        default=d.precision,
+        choices=("auto", "32", "bf16", "16"),
+        help="auto: bf16 where the hardware has it (default: auto)",
+    )
+
+
+def _inference_options(args: argparse.Namespace):
+    from vitiseg.config import InferenceOptions
+
+    return InferenceOptions(
+        args.device, args.tile, args.overlap, args.batch_size, args.tta, args.precision
+    )
+
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "evaluate",
+        help="score a trained model on its test split or a folder of photos with masks",
+        description="Predict at full resolution and write Test_NAME.csv, summary.json, "
+        "confusion.png and overlays in Predictions/NAME/.",
+    )
+    p.add_argument("run", nargs="?", help="run folder of `vitiseg train` (its test split)")
+    p.add_argument(
+        "--model", help="exported model (model.safetensors or its folder) instead of a run"
+    )
+    p.add_argument(
+        "-d", "--directory", help="score every NAME.jpg + NAME_bin.png pair of this folder"
+    )
+    p.add_argument(
+        "--mask-suffix", default=None, help="mask name = photo name + suffix (default: detected)"
+    )
+    p.add_argument("-o", "--output", help="where to write (default: the run folder)")
+    p.add_argument("-n", "--name", help="name used in Test_NAME.csv (default: the run's)")
+    p.add_argument("--class-map", help="raw mask value i becomes class MAP[i] (default: the run's)")
+    p.add_argument(
+        "--leaf-class",
+        type=int,
+        help="class counted as leaf (default: the class named leaf, else 1)",
+    )
+    p.add_argument(
+        "--k",
+        type=float,
+        default=0.7,
+        help="extinction coefficient of the LAI estimate (default: 0.7)",
+    )
+    p.add_argument(
+        "--side-by-side", action="store_true", help="overlays show photo | truth | prediction"
+    )
+    p.add_argument("--no-overlays", action="store_true", help="write no pictures")
+    _add_inference(p)
+    p.set_defaults(handler=_evaluate)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from vitiseg.data.layout import find_pairs
+    from vitiseg.data.masks import parse_class_map
+    from vitiseg.data.split import read_split
+    from vitiseg.evaluate import EvaluateOptions, evaluate
+    from vitiseg.model import ModelInfo, resolve_model_dir
+
+    if not args.run and not args.model:
+        raise VitisegError("evaluate: give a run folder, or --model with --directory")
+    model_dir = resolve_model_dir(args.model or args.run)
+    run = Path(args.run) if args.run else None
+    config = (
+        TrainConfig.load(run / "config.yaml") if run and (run / "config.yaml").is_file() else None
+    )
+    info = ModelInfo.from_json(
+        (model_dir / "model.json").read_text(encoding="utf-8"), model_dir / "model.json"
+    )
+    class_map_text = args.class_map or (config.class_map if config else None)
+    class_map = parse_class_map(class_map_text, info.spec.classes)
+    if args.directory:
+        pairs = find_pairs(args.directory, args.mask_suffix)
+    elif config is not None:
+        pairs = read_split(run / "split.csv", config.directory)["test"]
+    else:
+        raise VitisegError("evaluate: --model needs -d/--directory (photos with masks to score)")
+    output = args.output or (run if run else None)
+    if output is None:
+        raise VitisegError("evaluate: give -o/--output for the results")
+    name = args.name or (config.name if config else model_dir.name)
+    options = EvaluateOptions(args.leaf_class, args.k, args.side_by_side, not args.no_overlays)
+    summary = evaluate(model_dir, pairs, output, name, class_map, options, _inference_options(args))
+    _print_summary(summary)
+    print(f"Results in {output}")
+    return 0
+
+
+def _add_masks(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("masks", help="convert colour annotations; class statistics of masks")
+    masks = p.add_subparsers(dest="masks_command", required=True, metavar="ACTION")
+    c = masks.add_parser(
+        "convert",
+        help="RGB annotation images -> NAME_bin.png class masks",
+        description="Turn colour annotations into class-index masks. --preset seed is the seed's "
+        "binarisation255 (near-white background 0, blue leaves 1, red/green wood 2).",
+    )
+    c.add_argument("source", help="folder of colour annotations")
+    c.add_argument("target", help="folder for the class masks")
+    how = c.add_mutually_exclusive_group(required=True)
+    how.add_argument("--preset", choices=("seed",), help="built-in colour convention")
+    how.add_argument("--palette", help="YAML file mapping colours to classes (with a tolerance)")
+    c.add_argument("--suffix", default="_bin", help="mask name suffix (default: _bin)")
+    c.add_argument("--strip", default="", help="remove this from the end of annotation names first")
+    c.add_argument("--overwrite", action="store_true", help="replace existing masks")
+    c.set_defaults(handler=_masks_convert)
+    st = masks.add_parser("stats", help="pixel count and share of each class, per mask and overall")
+    st.add_argument("directory")
+    st.add_argument("--mask-suffix", default=None, help="(default: detected)")
+    st.add_argument("--csv", help="also write the table to this CSV file")
+    st.set_defaults(handler=_masks_stats)
+
+
+def _masks_convert(args: argparse.Namespace) -> int:
+    from vitiseg.data.convert import convert_folder
+    from vitiseg.data.masks import ColourPalette, seed_preset
+
+    if args.preset:
+        converter = lambda rgb: (seed_preset(rgb), 0)  # noqa: E731
+    else:
+        converter = ColourPalette.from_yaml(args.palette).convert
+    results = convert_folder(
+        args.source, args.target, converter, args.suffix, args.strip, args.overwrite
+    )
+    for item in results:
+        if item.unmatched:
+            print(
+                f"{item.source.name}: {item.unmatched} pixels ({item.unmatched / item.pixels:.2%}) match no colour"
+            )
+    print(f"{len(results)} masks written to {args.target}")
+    return 0
+
+
+def _masks_stats(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from vitiseg.data.convert import mask_stats
+
+    names, counts = mask_stats(args.directory, args.mask_suffix)
+    shares = counts / counts.sum(1, keepdims=True)
+    table = pd.DataFrame(shares, index=pd.Index(names, name="mask"),
+                         columns=[f"class {c}" for c in range(counts.shape[1])])  # fmt: skip
+    table.loc["ALL"] = counts.sum(0) / counts.sum()
+    table["pixels"] = [*counts.sum(1), counts.sum()]
+    with pd.option_context("display.max_rows", 200, "display.width", 120):
+        print(table.to_string(float_format=lambda v: f"{v:.3f}"))
+    single = [n for n, c in zip(names, counts, strict=True) if (c > 0).sum() == 1]
+    if single:
+        print(f"warning: {len(single)} mask(s) hold a single class, e.g. {single[0]}")
+    if args.csv:
+        table.to_csv(args.csv)
     return 0
 
 
@@ -249,6 +462,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"vitiseg {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_train(sub)
+    _add_evaluate(sub)
+    _add_masks(sub)
     return parser
 
 

@@ -101,3 +101,23 @@ class TrainConfig:
         if unknown:
             raise ConfigError(f"{path}: unknown settings {unknown}")
         return cls(**data)
+
+
+@dataclass
+class InferenceOptions:
+    """How a model is run over photos (shared by evaluate and predict)."""
+
+    device: str = "auto"
+    tile: int = 2048
+    overlap: float = 0.25
+    batch_size: int = 2
+    tta: bool = False
+    precision: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.tile < 32 or self.tile % 32:
+            raise ConfigError(f"--tile must be a multiple of 32, got {self.tile}")
+        if not 0 <= self.overlap < 1:
+            raise ConfigError(f"--overlap must be in [0, 1), got {self.overlap}")
+        if self.precision not in ("auto", "32", "bf16", "16"):
+            raise ConfigError(f"--precision {self.precision!r}: choose auto, 32, bf16 or 16")

@@ -28,6 +28,15 @@ def resolve_precision(precision: str, accelerator: str = "auto") -> str:
     return "bf16-mixed" if cpu_has_bf16() else "32"
 
 
+def inference_precision(precision: str, device: torch.device) -> str:
+    """Turn ``auto`` into ``bf16`` where the device computes it natively, else ``32``."""
+    if precision != "auto":
+        return precision
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "16"
+    return "bf16" if device.type == "cpu" and cpu_has_bf16() else "32"
+
+
 def available_memory() -> int | None:
     """Bytes of memory available to new allocations (Linux MemAvailable), if known."""
     try:

@@ -1,0 +1,197 @@
+"""Score a model on photos with true masks: per-image table, overall figures, pictures.
+
+Writes into ``out_dir``: ``Test_NAME.csv`` (the seed's columns per image plus an ``ALL``
+row from the whole test set's confusion matrix), ``summary.json``, ``confusion.png`` and
+``Predictions/NAME/IMAGE.png`` overlays.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from PIL import Image
+from tqdm import tqdm
+
+from vitiseg import canopy, metrics
+from vitiseg.atomic import atomic_path, write_text
+from vitiseg.config import InferenceOptions
+from vitiseg.data.imageio import read_image, read_mask
+from vitiseg.data.layout import Pair
+from vitiseg.data.masks import IGNORE_INDEX, remap
+from vitiseg.errors import DataError
+from vitiseg.hardware import inference_precision
+from vitiseg.inference import Predictor, resolve_device
+from vitiseg.model import load_model
+from vitiseg.prefetch import prefetch
+from vitiseg.report.confusion import plot_confusion
+from vitiseg.report.overlay import overlay, side_by_side
+
+PER_CLASS = ("IoU", "Precision", "Recall", "Accuracy", "Predicted cover", "True cover")
+
+
+@dataclass
+class EvaluateOptions:
+    """What to compute and draw beside the metrics."""
+
+    leaf_class: int | None = None
+    k: float = canopy.DEFAULT_K
+    side_by_side: bool = False
+    overlays: bool = True
+
+
+def confusion_of(truth: np.ndarray, prediction: np.ndarray, num_classes: int) -> np.ndarray:
+    """Confusion matrix (rows true, columns predicted) over pixels not ignored."""
+    valid = truth != IGNORE_INDEX
+    index = truth[valid].astype(np.int64) * num_classes + prediction[valid]
+    return np.bincount(index, minlength=num_classes**2).reshape(num_classes, num_classes)
+
+
+def _row(confusion: np.ndarray, k: float, leaf: int) -> dict:
+    cm = torch.from_numpy(confusion)
+    figures = metrics.per_class(cm)
+    true_cover = confusion.sum(1) / max(1, confusion.sum())
+    predicted_cover = confusion.sum(0) / max(1, confusion.sum())
+    row = {
+        (name, f"Class {c}"): values[c]
+        for name, values in (
+            ("IoU", figures["IoU"]),
+            ("Precision", figures["Precision"]),
+            ("Recall", figures["Recall"]),
+            ("Accuracy", figures["Accuracy"]),
+            ("Predicted cover", predicted_cover),
+            ("True cover", true_cover),
+        )
+        for c in range(confusion.shape[0])
+    }
+    row[("Leaf cover", "Predicted")] = predicted_cover[leaf]
+    row[("Leaf cover", "True")] = true_cover[leaf]
+    row[("LAI estimate", "Predicted")] = canopy.lai_from_cover(predicted_cover[leaf], k)
+    row[("LAI estimate", "True")] = canopy.lai_from_cover(true_cover[leaf], k)
+    return row
+
+
+def _load_pair(pair: Pair, class_map) -> tuple[np.ndarray, np.ndarray]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        image = read_image(pair.image)
+    truth = remap(read_mask(pair.mask), class_map)
+    if truth.shape != image.shape[:2]:
+        raise DataError(f"{pair.mask}: mask size differs from its photo {pair.image.name}")
+    return image, truth
+
+
+def evaluate(
+    model_path: str | Path,
+    pairs: list[Pair],
+    out_dir: str | Path,
+    name: str,
+    class_map: tuple[int, ...] | None = None,
+    options: EvaluateOptions | None = None,
+    inference: InferenceOptions | None = None,
+) -> dict:
+    """Predict every pair at full resolution, score it, and write the evaluation files.
+
+    Returns:
+        The summary also written to ``summary.json``.
+    """
+    options = options or EvaluateOptions()
+    inference = inference or InferenceOptions()
+    model, info = load_model(model_path)
+    classes = info.spec.classes
+    leaf = (
+        options.leaf_class
+        if options.leaf_class is not None
+        else canopy.leaf_class_index(info.class_names)
+    )
+    if not 0 <= leaf < classes:
+        raise DataError(f"--leaf-class {leaf} is not a class of this model (0..{classes - 1})")
+    device = resolve_device(inference.device)
+    predictor = Predictor(
+        model, info, str(device), inference.tile, inference.overlap, inference.batch_size,
+        inference.tta, inference_precision(inference.precision, device),
+    )  # fmt: skip
+    out_dir = Path(out_dir)
+    pictures = out_dir / "Predictions" / name
+    total = np.zeros((classes, classes), np.int64)
+    rows, index = [], []
+    loaded = prefetch(pairs, lambda p: _load_pair(p, class_map))
+    for pair, result in tqdm(loaded, total=len(pairs), desc="Testing", unit="image"):
+        if isinstance(result, Exception):
+            raise result
+        image, truth = result
+        bad = np.setdiff1d(np.unique(truth), [*range(classes), IGNORE_INDEX]).tolist()
+        if bad:
+            raise DataError(
+                f"{pair.mask}: mask values {bad} are not classes of this model "
+                f"(0..{classes - 1}); see --class-map"
+            )
+        prediction = predictor.predict(image).mask
+        confusion = confusion_of(truth, prediction, classes)
+        total += confusion
+        rows.append(_row(confusion, options.k, leaf))
+        index.append(pair.name)
+        if options.overlays:
+            picture = (
+                side_by_side(image, truth, prediction, classes)
+                if options.side_by_side
+                else overlay(image, prediction, classes)
+            )
+            with atomic_path(pictures / f"{pair.name}.png") as tmp:
+                Image.fromarray(picture).save(tmp, format="PNG")
+    rows.append(_row(total, options.k, leaf))
+    index.append("ALL")
+    table = pd.DataFrame(rows, index=pd.Index(index, name="Image"))
+    table.columns = pd.MultiIndex.from_tuples(table.columns)
+    with atomic_path(out_dir / f"Test_{name}.csv") as tmp:
+        table.to_csv(tmp, encoding="utf-8")
+    plot_confusion(total, info.class_names, out_dir / "confusion.png")
+    summary = _summary(total, table.iloc[:-1], info.class_names, leaf, options.k, len(pairs))
+    write_text(out_dir / "summary.json", json.dumps(summary, indent=2))
+    return summary
+
+
+def _summary(
+    total: np.ndarray, per_image: pd.DataFrame, class_names: list[str], leaf: int, k: float, n: int
+) -> dict:
+    cm = torch.from_numpy(total)
+    figures = {"IoU": metrics.iou(cm), "Precision": metrics.precision(cm), "Recall": metrics.recall(cm),
+               "Accuracy": metrics.accuracy(cm), "F1": metrics.f1(cm)}  # fmt: skip
+    per_class = {
+        name: {metric: _number(values[c]) for metric, values in figures.items()}
+        for c, name in enumerate(class_names)
+    }
+    return {
+        "images": n,
+        "classes": class_names,
+        "leaf_class": leaf,
+        "k": k,
+        "per_class": per_class,
+        "mean": {metric: _number(values.nanmean()) for metric, values in figures.items()},
+        "leaf_cover_mae": _number(
+            (per_image[("Leaf cover", "Predicted")] - per_image[("Leaf cover", "True")])
+            .abs()
+            .mean()
+        ),
+        "lai_mae": _number(
+            (per_image[("LAI estimate", "Predicted")] - per_image[("LAI estimate", "True")])
+            .abs()
+            .mean()
+        ),
+        "confusion": total.tolist(),
+    }
+
+
+def _number(value) -> float | None:
+    value = float(value)
+    return None if np.isnan(value) else value
+
+
+def read_test_csv(path: str | Path) -> pd.DataFrame:
+    """Read a ``Test_NAME.csv`` back with its two header rows."""
+    return pd.read_csv(path, header=[0, 1], index_col=0)

@@ -1,0 +1,194 @@
+"""Predict class masks for photos of any size: whole when small, else sliding windows.
+
+Windows overlap and their logits are blended with Gaussian weights (highest at the
+window's centre, as MONAI's ``sliding_window_inference`` and nnU-Net do), so no seam
+shows. Rows of windows are streamed: only one band of ``tile`` rows of blended logits is
+held at a time, so memory is bounded by the tile and the image width, never by the area.
+Loads nothing from training: a model from :func:`vitiseg.model.load_model` is enough.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from vitiseg.data.dataset import rescale
+from vitiseg.model import ModelInfo, normalize
+
+DIVISOR = 32
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A class-index mask at the photo's size, and optionally one class's probability (0-255)."""
+
+    mask: np.ndarray
+    probability: np.ndarray | None = None
+
+
+def _ceil_to(value: int, divisor: int = DIVISOR) -> int:
+    return -(-value // divisor) * divisor
+
+
+def window_starts(length: int, tile: int, overlap: float) -> list[int]:
+    """Evenly spread window starts covering ``[0, length)`` with at least ``overlap`` shared.
+
+    Example:
+        >>> window_starts(2500, 1024, 0.25)
+        [0, 738, 1476]
+    """
+    if length <= tile:
+        return [0]
+    stride = max(1, int(tile * (1 - overlap)))
+    count = math.ceil((length - tile) / stride) + 1
+    return [round(i * (length - tile) / (count - 1)) for i in range(count)]
+
+
+def gaussian_weights(height: int, width: int, sigma_scale: float = 0.125) -> torch.Tensor:
+    """(H, W) weights, 1 at the centre, falling off with sigma = ``sigma_scale`` x side."""
+
+    def axis(n: int) -> torch.Tensor:
+        x = torch.arange(n, dtype=torch.float32) - (n - 1) / 2
+        return torch.exp(-0.5 * (x / (sigma_scale * n)) ** 2)
+
+    weights = axis(height)[:, None] * axis(width)[None, :]
+    return (weights / weights.max()).clamp(min=1e-3)
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """``auto`` -> CUDA if available, else CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+class Predictor:
+    """Run an exported model over photos.
+
+    Args:
+        model: network in eval mode (from :func:`vitiseg.model.load_model`).
+        info: its ``model.json`` facts (normalisation, scale).
+        device: ``auto``, ``cpu``, ``cuda``...
+        tile: largest window side; photos up to this size go through whole.
+        overlap: least share of a window shared with its neighbour.
+        batch_size: windows per forward pass.
+        tta: also predict the mirrored photo and average the logits.
+        precision: ``32``, ``bf16`` or ``16`` (autocast).
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        info: ModelInfo,
+        device: str = "auto",
+        tile: int = 2048,
+        overlap: float = 0.25,
+        batch_size: int = 2,
+        tta: bool = False,
+        precision: str = "32",
+    ) -> None:
+        if tile < DIVISOR or tile % DIVISOR:
+            raise ValueError(f"tile must be a multiple of {DIVISOR}, got {tile}")
+        if not 0 <= overlap < 1:
+            raise ValueError(f"overlap must be in [0, 1), got {overlap}")
+        self.device = resolve_device(device)
+        self.model = model.to(self.device, memory_format=torch.channels_last).eval()
+        self.info = info
+        self.tile = tile
+        self.overlap = overlap
+        self.batch_size = batch_size
+        self.tta = tta
+        self.dtype = {"32": None, "bf16": torch.bfloat16, "16": torch.float16}[precision]
+
+    def _autocast(self):
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.dtype)
+
+    @torch.inference_mode()
+    def _logits(self, windows: torch.Tensor) -> torch.Tensor:
+        """uint8 windows (N, 3, h, w) -> float32 logits (N, C, h, w)."""
+        x = normalize(windows.to(self.device), self.info.mean, self.info.std)
+        x = x.contiguous(memory_format=torch.channels_last)
+        with self._autocast():
+            logits = self.model(x).float()
+            if self.tta:
+                logits = (logits + self.model(x.flip(-1)).float().flip(-1)) / 2
+        return logits
+
+    def predict_logits_rows(self, image: np.ndarray):
+        """Yield ``(row_start, logits)`` bands of final blended logits, top to bottom.
+
+        ``image`` is uint8 (H, W, 3) at model scale; each band is float32 (C, rows, W).
+        """
+        height, width = image.shape[:2]
+        tile_h = min(self.tile, _ceil_to(height))
+        tile_w = min(self.tile, _ceil_to(width))
+        padded = torch.from_numpy(image).permute(2, 0, 1)
+        pad_h, pad_w = max(0, tile_h - height), max(0, tile_w - width)
+        if pad_h or pad_w:
+            padded = F.pad(padded, (0, pad_w, 0, pad_h))
+        full_h, full_w = padded.shape[1:]
+        ys, xs = (
+            window_starts(full_h, tile_h, self.overlap),
+            window_starts(full_w, tile_w, self.overlap),
+        )
+        weights = (
+            gaussian_weights(tile_h, tile_w)
+            if len(ys) * len(xs) > 1
+            else torch.ones(tile_h, tile_w)
+        )
+        weights = weights.to(self.device)
+        classes = self.info.spec.classes
+        band = torch.zeros(classes, tile_h, full_w, device=self.device)
+        band_weight = torch.zeros(tile_h, full_w, device=self.device)
+        band_top = 0
+        for row, y in enumerate(ys):
+            shift = y - band_top
+            if shift:  # rows above y are final: no later window reaches them
+                yield (
+                    band_top,
+                    (band[:, :shift] / band_weight[:shift])[:, : height - band_top, :width],
+                )
+                band = torch.cat([band[:, shift:], band.new_zeros(classes, shift, full_w)], 1)
+                band_weight = torch.cat([band_weight[shift:], band_weight.new_zeros(shift, full_w)])
+                band_top = y
+            for start in range(0, len(xs), self.batch_size):
+                chunk = xs[start : start + self.batch_size]
+                windows = torch.stack([padded[:, y : y + tile_h, x : x + tile_w] for x in chunk])
+                for x, logits in zip(chunk, self._logits(windows), strict=True):
+                    band[:, :, x : x + tile_w] += logits * weights
+                    band_weight[:, x : x + tile_w] += weights
+            if row == len(ys) - 1:
+                rows = min(tile_h, height - band_top)
+                yield band_top, (band[:, :rows] / band_weight[:rows])[:, :, :width]
+
+    def predict(self, image: np.ndarray, probability_of: int | None = None) -> Prediction:
+        """Class mask (and optionally ``probability_of``'s probability) at the photo's size."""
+        original = image.shape[:2]
+        scaled, _ = rescale(image, None, self.info.scale)
+        mask = np.empty(scaled.shape[:2], np.uint8)
+        probability = np.empty(scaled.shape[:2], np.uint8) if probability_of is not None else None
+        for top, logits in self.predict_logits_rows(scaled):
+            rows = slice(top, top + logits.shape[1])
+            mask[rows] = logits.argmax(0).to(torch.uint8).cpu().numpy()
+            if probability is not None:
+                p = logits.softmax(0)[probability_of] * 255 + 0.5
+                probability[rows] = p.to(torch.uint8).cpu().numpy()
+        if self.info.scale != 1.0:
+            size = (original[1], original[0])
+            mask = _resize(mask, size, nearest=True)
+            if probability is not None:
+                probability = _resize(probability, size, nearest=False)
+        return Prediction(mask, probability)
+
+
+def _resize(array: np.ndarray, size: tuple[int, int], nearest: bool) -> np.ndarray:
+    import cv2
+
+    return cv2.resize(array, size, interpolation=cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR)
