@@ -1,0 +1,57 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import AGROCAM, needs_shared_data
+
+from vitiseg.cli import main
+from vitiseg.evaluate import _row, confusion_of, read_test_csv
+
+
+def test_figures_of_a_hand_made_prediction_are_exact():
+    truth = np.array([[0, 0, 1, 1], [0, 1, 1, 1], [255, 255, 2, 2]])
+    prediction = np.array([[0, 1, 1, 1], [0, 1, 1, 0], [1, 1, 2, 0]])
+    confusion = confusion_of(truth, prediction, 3)
+    assert confusion.tolist() == [[2, 1, 0], [1, 4, 0], [1, 0, 1]]
+    row = _row(confusion, k=0.7, leaf=1)
+    assert row[("IoU", "Class 1")] == pytest.approx(4 / 6)  # TP 4, FP 1, FN 1
+    assert row[("Precision", "Class 0")] == pytest.approx(2 / 4)
+    assert row[("Recall", "Class 2")] == pytest.approx(1 / 2)
+    assert row[("Leaf cover", "True")] == pytest.approx(5 / 10)
+    assert row[("Leaf cover", "Predicted")] == pytest.approx(5 / 10)
+    assert row[("LAI estimate", "True")] == pytest.approx(-np.log(0.5) / 0.7)
+
+
+@needs_shared_data
+def test_train_then_evaluate_writes_every_file_on_five_classes(tmp_path: Path):
+    args = ["train", "-n", "five", "-d", str(AGROCAM), "-o", str(tmp_path), "-c", "5", "-e", "1", "-bs", "4",
+            "--scale", "0.125", "--crop-size", "96", "--encoder", "resnet18", "--encoder-weights", "none",
+            "--workers", "0", "--class-names", "background,leaf,inter-row,pipe,trunk"]  # fmt: skip
+    assert main(args) == 0
+    run = tmp_path / "five"
+    test = read_test_csv(run / "Test_five.csv")
+    assert test.index[-1] == "ALL" and len(test) == 6  # 5 test photos + the overall row
+    assert {"IoU", "Precision", "Recall", "Accuracy", "Leaf cover", "LAI estimate"} <= set(
+        test.columns.levels[0]
+    )
+    assert test[("True cover", "Class 1")].iloc[:-1].between(0, 1).all()
+    summary = json.loads((run / "summary.json").read_text())
+    assert set(summary["per_class"]) == {"background", "leaf", "inter-row", "pipe", "trunk"}
+    assert np.array(summary["confusion"]).sum() == 5 * 1920 * 1080
+    assert (run / "confusion.png").stat().st_size > 10_000
+    pictures = sorted((run / "Predictions" / "five").iterdir())
+    assert [p.stem for p in pictures] == list(test.index[:-1])
+    # the stand-alone command on a folder, with side-by-side pictures
+    out = tmp_path / "eval"
+    assert (
+        main(
+            ["evaluate", "--model", str(run), "-d", str(AGROCAM), "-o", str(out), "--side-by-side"]
+        )
+        == 0
+    )
+    assert len(read_test_csv(out / "Test_five.csv")) == 26
+    from PIL import Image
+
+    with Image.open(next((out / "Predictions" / "five").iterdir())) as panel:
+        assert panel.size == (3 * 1920, 1080)

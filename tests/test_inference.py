@@ -1,0 +1,62 @@
+import numpy as np
+import pytest
+import torch
+
+from vitiseg.inference import Predictor, gaussian_weights, window_starts
+from vitiseg.model import ModelInfo, ModelSpec, build_model
+
+
+@pytest.fixture(scope="module")
+def model_and_info():
+    torch.manual_seed(0)
+    spec = ModelSpec(encoder="resnet18", classes=3)
+    return build_model(spec).eval(), ModelInfo(spec, ["a", "b", "c"])
+
+
+def photo(height: int, width: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    smooth = rng.random((height // 16 + 1, width // 16 + 1, 3)).repeat(16, 0).repeat(16, 1)
+    return (smooth[:height, :width] * 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize(("length", "tile"), [(100, 256), (1000, 256), (2500, 1024), (257, 256)])
+def test_windows_cover_the_length_with_the_overlap(length, tile):
+    starts = window_starts(length, tile, 0.25)
+    assert starts[0] == 0 and (length <= tile or starts[-1] + tile == length)
+    assert all(b - a <= 0.75 * tile for a, b in zip(starts, starts[1:], strict=False))
+
+
+def test_streamed_bands_equal_a_naive_whole_accumulation(model_and_info):
+    model, info = model_and_info
+    image = photo(200, 330)
+    predictor = Predictor(model, info, device="cpu", tile=128, overlap=0.5, batch_size=3)
+    streamed = torch.cat([logits for _, logits in predictor.predict_logits_rows(image)], 1)
+    # naive: every window's weighted logits summed into one full-size buffer
+    # (windows lie inside the photo: it is larger than a tile both ways)
+    ys, xs = window_starts(200, 128, 0.5), window_starts(330, 128, 0.5)
+    padded = torch.from_numpy(image).permute(2, 0, 1)
+    total, weight = torch.zeros(3, 200, 330), torch.zeros(200, 330)
+    w = gaussian_weights(128, 128)
+    for y in ys:
+        for x in xs:
+            logits = predictor._logits(padded[None, :, y : y + 128, x : x + 128])[0]
+            total[:, y : y + 128, x : x + 128] += logits * w
+            weight[y : y + 128, x : x + 128] += w
+    torch.testing.assert_close(streamed, total / weight, atol=1e-4, rtol=1e-4)
+
+
+def test_tiled_prediction_matches_the_whole_image(model_and_info):
+    model, info = model_and_info
+    image = photo(256, 384, seed=2)
+    whole = Predictor(model, info, device="cpu", tile=512).predict(image).mask
+    tiled = Predictor(model, info, device="cpu", tile=192, overlap=0.5).predict(image).mask
+    assert whole.shape == tiled.shape == (256, 384)
+    assert (whole == tiled).mean() > 0.95
+
+
+def test_scaled_model_returns_masks_at_the_photos_size(model_and_info):
+    model, info = model_and_info
+    half = ModelInfo(info.spec, info.class_names, scale=0.5)
+    prediction = Predictor(model, half, device="cpu").predict(photo(150, 203), probability_of=1)
+    assert prediction.mask.shape == (150, 203)
+    assert prediction.probability.shape == (150, 203) and prediction.probability.dtype == np.uint8
