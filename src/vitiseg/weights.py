@@ -34,6 +34,40 @@ class LoadReport:
         )
 
 
+def _load_plain(path: Path):
+    """``torch.load`` limited to plain data; a pickle that would run code is refused."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else "unsupported content"
+        raise WeightsError(
+            f"{path}: refused, the file holds more than tensors and loading it could run code "
+            f"({reason}); save a state_dict instead"
+        ) from None
+    except Exception as exc:
+        raise WeightsError(
+            f"{path}: not a readable weights file ({exc.__class__.__name__})"
+        ) from None
+
+
+def check_checkpoint(path: str | Path) -> None:
+    """Make sure a training checkpoint opens as plain data and holds a model's state.
+
+    Raises:
+        WeightsError: missing, unreadable, code-carrying, or not a Lightning checkpoint.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"{path}: checkpoint not found")
+    checkpoint = _load_plain(path)
+    if (
+        not isinstance(checkpoint, dict)
+        or "state_dict" not in checkpoint
+        or "epoch" not in checkpoint
+    ):
+        raise WeightsError(f"{path}: not a vitiseg training checkpoint (no state_dict/epoch)")
+
+
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """Read tensors from a safetensors file or a weights-only torch file.
 

@@ -26,7 +26,7 @@ from vitiseg.model import ModelInfo, ModelSpec, build_model, export_model
 from vitiseg.quiet import quiet_libraries
 from vitiseg.training.callbacks import AtomicCheckpointIO, PeriodicCheckpoint, ResumeHint, RunFiles
 from vitiseg.training.module import SegmentationModule
-from vitiseg.weights import read_state_dict
+from vitiseg.weights import check_checkpoint, read_state_dict
 
 CHECKPOINTS = "checkpoints"
 
@@ -195,11 +195,13 @@ def train(
         if resume_from
         else RunPaths(Path(config.output) / config.name)
     )
-    if resume_from is not None and not resume_from.is_file():
-        raise ConfigError(
-            f"{resume_from}: no checkpoint to resume from (the run may have stopped before its "
-            "first epoch ended); start it again with --overwrite"
-        )
+    if resume_from is not None:
+        if not resume_from.is_file():
+            raise ConfigError(
+                f"{resume_from}: no checkpoint to resume from (the run may have stopped before "
+                "its first epoch ended); start it again with --overwrite"
+            )
+        check_checkpoint(resume_from)
     if is_rank_zero():
         prepare_folder(paths, resuming=resume_from is not None, overwrite=overwrite)
     max_time = parse_max_time(config.max_time)
