@@ -35,6 +35,10 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
 
 
 def write_text(target: str | os.PathLike, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``target`` atomically."""
+    """Write ``text`` (UTF-8) to ``target`` atomically.
+
+    File names that are not valid UTF-8 (kept by Python as surrogates) are written back as
+    their original bytes.
+    """
     with atomic_path(target) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8", errors="surrogateescape")

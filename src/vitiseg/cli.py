@@ -13,7 +13,7 @@ from pathlib import Path
 
 from vitiseg import __version__
 from vitiseg.config import LOSSES, PRECISIONS, TrainConfig
-from vitiseg.errors import VitisegError
+from vitiseg.errors import TrainingFault, VitisegError
 from vitiseg.quiet import quiet_libraries
 
 S = argparse.SUPPRESS
@@ -572,6 +572,9 @@ def main(argv: list[str] | None = None) -> int:
     except VitisegError as exc:
         print(f"vitiseg {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except TrainingFault as exc:
+        print(f"vitiseg {args.command}: training stopped: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

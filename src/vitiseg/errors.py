@@ -15,3 +15,7 @@ class ConfigError(VitisegError):
 
 class WeightsError(VitisegError):
     """Model weights that cannot be found, downloaded or trusted."""
+
+
+class TrainingFault(Exception):
+    """Training stopped on a fault (NaN loss, full disk); the last good checkpoint is kept."""

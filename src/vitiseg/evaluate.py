@@ -8,7 +8,6 @@ row from the whole test set's confusion matrix), ``summary.json``, ``confusion.p
 from __future__ import annotations
 
 import json
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from tqdm import tqdm
 from vitiseg import canopy, metrics
 from vitiseg.atomic import atomic_path, write_text
 from vitiseg.config import InferenceOptions
-from vitiseg.data.imageio import read_image, read_mask
+from vitiseg.data.imageio import decode_image, read_mask
 from vitiseg.data.layout import Pair
 from vitiseg.data.masks import IGNORE_INDEX, remap
 from vitiseg.errors import DataError
@@ -77,9 +76,7 @@ def _row(confusion: np.ndarray, k: float, leaf: int) -> dict:
 
 
 def _load_pair(pair: Pair, class_map) -> tuple[np.ndarray, np.ndarray]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        image = read_image(pair.image)
+    image, _ = decode_image(pair.image)
     truth = remap(read_mask(pair.mask), class_map)
     if truth.shape != image.shape[:2]:
         raise DataError(f"{pair.mask}: mask size differs from its photo {pair.image.name}")
@@ -149,7 +146,7 @@ def evaluate(
     table = pd.DataFrame(rows, index=pd.Index(index, name="Image"))
     table.columns = pd.MultiIndex.from_tuples(table.columns)
     with atomic_path(out_dir / f"Test_{name}.csv") as tmp:
-        table.to_csv(tmp, encoding="utf-8")
+        table.to_csv(tmp, encoding="utf-8", errors="surrogateescape")
     plot_confusion(total, info.class_names, out_dir / "confusion.png")
     summary = _summary(total, table.iloc[:-1], info.class_names, leaf, options.k, len(pairs))
     write_text(out_dir / "summary.json", json.dumps(summary, indent=2))

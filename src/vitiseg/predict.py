@@ -12,7 +12,6 @@ import glob
 import io
 import re
 import time
-import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +23,7 @@ from tqdm import tqdm
 from vitiseg import canopy
 from vitiseg.atomic import atomic_path, write_text
 from vitiseg.config import InferenceOptions
-from vitiseg.data.imageio import ImageWarning, read_image, read_mask
+from vitiseg.data.imageio import decode_image, read_mask
 from vitiseg.data.layout import IMAGE_EXTENSIONS
 from vitiseg.errors import DataError
 from vitiseg.hardware import inference_precision
@@ -187,11 +186,8 @@ def _save(picture: Image.Image, path: Path, fmt: str) -> None:
         picture.save(tmp, format=fmt, **({"quality": 90} if fmt == "JPEG" else {}))
 
 
-def _read(photo: Photo) -> tuple[np.ndarray, list[str]]:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ImageWarning)
-        image = read_image(photo.path)
-    return image, [str(w.message) for w in caught if issubclass(w.category, ImageWarning)]
+def _read(photo: Photo) -> tuple[np.ndarray, str | None]:
+    return decode_image(photo.path)
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:
@@ -230,8 +226,8 @@ def predict_photos(
             report.failed.append((photo.path, message))
             bar.write(f"skipped: {message}")
             continue
-        image, notes = loaded
-        for note in notes:
+        image, note = loaded
+        if note:
             bar.write(f"warning: {note}")
         rows.append(worker.run(photo, image))
         report.done += 1

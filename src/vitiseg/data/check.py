@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from vitiseg.data.imageio import read_image, read_mask
+from vitiseg.data.imageio import ImageWarning, decode_image, read_mask
 from vitiseg.data.layout import Pair
 from vitiseg.data.masks import remap
 from vitiseg.errors import DataError
@@ -24,13 +24,12 @@ class PairFacts:
     width: int
     height: int
     class_counts: np.ndarray
+    notes: tuple[str, ...] = ()
 
 
 def _check_one(pair: Pair, num_classes: int, class_map: tuple[int, ...] | None) -> PairFacts | str:
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            image = read_image(pair.image)
+        image, note = decode_image(pair.image)
         mask = read_mask(pair.mask)
     except DataError as exc:
         return str(exc)
@@ -50,7 +49,7 @@ def _check_one(pair: Pair, num_classes: int, class_map: tuple[int, ...] | None) 
         )
         return f"{pair.mask}: mask values {bad} are not below {limit} ({hint})"
     counts = np.bincount(remap(mask, class_map).ravel(), minlength=num_classes)
-    return PairFacts(width=image.shape[1], height=image.shape[0], class_counts=counts)
+    return PairFacts(image.shape[1], image.shape[0], counts, (note,) if note else ())
 
 
 def check_pairs(
@@ -84,4 +83,8 @@ def check_pairs(
         more = len(problems) - MAX_PROBLEMS_SHOWN
         tail = f"\n  ... and {more} more" if more > 0 else ""
         raise DataError(f"{len(problems)} of {len(pairs)} pairs cannot be used:\n  {shown}{tail}")
+    notes = [note for facts in results for note in facts.notes]
+    if notes:
+        more = f" (and {len(notes) - 3} more)" if len(notes) > 3 else ""
+        warnings.warn("; ".join(notes[:3]) + more, ImageWarning, stacklevel=2)
     return results  # type: ignore[return-value]

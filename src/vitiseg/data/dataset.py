@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import albumentations as A
 import cv2
 import numpy as np
@@ -11,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from vitiseg.data.imageio import read_image, read_mask
+from vitiseg.data.imageio import decode_image, read_mask
 from vitiseg.data.layout import Pair
 from vitiseg.data.masks import IGNORE_INDEX, remap
 
@@ -61,9 +59,7 @@ class SegmentationDataset(Dataset):
 
     def _load(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         pair = self.pairs[index]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # conversions were reported by the data check
-            image = read_image(pair.image)
+        image, _ = decode_image(pair.image)  # conversions were reported by the data check
         mask = remap(read_mask(pair.mask), self.class_map)
         return rescale(image, mask, self.scale)
 

@@ -58,11 +58,11 @@ def _decode(image: Image.Image, path: Path) -> Image.Image:
     return image
 
 
-def read_image(path: str | Path) -> np.ndarray:
-    """Decode a photo as RGB uint8 (H, W, 3), converting other modes with a warning.
+def decode_image(path: str | Path) -> tuple[np.ndarray, str | None]:
+    """Decode a photo as RGB uint8 (H, W, 3); also say what conversion it needed, if any.
 
     Greyscale, RGBA, palette and 16-bit photos are accepted: 16-bit values are scaled
-    to 8 bits, alpha is dropped.
+    to 8 bits, alpha is dropped. Safe to call from several threads (it warns nothing).
     """
     path = Path(path)
     with _open(path) as image:
@@ -72,16 +72,21 @@ def read_image(path: str | Path) -> np.ndarray:
             array = np.asarray(image, dtype=np.float64)
             top = 65535.0 if array.max() > 255 else 255.0
             array = np.clip(array / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
-            warnings.warn(
-                f"{path}: 16-bit greyscale photo scaled to 8-bit RGB", ImageWarning, stacklevel=2
-            )
-            return np.repeat(array[:, :, None], 3, axis=2)
+            note = f"{path}: 16-bit greyscale photo scaled to 8-bit RGB"
+            return np.repeat(array[:, :, None], 3, axis=2), note
+        note = None
         if image.mode != "RGB":
-            warnings.warn(
-                f"{path}: {image.mode} photo converted to RGB", ImageWarning, stacklevel=2
-            )
+            note = f"{path}: {image.mode} photo converted to RGB"
             image = image.convert("RGB")
-        return np.asarray(image, dtype=np.uint8).copy()
+        return np.asarray(image, dtype=np.uint8).copy(), note
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """:func:`decode_image`, with an :class:`ImageWarning` for a converted photo."""
+    array, note = decode_image(path)
+    if note:
+        warnings.warn(note, ImageWarning, stacklevel=2)
+    return array
 
 
 def read_mask(path: str | Path) -> np.ndarray:

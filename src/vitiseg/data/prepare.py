@@ -50,9 +50,11 @@ def split_pairs(config: TrainConfig, split_csv: Path | None = None) -> dict[str,
     if split_csv is not None:
         splits = read_split(split_csv, config.directory)
     elif (folders := find_split_folders(config.directory)) is not None:
-        splits = {
-            part: find_pairs(folders[part], config.mask_suffix, config.mask_dir) for part in SPLITS
-        }
+        splits = {}
+        for part in SPLITS:
+            if not any(folders[part].iterdir()):
+                raise DataError(f"{folders[part]}: the {part} split has no images")
+            splits[part] = find_pairs(folders[part], config.mask_suffix, config.mask_dir)
     else:
         pairs = find_pairs(config.directory, config.mask_suffix, config.mask_dir)
         names = split_names([p.name for p in pairs], seed=config.seed, group_by=config.group_by)

@@ -84,7 +84,7 @@ def read_split(path: str | Path, root: str | Path) -> dict[str, list[Pair]]:
     """
     root = Path(root)
     split: dict[str, list[Pair]] = {part: [] for part in SPLITS}
-    with open(path, newline="", encoding="utf-8") as handle:
+    with open(path, newline="", encoding="utf-8", errors="surrogateescape") as handle:
         for row in csv.DictReader(handle):
             if row.get("split") not in split:
                 raise DataError(f"{path}: row {row} has no split among {', '.join(SPLITS)}")

@@ -19,6 +19,10 @@ from vitiseg.training.schedule import ResumableOneCycleLR
 class NonFiniteLossError(RuntimeError):
     """The loss became NaN or infinite; the run stops with the last good checkpoint kept."""
 
+    def __init__(self, value: float, epoch: int, step: int) -> None:
+        self.value, self.epoch, self.step = value, epoch, step
+        super().__init__(f"loss became {value} at epoch {epoch}, step {step}")
+
 
 class SegmentationModule(L.LightningModule):
     """U-Net training as the seed does it, with whole-epoch confusion-matrix metrics.
@@ -95,9 +99,7 @@ class SegmentationModule(L.LightningModule):
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         loss = self._step(batch, self.train_confusion)
         if not torch.isfinite(loss):
-            raise NonFiniteLossError(
-                f"loss became {loss.item()} at epoch {self.current_epoch + 1}, step {batch_idx + 1}"
-            )
+            raise NonFiniteLossError(loss.item(), self.current_epoch + 1, batch_idx + 1)
         self.log("train_loss", loss, prog_bar=True, on_step=True, on_epoch=False)
         return loss
 

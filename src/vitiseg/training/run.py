@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import warnings
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -20,12 +19,18 @@ from vitiseg.data.prepare import PreparedData, prepare
 from vitiseg.data.sampler import EpochSampler
 from vitiseg.data.split import write_split
 from vitiseg.data.transforms import eval_transform, train_transform
-from vitiseg.errors import ConfigError
+from vitiseg.errors import ConfigError, TrainingFault
 from vitiseg.hardware import is_rank_zero, resolve_precision
 from vitiseg.model import ModelInfo, ModelSpec, build_model, export_model
 from vitiseg.quiet import quiet_libraries
-from vitiseg.training.callbacks import AtomicCheckpointIO, PeriodicCheckpoint, ResumeHint, RunFiles
-from vitiseg.training.module import SegmentationModule
+from vitiseg.training.callbacks import (
+    AtomicCheckpointIO,
+    DiskFullError,
+    PeriodicCheckpoint,
+    ResumeHint,
+    RunFiles,
+)
+from vitiseg.training.module import NonFiniteLossError, SegmentationModule
 from vitiseg.weights import check_checkpoint, read_state_dict
 
 CHECKPOINTS = "checkpoints"
@@ -84,16 +89,23 @@ def parse_max_time(text: str | None) -> timedelta | str | None:
     raise ConfigError(f"--max-time {text!r}: give minutes (90) or DD:HH:MM:SS (00:12:00:00)")
 
 
-def prepare_folder(paths: RunPaths, resuming: bool, overwrite: bool) -> None:
-    """Refuse to train over an earlier run unless asked to resume or overwrite it."""
-    if resuming or not paths.root.exists() or not any(paths.root.iterdir()):
-        return
-    if not overwrite:
-        raise ConfigError(
-            f"{paths.root} already holds a run; resume it with -r -m {paths.last}, "
-            "choose another -n/--name or -o/--output, or pass --overwrite to replace it"
-        )
-    shutil.rmtree(paths.root)
+def holds_run(paths: RunPaths) -> bool:
+    """True if the folder exists and is not empty."""
+    return paths.root.exists() and any(paths.root.iterdir())
+
+
+def refuse_earlier_run(paths: RunPaths) -> None:
+    """A new run never writes into a folder that already holds one, unless told to."""
+    raise ConfigError(
+        f"{paths.root} already holds a run; resume it with -r -m {paths.last}, "
+        "choose another -n/--name or -o/--output, or pass --overwrite to replace it"
+    )
+
+
+def remove_stale_temporaries(paths: RunPaths) -> None:
+    """Delete half-written temporary files left by a run killed while saving."""
+    for stale in paths.root.glob("**/.*.tmp"):
+        stale.unlink(missing_ok=True)
 
 
 def _loaders(config: TrainConfig, data: PreparedData) -> tuple[DataLoader, DataLoader]:
@@ -185,6 +197,21 @@ def export_best(config: TrainConfig, paths: RunPaths, module: SegmentationModule
     return export_model(model.float(), info, paths.root)
 
 
+def _fault_message(exc: Exception, paths: RunPaths, epochs_done: int) -> str:
+    kept = (
+        f"{paths.last} (epoch {epochs_done}) is kept"
+        if paths.last.is_file()
+        else "no epoch had finished, so there is no checkpoint"
+    )
+    advice = (
+        "try a lower learning rate (-lr) or --precision 32"
+        if isinstance(exc, NonFiniteLossError)
+        else "free some disk space"
+    )
+    resume = f"; then resume with: vitiseg train -r -m {paths.last}" if paths.last.is_file() else ""
+    return f"{exc}. {kept}; {advice}{resume}"
+
+
 def train(
     config: TrainConfig, resume_from: Path | None = None, overwrite: bool = False
 ) -> RunPaths:
@@ -202,13 +229,17 @@ def train(
                 "its first epoch ended); start it again with --overwrite"
             )
         check_checkpoint(resume_from)
-    if is_rank_zero():
-        prepare_folder(paths, resuming=resume_from is not None, overwrite=overwrite)
+    replace = resume_from is None and is_rank_zero() and holds_run(paths)
+    if replace and not overwrite:
+        refuse_earlier_run(paths)
     max_time = parse_max_time(config.max_time)
     data = prepare(config, paths.split if resume_from and paths.split.is_file() else None)
     precision = resolve_precision(config.precision, config.accelerator)
     _print_summary(config, data, precision)
     if is_rank_zero():
+        if replace:  # only now that the new run's data passed its checks
+            shutil.rmtree(paths.root)
+        remove_stale_temporaries(paths)
         paths.root.mkdir(parents=True, exist_ok=True)
         config.save(paths.config)
         write_split(paths.split, data.splits, config.directory)
@@ -243,9 +274,10 @@ def train(
         log_every_n_steps=1,
         default_root_dir=paths.root,
     )
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    try:
         trainer.fit(module, train_loader, valid_loader, ckpt_path=resume_from, weights_only=True)
+    except (NonFiniteLossError, DiskFullError) as exc:
+        raise TrainingFault(_fault_message(exc, paths, len(module.history))) from None
     if trainer.is_global_zero:
         export_best(config, paths, module)
     return paths
