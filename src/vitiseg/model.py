@@ -84,6 +84,22 @@ class ModelInfo:
         data["format"] = "vitiseg-model/1"
         return json.dumps(data, indent=2)
 
+    def _problem(self) -> str | None:
+        """What is wrong with these facts, or None."""
+        if not (
+            isinstance(self.class_names, list) and all(isinstance(n, str) for n in self.class_names)
+        ):
+            return "class_names must be a list of names"
+        if len(self.class_names) != self.spec.classes:
+            return f"{len(self.class_names)} class names for {self.spec.classes} classes"
+        if not all(isinstance(v, int | float) for v in (*self.mean, *self.std, self.scale)):
+            return "mean, std and scale must be numbers"
+        if len(self.mean) != 3 or len(self.std) != 3 or min(self.std) <= 0:
+            return "mean and std need 3 values each, std positive"
+        if not 0 < self.scale <= 4:
+            return f"scale {self.scale} outside (0, 4]"
+        return None
+
     @classmethod
     def from_json(cls, text: str, source: str | Path) -> ModelInfo:
         try:
@@ -91,16 +107,13 @@ class ModelInfo:
             spec = ModelSpec(**data.pop("spec"))
             data.pop("format", None)
             info = cls(spec=spec, **data)
+            problem = info._problem()
         except WeightsError as exc:
             raise WeightsError(f"{source}: {exc}") from None
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise WeightsError(f"{source}: not a valid vitiseg model.json ({exc})") from None
-        if len(info.class_names) != spec.classes:
-            raise WeightsError(
-                f"{source}: {len(info.class_names)} class names for {spec.classes} classes"
-            )
-        if not 0 < info.scale <= 4:
-            raise WeightsError(f"{source}: scale {info.scale} outside (0, 4]")
+        if problem:
+            raise WeightsError(f"{source}: {problem}")
         return info
 
 

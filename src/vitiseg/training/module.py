@@ -86,25 +86,22 @@ class SegmentationModule(L.LightningModule):
             images = images.contiguous(memory_format=torch.channels_last)
         return images, masks.long()
 
-    def _step(self, batch, confusion: MulticlassConfusionMatrix) -> torch.Tensor:
-        images, masks = batch
-        logits = self(images)
-        loss = self.criterion(logits.float(), masks)
-        confusion.update(logits.detach().argmax(1), masks)
-        return loss
-
     def on_train_epoch_start(self) -> None:
         self._epoch_started = time.monotonic()
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
-        loss = self._step(batch, self.train_confusion)
+        images, masks = batch
+        logits = self(images)
+        loss = self.criterion(logits.float(), masks)
+        self.train_confusion.update(logits.detach().argmax(1), masks)
         if not torch.isfinite(loss):
             raise NonFiniteLossError(loss.item(), self.current_epoch + 1, batch_idx + 1)
         self.log("train_loss", loss, prog_bar=True, on_step=True, on_epoch=False)
         return loss
 
     def validation_step(self, batch, batch_idx: int) -> None:
-        self._step(batch, self.val_confusion)
+        images, masks = batch
+        self.val_confusion.update(self(images).argmax(1), masks)
 
     def on_validation_epoch_end(self) -> None:
         if self.trainer.sanity_checking:
