@@ -50,8 +50,11 @@ def _load_plain(path: Path):
         ) from None
 
 
-def check_checkpoint(path: str | Path) -> None:
+def check_checkpoint(path: str | Path) -> int:
     """Make sure a training checkpoint opens as plain data and holds a model's state.
+
+    Returns:
+        The number of epochs it had finished.
 
     Raises:
         WeightsError: missing, unreadable, code-carrying, or not a Lightning checkpoint.
@@ -66,6 +69,7 @@ def check_checkpoint(path: str | Path) -> None:
         or "epoch" not in checkpoint
     ):
         raise WeightsError(f"{path}: not a vitiseg training checkpoint (no state_dict/epoch)")
+    return int(checkpoint["epoch"]) + 1
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:

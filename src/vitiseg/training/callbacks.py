@@ -97,7 +97,10 @@ class ResumeHint(L.Callback):
     def on_exception(self, trainer: L.Trainer, module: L.LightningModule, exception) -> None:
         if isinstance(exception, KeyboardInterrupt) and trainer.is_global_zero:
             if self.last_checkpoint.is_file():
-                done = len(getattr(module, "history", []))
+                saved = torch.load(
+                    self.last_checkpoint, map_location="cpu", weights_only=True, mmap=True
+                )
+                done = saved["epoch"] + 1
                 print(
                     f"\nStopped. {self.last_checkpoint} holds the {done} finished epoch(s); "
                     f"resume with:\n  {self.resume_command}"

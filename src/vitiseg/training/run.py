@@ -228,7 +228,7 @@ def train(
                 f"{resume_from}: no checkpoint to resume from (the run may have stopped before "
                 "its first epoch ended); start it again with --overwrite"
             )
-        check_checkpoint(resume_from)
+        epochs_done = check_checkpoint(resume_from)
     replace = resume_from is None and is_rank_zero() and holds_run(paths)
     if replace and not overwrite:
         refuse_earlier_run(paths)
@@ -256,6 +256,9 @@ def train(
         compile_model=config.compile,
     )
     train_loader, valid_loader = _loaders(config, data)
+    if resume_from is not None:
+        # Lightning starts the loader's workers before telling the sampler the epoch
+        train_loader.sampler.set_epoch(epochs_done)
     trainer = L.Trainer(
         max_epochs=config.epochs,
         max_time=max_time,
