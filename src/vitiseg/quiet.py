@@ -21,6 +21,7 @@ def quiet_libraries() -> None:
         r".*The number of training batches.*",
         r".*Checkpoint directory .* exists and is not empty.*",
         r".*torch.cuda.amp.*",
+        r".*It is recommended to use `self.log\(.*sync_dist=True.*",  # vitiseg logs synced figures
         r".*LeafSpec.*",
         r".*isinstance\(treespec, LeafSpec\).*",
         r".*You are using `torch.load` with `weights_only=False`.*",

@@ -233,6 +233,8 @@ def train(
     if replace and not overwrite:
         refuse_earlier_run(paths)
     max_time = parse_max_time(config.max_time)
+    if config.sync_batchnorm and not torch.cuda.is_available():
+        raise ConfigError("--sync-batchnorm works on GPUs only (PyTorch's SyncBatchNorm)")
     data = prepare(config, paths.split if resume_from and paths.split.is_file() else None)
     precision = resolve_precision(config.precision, config.accelerator)
     _print_summary(config, data, precision)
