@@ -1,0 +1,47 @@
+"""Shared helpers for the benchmark scripts: where the data and the seed's code are, timing."""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+AGROCAM = SHARED / "data" / "agrocam-vine"
+SEED_CODE = SHARED / "seed" / "reference"
+
+
+def require(*paths: Path) -> None:
+    """Exit with a clear message when the shared data or seed code is not beside the project."""
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        sys.exit(f"benchmark needs {', '.join(missing)} (the project's shared folder)")
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def matmul_gflops(dtype: torch.dtype, size: int = 2048, repeats: int = 10) -> float:
+    """Measured matrix-multiply rate of this machine for ``dtype``."""
+    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
+    a @ b
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * size**3 * repeats / (time.perf_counter() - start) / 1e9
+
+
+def run_child(script: Path, *args: str) -> dict:
+    """Run ``script ARGS`` in a fresh process (its own peak memory) and read its JSON line."""
+    result = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True)
+    if result.returncode:
+        sys.exit(f"{script.name} {' '.join(args)} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])

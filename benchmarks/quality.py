@@ -1,0 +1,96 @@
+"""Quality within a CPU budget, from scratch, on photos from unseen dates.
+
+Trains on ../shared/data/agrocam-vine/labeled (5 classes) with a date-grouped split (every
+photo of a date in one split) for each recipe, within --minutes of wall-clock time on
+this machine, then scores the best checkpoint on the validation dates at full
+resolution (with and without flip TTA) and prints per-class IoU and mean IoU.
+
+    python benchmarks/quality.py [--minutes 20] [--recipes seed cpu-fast]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from common import AGROCAM, ROOT, require
+
+DATE_GROUPS = r"_(\d{4}-\d{2}-\d{2})_"
+CLASSES = "background,leaf,inter-row,pipe,trunk"
+RECIPES = {
+    # the seed's settings: ResNet-50, full resolution, 512 crops, CE (class weights), lr 1e-4
+    "seed": ["--encoder", "resnet50", "--crop-size", "512", "-lr", "1e-4", "-bs", "8", "-e", "30"],
+    # vitiseg's CPU recipe: context per crop (photos halved), CE + Dice, a long schedule
+    # at a high learning rate, small encoder
+    "cpu-fast": ["--encoder", "resnet18", "--scale", "0.5", "--crop-size", "448", "--loss", "ce+dice",
+                 "--class-weights", "none", "-lr", "2e-3", "-bs", "8", "-e", "150"],
+}  # fmt: skip
+
+
+def train(recipe: str, minutes: float, out: Path) -> tuple[Path, float]:
+    from vitiseg.cli import main
+
+    started = time.monotonic()
+    code = main(["train", "-n", recipe, "-d", str(AGROCAM / "labeled"), "-o", str(out), "-c", "5",
+                 "--class-names", CLASSES, "--group-by", DATE_GROUPS, "--encoder-weights", "none", "-p",
+                 "--max-time", str(minutes), "--no-test", "--overwrite", *RECIPES[recipe]])  # fmt: skip
+    if code:
+        raise SystemExit(f"recipe {recipe} failed")
+    return out / recipe, (time.monotonic() - started) / 60
+
+
+def score(run: Path, tta: bool) -> dict:
+    from vitiseg.config import InferenceOptions, TrainConfig
+    from vitiseg.data.split import read_split
+    from vitiseg.evaluate import EvaluateOptions, evaluate
+
+    config = TrainConfig.load(run / "config.yaml")
+    valid = read_split(run / "split.csv", config.directory)["valid"]
+    out = run / ("valid_tta" if tta else "valid")
+    return evaluate(
+        run,
+        valid,
+        out,
+        config.name,
+        None,
+        EvaluateOptions(overlays=False),
+        InferenceOptions(tta=tta),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--minutes", type=float, default=20)
+    parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
+    parser.add_argument("--out", default=str(ROOT / "runs" / "bench_quality"))
+    args = parser.parse_args()
+    require(AGROCAM / "labeled")
+    rows = []
+    for recipe in args.recipes:
+        run, minutes = train(recipe, args.minutes, Path(args.out))
+        epochs = len(json.loads((run / "history.json").read_text()))
+        for tta in (False, True):
+            summary = score(run, tta)
+            ious = [summary["per_class"][name]["IoU"] for name in CLASSES.split(",")]
+            rows.append(
+                (recipe + (" +TTA" if tta else ""), minutes, epochs, summary["mean"]["IoU"], ious)
+            )
+    print(
+        f"\nvalidation dates, full resolution; budget {args.minutes:g} min on this CPU, from scratch"
+    )
+    print(
+        f"{'recipe':18}{'min':>6}{'epochs':>7}{'mIoU':>7}"
+        + "".join(f"{n:>11}" for n in CLASSES.split(","))
+    )
+    for name, minutes, epochs, mean, ious in rows:
+        print(
+            f"{name:18}{minutes:6.1f}{epochs:7d}{mean:7.3f}" + "".join(f"{v:11.3f}" for v in ious)
+        )
+
+
+if __name__ == "__main__":
+    main()
