@@ -201,3 +201,12 @@ def test_odd_photos_and_names_are_accepted_with_warnings(tmp_path: Path, capsys)
     ):
         assert conversion in warned
     assert (tmp_path / "out" / "odd" / "model.safetensors").is_file()
+
+
+def test_preload_larger_than_free_memory_is_refused(tmp_path: Path, monkeypatch, capsys):
+    import vitiseg.data.prepare
+
+    monkeypatch.setattr(vitiseg.data.prepare, "available_memory", lambda: 100_000)
+    data = make_dataset(tmp_path / "data")
+    err = attempt(data, tmp_path / "out", capsys, "-p")
+    assert "--pré-load needs" in err and "train without -p" in err
