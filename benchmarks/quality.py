@@ -21,11 +21,11 @@ DATE_GROUPS = r"_(\d{4}-\d{2}-\d{2})_"
 CLASSES = "background,leaf,inter-row,pipe,trunk"
 RECIPES = {
     # the seed's settings: ResNet-50, full resolution, 512 crops, CE (class weights), lr 1e-4
-    "seed": ["--encoder", "resnet50", "--crop-size", "512", "-lr", "1e-4", "-bs", "8", "-e", "30"],
+    "seed": ["--encoder", "resnet50", "--crop-size", "512", "-lr", "1e-4", "-bs", "8", "-e", "40"],
     # vitiseg's CPU recipe: context per crop (photos halved), CE + Dice, a long schedule
     # at a high learning rate, small encoder
     "cpu-fast": ["--encoder", "resnet18", "--scale", "0.5", "--crop-size", "448", "--loss", "ce+dice",
-                 "--class-weights", "none", "-lr", "2e-3", "-bs", "8", "-e", "150"],
+                 "--class-weights", "none", "-lr", "2e-3", "-bs", "8", "-e", "100"],
 }  # fmt: skip
 
 

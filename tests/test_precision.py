@@ -14,7 +14,7 @@ def test_bf16_and_fp32_reach_close_validation_iou(tmp_path: Path):
     for precision in ("32", "bf16-mixed"):
         code = main(["train", "-n", precision, "-d", str(tmp_path / "data"), "-o", str(tmp_path / "out"),
                      "-c", "3", "--encoder", "resnet18", "--encoder-weights", "none", "--crop-size", "128",
-                     "-e", "12", "-bs", "4", "-lr", "3e-3", "--workers", "0", "-p", "--no-test",
+                     "-e", "30", "-bs", "4", "-lr", "3e-3", "--workers", "0", "-p", "--no-test",
                      "--class-weights", "none", "--precision", precision])  # fmt: skip
         assert code == 0
         history = json.loads((tmp_path / "out" / precision / "history.json").read_text())
