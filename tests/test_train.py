@@ -130,7 +130,7 @@ def test_bad_options_exit_2_with_a_message(dataset: Path, tmp_path: Path, capsys
 
 def test_offline_imagenet_weights_give_one_line(dataset: Path, tmp_path: Path):
     result = run_cli("train", "-n", "w", "-d", str(dataset), "-o", str(tmp_path), "-c", "3",
-                     "--encoder", "resnet18", "--encoder-weights", "imagenet", "--workers", "0")  # fmt: skip
+                     "--encoder", "resnet18", "--encoder-weights", "imagenet", "--workers", "0", "--crop-size", "64")  # fmt: skip
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "--encoder-weights none" in lines[0], result.stderr
