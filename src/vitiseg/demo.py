@@ -20,7 +20,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", default="demo", help="folder for data and run (default: demo)")
     parser.add_argument("--n", type=int, default=40, help="synthetic photos (default: 40)")
     parser.add_argument("--size", default="512x384", help="photo size WxH (default: 512x384)")
-    parser.add_argument("--epochs", type=int, default=12, help="training epochs (default: 12)")
+    parser.add_argument("--epochs", type=int, default=40, help="training epochs (default: 40)")
     parser.add_argument("--crop-size", type=int, default=256, help="training crop (default: 256)")
     return parser.parse_args(argv)
 
