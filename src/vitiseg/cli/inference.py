@@ -1,0 +1,48 @@
+"""Options shared by the commands that run a model over photos."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_inference_options(p: argparse.ArgumentParser) -> None:
+    from vitiseg.config import InferenceOptions
+
+    d = InferenceOptions()
+    g = p.add_argument_group("inference")
+    g.add_argument("--device", default=d.device, help="auto, cpu, cuda, cuda:1... (default: auto)")
+    g.add_argument(
+        "--tile",
+        type=int,
+        default=d.tile,
+        help=f"photos up to this side go through whole, larger ones in overlapping tiles (default: {d.tile})",
+    )
+    g.add_argument(
+        "--overlap",
+        type=float,
+        default=d.overlap,
+        help=f"least tile overlap (default: {d.overlap})",
+    )
+    g.add_argument(
+        "--batch-size",
+        type=int,
+        default=d.batch_size,
+        help=f"tiles per forward pass (default: {d.batch_size})",
+    )
+    g.add_argument(
+        "--tta", action="store_true", help="average with the mirrored photo's prediction"
+    )
+    g.add_argument(
+        "--precision",
+        default=d.precision,
+        choices=("auto", "32", "bf16", "16"),
+        help="auto: bf16 where the hardware has it (default: auto)",
+    )
+
+
+def inference_options(args: argparse.Namespace):
+    from vitiseg.config import InferenceOptions
+
+    return InferenceOptions(
+        args.device, args.tile, args.overlap, args.batch_size, args.tta, args.precision
+    )

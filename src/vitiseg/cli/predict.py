@@ -1,0 +1,73 @@
+"""`vitiseg predict`: apply a model to many photos."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from vitiseg.cli.inference import add_inference_options, inference_options
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "predict",
+        help="apply a trained model to photos: masks, overlays, canopy.csv",
+        description="Predict class masks for photos of any size (large ones in overlapping "
+        "tiles). Writes OUT/masks/IMAGE.png, OUT/overlays/IMAGE.jpg and OUT/canopy.csv. "
+        "Photos already done are skipped, so an interrupted run resumes.",
+    )
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="photos, folders or glob patterns ('photos/*.jpg')",
+    )
+    p.add_argument(
+        "--model", required=True, help="run folder, or model.safetensors with its model.json"
+    )
+    p.add_argument("-o", "--output", required=True, help="output folder")
+    p.add_argument("--recursive", action="store_true", help="also look in sub-folders")
+    p.add_argument("--no-overlays", action="store_true", help="do not write overlay pictures")
+    p.add_argument(
+        "--probabilities", action="store_true", help="also save the leaf probability map (0-255)"
+    )
+    p.add_argument(
+        "--leaf-class",
+        type=int,
+        help="class counted as leaf (default: the class named leaf, else 1)",
+    )
+    p.add_argument(
+        "--k",
+        type=float,
+        default=0.7,
+        help="extinction coefficient of the LAI estimate (default: 0.7)",
+    )
+    p.add_argument("--overwrite", action="store_true", help="redo photos whose outputs exist")
+    p.add_argument(
+        "--workers", type=int, default=2, help="threads decoding photos ahead (default: 2)"
+    )
+    add_inference_options(p)
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from vitiseg.predict import PhotoPredictor, collect_photos, predict_photos
+
+    photos = collect_photos(args.inputs, args.recursive)
+    worker = PhotoPredictor(
+        args.model, Path(args.output), inference_options(args), args.leaf_class, args.k,
+        not args.no_overlays, args.probabilities,
+    )  # fmt: skip
+    print(f"{len(photos)} photo(s); model {worker.info.spec.arch}/{worker.info.spec.encoder}, "
+          f"{worker.predictor.device}, precision {worker.precision}")  # fmt: skip
+    report = predict_photos(photos, worker, args.overwrite, args.workers)
+    rate = report.done / report.seconds if report.seconds else 0.0
+    print(f"{report.done} predicted in {report.seconds:.1f} s ({rate:.2f} photos/s), "
+          f"{report.skipped} skipped, {len(report.failed)} failed; table: {Path(args.output) / 'canopy.csv'}")  # fmt: skip
+    if report.failed:
+        print("These photos could not be read:", file=sys.stderr)
+        for _, message in report.failed:
+            print(f"  {message}", file=sys.stderr)
+        return 1
+    return 0

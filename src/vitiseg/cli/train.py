@@ -1,0 +1,254 @@
+"""`vitiseg train`: the seed's options, then fit, export and the test stage."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import fields
+from pathlib import Path
+
+from vitiseg.cli.evaluate import print_summary
+from vitiseg.config import LOSSES, PRECISIONS, TrainConfig
+from vitiseg.errors import VitisegError
+
+S = argparse.SUPPRESS
+RESUMABLE = {
+    "epochs",
+    "max_time",
+    "workers",
+    "devices",
+    "num_nodes",
+    "strategy",
+    "accelerator",
+    "precision",
+    "patience",
+}
+DEFAULTS = {f.name: f.default for f in fields(TrainConfig)}
+
+
+def _d(name: str) -> str:
+    return f" (default: {DEFAULTS[name]})"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train a model on photos with masks, then evaluate it on the test split",
+        description="Train a segmentation model on NAME.jpg + NAME_bin.png pairs (the seed's "
+        "train.py options keep their spelling), then score it on the test split.",
+    )
+    seed = p.add_argument_group("the seed's options")
+    seed.add_argument("-n", "--name", default=S, help="model name; the run goes to OUTPUT/NAME")
+    seed.add_argument("-e", "--epochs", type=int, default=S, help="number of epochs" + _d("epochs"))
+    seed.add_argument(
+        "-bs", "--batch_size", type=int, default=S, help="batch size per device" + _d("batch_size")
+    )
+    seed.add_argument(
+        "-p",
+        "--pré-load",
+        "--pre-load",
+        dest="preload",
+        action="store_true",
+        default=S,
+        help="decode all train/valid images into memory once (uint8)",
+    )
+    seed.add_argument(
+        "-d",
+        "--directory",
+        default=S,
+        help="dataset folder: NAME.jpg + NAME_bin.png, or train/ valid/ test/",
+    )
+    seed.add_argument("-o", "--output", default=S, help="output folder" + _d("output"))
+    seed.add_argument(
+        "-c", "--classes", type=int, default=S, help="number of classes" + _d("classes")
+    )
+    seed.add_argument(
+        "-lr",
+        "--learning_rate",
+        type=float,
+        default=S,
+        help="peak learning rate of the OneCycle schedule" + _d("learning_rate"),
+    )
+    seed.add_argument(
+        "-wd",
+        "--weight_decay",
+        type=float,
+        default=S,
+        help="AdamW weight decay" + _d("weight_decay"),
+    )
+    seed.add_argument(
+        "-r",
+        "--resume",
+        nargs="?",
+        const=True,
+        default=None,
+        metavar="RUN",
+        help="resume a run: with -m CHECKPOINT, a run folder, or OUTPUT/NAME",
+    )
+    seed.add_argument("-m", "--model", default=None, help="checkpoint to resume from (with -r)")
+    seed.add_argument(
+        "-s",
+        "--save",
+        dest="save_every",
+        type=int,
+        default=S,
+        help="also keep checkpoints/NAME_E.ckpt every S epochs",
+    )
+    net = p.add_argument_group("network")
+    net.add_argument("--arch", default=S, help="smp architecture" + _d("arch"))
+    net.add_argument("--encoder", default=S, help="smp encoder" + _d("encoder"))
+    net.add_argument(
+        "--encoder-weights",
+        default=S,
+        metavar="imagenet|none|PATH",
+        help="encoder initialisation; PATH is a local weights file" + _d("encoder_weights"),
+    )
+    net.add_argument("--loss", choices=LOSSES, default=S, help="training loss" + _d("loss"))
+    net.add_argument(
+        "--class-weights",
+        choices=("auto", "none"),
+        default=S,
+        help="auto: inverse class frequency when more than 2 classes (the seed's rule)",
+    )
+    data = p.add_argument_group("data")
+    data.add_argument(
+        "--crop-size", type=int, default=S, help="training crop side" + _d("crop_size")
+    )
+    data.add_argument(
+        "--scale",
+        type=float,
+        default=S,
+        help="resize photos by this factor before cropping" + _d("scale"),
+    )
+    data.add_argument(
+        "--class-map", default=S, metavar="0,1,0,0,2", help="raw mask value i becomes class MAP[i]"
+    )
+    data.add_argument(
+        "--class-names",
+        default=S,
+        type=lambda s: s.split(","),
+        metavar="background,leaf,...",
+        help="comma-separated class names",
+    )
+    data.add_argument(
+        "--mask-suffix",
+        default=S,
+        help="mask name = photo name + suffix (default: the first of _bin, _mask, _label, _gt found)",
+    )
+    data.add_argument("--mask-dir", default=S, help="folder of the masks, if not beside the photos")
+    data.add_argument(
+        "--group-by",
+        default=S,
+        metavar="REGEX",
+        help="split by groups of names (e.g. '^([^_]+)' for the camera id)",
+    )
+    data.add_argument(
+        "--workers", type=int, default=S, help="data loading processes" + _d("workers")
+    )
+    data.add_argument(
+        "--seed", type=int, default=S, help="random seed for split and training" + _d("seed")
+    )
+    run = p.add_argument_group("hardware and run")
+    run.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=S,
+        help="auto: bf16-mixed where the CPU/GPU supports it, else 32",
+    )
+    run.add_argument("--accelerator", default=S, help="auto, cpu or gpu" + _d("accelerator"))
+    run.add_argument("--devices", type=int, default=S, help="devices per machine" + _d("devices"))
+    run.add_argument("--num-nodes", type=int, default=S, help="machines" + _d("num_nodes"))
+    run.add_argument("--strategy", default=S, help="Lightning strategy, e.g. ddp" + _d("strategy"))
+    run.add_argument(
+        "--sync-batchnorm",
+        action="store_true",
+        default=S,
+        help="synchronise BatchNorm statistics across devices",
+    )
+    run.add_argument(
+        "--max-time", default=S, metavar="MINUTES|DD:HH:MM:SS", help="stop after this time"
+    )
+    run.add_argument(
+        "--monitor",
+        choices=("val_mIoU", "val_mAccuracy"),
+        default=S,
+        help="figure that picks best.ckpt" + _d("monitor"),
+    )
+    run.add_argument("--patience", type=int, default=S, help="stop after N epochs without progress")
+    run.add_argument("--compile", action="store_true", default=S, help="torch.compile the network")
+    run.add_argument(
+        "--overwrite", action="store_true", help="replace an earlier run of the same name"
+    )
+    run.add_argument(
+        "--no-test", action="store_true", help="skip the test-split evaluation after training"
+    )
+    p.set_defaults(handler=run)
+
+
+def _train_config(args: argparse.Namespace) -> tuple[TrainConfig, Path | None]:
+    given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if hasattr(args, f.name)}
+    if args.model and not args.resume:
+        raise VitisegError(
+            "-m/--model is for resuming: add -r, or use --encoder-weights PATH to start from weights"
+        )
+    if args.resume:
+        from vitiseg.training.run import RunPaths, run_of_checkpoint
+
+        if args.model:
+            checkpoint = Path(args.model)
+        elif args.resume is True:
+            if "name" not in given:
+                raise VitisegError("-r needs -m CHECKPOINT, a run folder (-r RUN), or -n NAME")
+            checkpoint = RunPaths(
+                Path(given.get("output", DEFAULTS["output"])) / given["name"]
+            ).last
+        else:
+            checkpoint = (
+                RunPaths(Path(args.resume)).last
+                if Path(args.resume).is_dir()
+                else Path(args.resume)
+            )
+        paths = run_of_checkpoint(checkpoint)
+        if not paths.config.is_file():
+            raise VitisegError(f"{paths.root}: not a vitiseg run folder (no config.yaml)")
+        saved = TrainConfig.load(paths.config)
+        ignored = sorted(
+            k for k, v in given.items() if k not in RESUMABLE and v != getattr(saved, k)
+        )
+        if ignored:
+            print(f"Resuming: keeping the run's saved {', '.join(ignored)} (from {paths.config})")
+        updates = {k: v for k, v in given.items() if k in RESUMABLE}
+        return TrainConfig(**{**saved.__dict__, **updates}), checkpoint
+    missing = [
+        flag
+        for key, flag in (("name", "-n/--name"), ("directory", "-d/--directory"))
+        if key not in given
+    ]
+    if missing:
+        raise VitisegError(f"{' and '.join(missing)} required")
+    given["directory"] = str(Path(given["directory"]).resolve())
+    return TrainConfig(**given), None
+
+
+def run(args: argparse.Namespace) -> int:
+    from vitiseg.data.masks import parse_class_map
+    from vitiseg.data.split import read_split
+    from vitiseg.evaluate import evaluate
+    from vitiseg.hardware import is_rank_zero
+    from vitiseg.training.run import train
+
+    config, checkpoint = _train_config(args)
+    paths = train(config, resume_from=checkpoint, overwrite=args.overwrite)
+    if not is_rank_zero():
+        return 0
+    if not args.no_test:
+        test = read_split(paths.split, config.directory)["test"]
+        summary = evaluate(
+            paths.root,
+            test,
+            paths.root,
+            config.name,
+            parse_class_map(config.class_map, config.classes),
+        )
+        print_summary(summary)
+    print(f"Run folder: {paths.root}")
+    return 0
