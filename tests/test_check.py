@@ -63,3 +63,17 @@ def test_class_map_of_the_wrong_length_is_reported(dataset: Path):
 def test_class_map_targets_must_be_classes():
     with pytest.raises(ConfigError, match=r"targets \[3\] are not classes 0..2"):
         parse_class_map("0,1,3", 3)
+
+
+def test_files_are_written_atomically_with_the_usual_permissions(tmp_path: Path):
+    import os
+
+    from vitiseg.atomic import write_text
+
+    write_text(tmp_path / "a.txt", "old")
+    write_text(tmp_path / "a.txt", "new")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "a.txt").read_text() == "new"
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o666 & ~umask
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
