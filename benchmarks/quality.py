@@ -6,6 +6,7 @@ this machine, then scores the best checkpoint on the validation dates at full
 resolution (with and without flip TTA) and prints per-class IoU and mean IoU.
 
     python benchmarks/quality.py [--minutes 20] [--recipes seed cpu-fast]
+    python benchmarks/quality.py --recipes cpu-fast --precision 32   # bf16 against fp32
 """
 
 from __future__ import annotations
@@ -29,16 +30,17 @@ RECIPES = {
 }  # fmt: skip
 
 
-def train(recipe: str, minutes: float, out: Path) -> tuple[Path, float]:
+def train(recipe: str, minutes: float, out: Path, precision: str) -> tuple[Path, float]:
     from vitiseg.cli import main
 
+    name = recipe if precision == "auto" else f"{recipe}-{precision}"
     started = time.monotonic()
-    code = main(["train", "-n", recipe, "-d", str(AGROCAM / "labeled"), "-o", str(out), "-c", "5",
+    code = main(["train", "-n", name, "--precision", precision, "-d", str(AGROCAM / "labeled"), "-o", str(out), "-c", "5",
                  "--class-names", CLASSES, "--group-by", DATE_GROUPS, "--encoder-weights", "none", "-p",
                  "--max-time", str(minutes), "--no-test", "--overwrite", *RECIPES[recipe]])  # fmt: skip
     if code:
         raise SystemExit(f"recipe {recipe} failed")
-    return out / recipe, (time.monotonic() - started) / 60
+    return out / name, (time.monotonic() - started) / 60
 
 
 def score(run: Path, tta: bool) -> dict:
@@ -67,11 +69,13 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=20)
     parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
     parser.add_argument("--out", default=str(ROOT / "runs" / "bench_quality"))
+    parser.add_argument("--precision", default="auto", choices=("auto", "32", "bf16-mixed"),
+                        help="compare precisions: e.g. --recipes cpu-fast --precision 32")  # fmt: skip
     args = parser.parse_args()
     require(AGROCAM / "labeled")
     rows = []
     for recipe in args.recipes:
-        run, minutes = train(recipe, args.minutes, Path(args.out))
+        run, minutes = train(recipe, args.minutes, Path(args.out), args.precision)
         epochs = len(json.loads((run / "history.json").read_text()))
         for tta in (False, True):
             summary = score(run, tta)
