@@ -69,9 +69,11 @@ def run(args: argparse.Namespace) -> int:
     if not args.run and not args.model:
         raise VitisegError("give a run folder, or --model with --directory")
     model_dir = resolve_model_dir(args.model or args.run)
-    run = Path(args.run) if args.run else None
+    run_dir = Path(args.run) if args.run else None
     config = (
-        TrainConfig.load(run / "config.yaml") if run and (run / "config.yaml").is_file() else None
+        TrainConfig.load(run_dir / "config.yaml")
+        if run_dir and (run_dir / "config.yaml").is_file()
+        else None
     )
     info = ModelInfo.from_json(
         (model_dir / "model.json").read_text(encoding="utf-8"), model_dir / "model.json"
@@ -81,10 +83,10 @@ def run(args: argparse.Namespace) -> int:
     if args.directory:
         pairs = find_pairs(args.directory, args.mask_suffix)
     elif config is not None:
-        pairs = read_split(run / "split.csv", config.directory)["test"]
+        pairs = read_split(run_dir / "split.csv", config.directory)["test"]
     else:
         raise VitisegError("--model needs -d/--directory (photos with masks to score)")
-    output = args.output or (run if run else None)
+    output = args.output or (run_dir if run_dir else None)
     if output is None:
         raise VitisegError("give -o/--output for the results")
     name = args.name or (config.name if config else model_dir.name)

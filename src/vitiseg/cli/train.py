@@ -147,38 +147,46 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     data.add_argument(
         "--seed", type=int, default=S, help="random seed for split and training" + _d("seed")
     )
-    run = p.add_argument_group("hardware and run")
-    run.add_argument(
+    hardware = p.add_argument_group("hardware and run")
+    hardware.add_argument(
         "--precision",
         choices=PRECISIONS,
         default=S,
         help="auto: bf16-mixed where the CPU/GPU supports it, else 32",
     )
-    run.add_argument("--accelerator", default=S, help="auto, cpu or gpu" + _d("accelerator"))
-    run.add_argument("--devices", type=int, default=S, help="devices per machine" + _d("devices"))
-    run.add_argument("--num-nodes", type=int, default=S, help="machines" + _d("num_nodes"))
-    run.add_argument("--strategy", default=S, help="Lightning strategy, e.g. ddp" + _d("strategy"))
-    run.add_argument(
+    hardware.add_argument("--accelerator", default=S, help="auto, cpu or gpu" + _d("accelerator"))
+    hardware.add_argument(
+        "--devices", type=int, default=S, help="devices per machine" + _d("devices")
+    )
+    hardware.add_argument("--num-nodes", type=int, default=S, help="machines" + _d("num_nodes"))
+    hardware.add_argument(
+        "--strategy", default=S, help="Lightning strategy, e.g. ddp" + _d("strategy")
+    )
+    hardware.add_argument(
         "--sync-batchnorm",
         action="store_true",
         default=S,
         help="synchronise BatchNorm statistics across devices",
     )
-    run.add_argument(
+    hardware.add_argument(
         "--max-time", default=S, metavar="MINUTES|DD:HH:MM:SS", help="stop after this time"
     )
-    run.add_argument(
+    hardware.add_argument(
         "--monitor",
         choices=("val_mIoU", "val_mAccuracy"),
         default=S,
         help="figure that picks best.ckpt" + _d("monitor"),
     )
-    run.add_argument("--patience", type=int, default=S, help="stop after N epochs without progress")
-    run.add_argument("--compile", action="store_true", default=S, help="torch.compile the network")
-    run.add_argument(
+    hardware.add_argument(
+        "--patience", type=int, default=S, help="stop after N epochs without progress"
+    )
+    hardware.add_argument(
+        "--compile", action="store_true", default=S, help="torch.compile the network"
+    )
+    hardware.add_argument(
         "--overwrite", action="store_true", help="replace an earlier run of the same name"
     )
-    run.add_argument(
+    hardware.add_argument(
         "--no-test", action="store_true", help="skip the test-split evaluation after training"
     )
     p.set_defaults(handler=run)
