@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vitiseg.cli.inference import add_inference_options, inference_options
+from vitiseg.cli.inference import add_canopy_options, add_inference_options, inference_options
 from vitiseg.config import TrainConfig
 from vitiseg.errors import VitisegError
 
@@ -40,17 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", help="where to write (default: the run folder)")
     p.add_argument("-n", "--name", help="name used in Test_NAME.csv (default: the run's)")
     p.add_argument("--class-map", help="raw mask value i becomes class MAP[i] (default: the run's)")
-    p.add_argument(
-        "--leaf-class",
-        type=int,
-        help="class counted as leaf (default: the class named leaf, else 1)",
-    )
-    p.add_argument(
-        "--k",
-        type=float,
-        default=0.7,
-        help="extinction coefficient of the LAI estimate (default: 0.7)",
-    )
+    add_canopy_options(p)
     p.add_argument(
         "--side-by-side", action="store_true", help="overlays show photo | truth | prediction"
     )

@@ -1,4 +1,4 @@
-"""Options shared by the commands that run a model over photos."""
+"""Options shared by the commands that run a model over photos (evaluate, predict)."""
 
 from __future__ import annotations
 
@@ -45,4 +45,21 @@ def inference_options(args: argparse.Namespace):
 
     return InferenceOptions(
         args.device, args.tile, args.overlap, args.batch_size, args.tta, args.precision
+    )
+
+
+def add_canopy_options(p: argparse.ArgumentParser) -> None:
+    """``--leaf-class`` and ``--k``: which class is leaf, and the LAI estimate's coefficient."""
+    from vitiseg.canopy import DEFAULT_K
+
+    p.add_argument(
+        "--leaf-class",
+        type=int,
+        help="class counted as leaf (default: the class named leaf, else 1)",
+    )
+    p.add_argument(
+        "--k",
+        type=float,
+        default=DEFAULT_K,
+        help=f"extinction coefficient of the LAI estimate (default: {DEFAULT_K})",
     )

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from vitiseg.cli.inference import add_inference_options, inference_options
+from vitiseg.cli.inference import add_canopy_options, add_inference_options, inference_options
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -32,17 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--probabilities", action="store_true", help="also save the leaf probability map (0-255)"
     )
-    p.add_argument(
-        "--leaf-class",
-        type=int,
-        help="class counted as leaf (default: the class named leaf, else 1)",
-    )
-    p.add_argument(
-        "--k",
-        type=float,
-        default=0.7,
-        help="extinction coefficient of the LAI estimate (default: 0.7)",
-    )
+    add_canopy_options(p)
     p.add_argument("--overwrite", action="store_true", help="redo photos whose outputs exist")
     p.add_argument(
         "--workers", type=int, default=2, help="threads decoding photos ahead (default: 2)"
