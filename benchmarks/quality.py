@@ -30,14 +30,17 @@ RECIPES = {
 }  # fmt: skip
 
 
-def train(recipe: str, minutes: float, out: Path, precision: str) -> tuple[Path, float]:
+def train(
+    recipe: str, minutes: float, out: Path, precision: str, epochs: int | None
+) -> tuple[Path, float]:
     from vitiseg.cli import main
 
     name = recipe if precision == "auto" else f"{recipe}-{precision}"
     started = time.monotonic()
     code = main(["train", "-n", name, "--precision", precision, "-d", str(AGROCAM / "labeled"), "-o", str(out), "-c", "5",
                  "--class-names", CLASSES, "--group-by", DATE_GROUPS, "--encoder-weights", "none", "-p",
-                 "--max-time", str(minutes), "--no-test", "--overwrite", *RECIPES[recipe]])  # fmt: skip
+                 "--max-time", str(minutes), "--no-test", "--overwrite", *RECIPES[recipe],
+                 *(["-e", str(epochs)] if epochs else [])])  # fmt: skip
     if code:
         raise SystemExit(f"recipe {recipe} failed")
     return out / name, (time.monotonic() - started) / 60
@@ -69,13 +72,14 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=20)
     parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
     parser.add_argument("--out", default=str(ROOT / "runs" / "bench_quality"))
+    parser.add_argument("--epochs", type=int, help="override the recipes' epochs")
     parser.add_argument("--precision", default="auto", choices=("auto", "32", "bf16-mixed"),
                         help="compare precisions: e.g. --recipes cpu-fast --precision 32")  # fmt: skip
     args = parser.parse_args()
     require(AGROCAM / "labeled")
     rows = []
     for recipe in args.recipes:
-        run, minutes = train(recipe, args.minutes, Path(args.out), args.precision)
+        run, minutes = train(recipe, args.minutes, Path(args.out), args.precision, args.epochs)
         epochs = len(json.loads((run / "history.json").read_text()))
         for tta in (False, True):
             summary = score(run, tta)
