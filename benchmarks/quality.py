@@ -23,10 +23,11 @@ CLASSES = "background,leaf,inter-row,pipe,trunk"
 RECIPES = {
     # the seed's settings: ResNet-50, full resolution, 512 crops, CE (class weights), lr 1e-4
     "seed": ["--encoder", "resnet50", "--crop-size", "512", "-lr", "1e-4", "-bs", "8", "-e", "40"],
-    # vitiseg's CPU recipe: context per crop (photos halved), CE + Dice, a long schedule
-    # at a high learning rate, small encoder
+    # vitiseg's CPU recipe: context per crop (photos halved), CE + Dice, scale jitter, several
+    # crops per photo per epoch, a high learning rate annealed within --max-time, small encoder
     "cpu-fast": ["--encoder", "resnet18", "--scale", "0.5", "--crop-size", "448", "--loss", "ce+dice",
-                 "--class-weights", "none", "-lr", "2e-3", "-bs", "8", "-e", "100"],
+                 "--class-weights", "none", "--augment", "standard", "--crops-per-image", "4",
+                 "-lr", "2e-3", "-bs", "8", "-e", "500"],
 }  # fmt: skip
 
 

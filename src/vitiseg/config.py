@@ -12,6 +12,7 @@ import yaml
 from vitiseg.atomic import write_text
 from vitiseg.errors import ConfigError
 
+AUGMENTATIONS = ("seed", "standard")
 LOSSES = ("ce", "dice", "ce+dice", "focal", "lovasz")
 PRECISIONS = ("auto", "32", "bf16-mixed", "16-mixed")
 
@@ -39,6 +40,8 @@ class TrainConfig:
     encoder: str = "resnet50"
     encoder_weights: str = "imagenet"
     crop_size: int = 512
+    crops_per_image: int = 1
+    augment: str = "seed"
     scale: float = 1.0
     workers: int = default_workers()
     seed: int = 19
@@ -63,13 +66,19 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.classes < 2:
             raise ConfigError(f"-c/--classes must be at least 2, got {self.classes}")
-        for option, value in (("-e/--epochs", self.epochs), ("-bs/--batch_size", self.batch_size)):
+        for option, value in (
+            ("-e/--epochs", self.epochs),
+            ("-bs/--batch_size", self.batch_size),
+            ("--crops-per-image", self.crops_per_image),
+        ):
             if value < 1:
                 raise ConfigError(f"{option} must be at least 1, got {value}")
         if self.crop_size < 32 or self.crop_size % 32:
             raise ConfigError(f"--crop-size must be a multiple of 32, got {self.crop_size}")
         if not 0 < self.scale <= 4:
             raise ConfigError(f"--scale must be in (0, 4], got {self.scale}")
+        if self.augment not in AUGMENTATIONS:
+            raise ConfigError(f"--augment {self.augment!r}: choose from {', '.join(AUGMENTATIONS)}")
         if self.loss not in LOSSES:
             raise ConfigError(f"--loss {self.loss!r}: choose from {', '.join(LOSSES)}")
         if self.precision not in PRECISIONS:

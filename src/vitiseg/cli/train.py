@@ -7,7 +7,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from vitiseg.cli.evaluate import print_summary
-from vitiseg.config import LOSSES, PRECISIONS, TrainConfig
+from vitiseg.config import AUGMENTATIONS, LOSSES, PRECISIONS, TrainConfig
 from vitiseg.errors import VitisegError
 
 S = argparse.SUPPRESS
@@ -112,6 +112,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     data = p.add_argument_group("data")
     data.add_argument(
         "--crop-size", type=int, default=S, help="training crop side" + _d("crop_size")
+    )
+    data.add_argument(
+        "--crops-per-image",
+        type=int,
+        default=S,
+        metavar="K",
+        help="random crops drawn from each training photo per epoch: more steps per "
+        "validation when photos are few and large" + _d("crops_per_image"),
+    )
+    data.add_argument(
+        "--augment",
+        choices=AUGMENTATIONS,
+        default=S,
+        help="seed: the seed's augmentation; standard: scale jitter, flip, mild colour "
+        "(the segmentation toolboxes' recipe)" + _d("augment"),
     )
     data.add_argument(
         "--scale",

@@ -18,15 +18,19 @@ def _world() -> tuple[int, int]:
 class EpochSampler(Sampler[tuple[int, int]]):
     """Yield ``(index, sample_seed)``; reproducible across resumes, workers and processes.
 
-    Training (``shuffle=True``): a permutation drawn from ``seed`` and the epoch, padded by
+    Training (``shuffle=True``): each index ``repeats`` times (each draw gets its own seed,
+    hence its own crop), in a permutation drawn from ``seed`` and the epoch, padded by
     repetition to a multiple of the process count, one share per process (like
     ``DistributedSampler``). Evaluation (``shuffle=False``): indices in order, shared
     round-robin without padding, so every sample is counted exactly once.
     Lightning calls :meth:`set_epoch` before each epoch.
     """
 
-    def __init__(self, length: int, seed: int, shuffle: bool) -> None:
+    def __init__(self, length: int, seed: int, shuffle: bool, repeats: int = 1) -> None:
+        if repeats > 1 and not shuffle:
+            raise ValueError("repeats are for training (shuffle=True) only")
         self.length = length
+        self.draws = length * repeats
         self.seed = seed
         self.shuffle = shuffle
         self.epoch = 0
@@ -39,17 +43,17 @@ class EpochSampler(Sampler[tuple[int, int]]):
         if not self.shuffle:
             return list(range(rank, self.length, world))
         generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
-        order = torch.randperm(self.length, generator=generator).tolist()
+        order = torch.randperm(self.draws, generator=generator).tolist()
         order += order[: (-len(order)) % world]
         return order[rank::world]
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
         generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch + 7)
-        seeds = torch.randint(0, 2**31 - 1, (self.length,), generator=generator).tolist()
-        return iter([(i, seeds[i]) for i in self._indices()])
+        seeds = torch.randint(0, 2**31 - 1, (self.draws,), generator=generator).tolist()
+        return iter([(draw % self.length, seeds[draw]) for draw in self._indices()])
 
     def __len__(self) -> int:
         rank, world = _world()
         if self.shuffle:
-            return -(-self.length // world)
+            return -(-self.draws // world)
         return len(range(rank, self.length, world))

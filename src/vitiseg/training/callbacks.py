@@ -55,17 +55,16 @@ def epoch_line(row: dict, epochs: int) -> str:
 class RunFiles(L.Callback):
     """After each validation (rank 0): print the epoch line, rewrite CSV, plot and JSON."""
 
-    def __init__(self, run_dir: Path, name: str, class_names: list[str], epochs: int) -> None:
+    def __init__(self, run_dir: Path, name: str, class_names: list[str]) -> None:
         self.run_dir = run_dir
         self.name = name
         self.class_names = class_names
-        self.epochs = epochs
 
     def on_validation_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         if trainer.sanity_checking or not trainer.is_global_zero or not module.history:
             return
         history = module.history
-        module.print(epoch_line(history[-1], self.epochs))
+        module.print(epoch_line(history[-1], trainer.max_epochs))
         frame = history_frame(history, len(self.class_names))
         with atomic_path(self.run_dir / f"Train_{self.name}.csv") as tmp:
             frame.to_csv(tmp, encoding="utf-8")

@@ -31,6 +31,7 @@ from vitiseg.training.callbacks import (
     RunFiles,
 )
 from vitiseg.training.module import NonFiniteLossError, SegmentationModule
+from vitiseg.training.schedule import FitScheduleToTime
 from vitiseg.weights import check_checkpoint, read_state_dict
 
 CHECKPOINTS = "checkpoints"
@@ -131,9 +132,11 @@ def _loaders(config: TrainConfig, data: PreparedData) -> tuple[DataLoader, DataL
         "pin_memory": torch.cuda.is_available(),
     }
     train = DataLoader(
-        dataset("train", train_transform(config.crop_size)),
+        dataset("train", train_transform(config.crop_size, config.augment)),
         batch_size=config.batch_size,
-        sampler=EpochSampler(len(data.splits["train"]), config.seed, shuffle=True),
+        sampler=EpochSampler(
+            len(data.splits["train"]), config.seed, shuffle=True, repeats=config.crops_per_image
+        ),
         **common,
     )
     valid = DataLoader(
@@ -148,7 +151,7 @@ def _loaders(config: TrainConfig, data: PreparedData) -> tuple[DataLoader, DataL
 
 def _callbacks(config: TrainConfig, paths: RunPaths) -> list[L.Callback]:
     callbacks: list[L.Callback] = [
-        RunFiles(paths.root, config.name, config.names_of_classes, config.epochs),
+        RunFiles(paths.root, config.name, config.names_of_classes),
         ModelCheckpoint(
             dirpath=paths.checkpoints,
             filename="best",
@@ -165,6 +168,8 @@ def _callbacks(config: TrainConfig, paths: RunPaths) -> list[L.Callback]:
     ]
     if config.save_every:
         callbacks.append(PeriodicCheckpoint(paths.checkpoints, config.name, config.save_every))
+    if config.max_time:
+        callbacks.append(FitScheduleToTime())
     if config.patience:
         callbacks.append(EarlyStopping(config.monitor, patience=config.patience, mode="max"))
     return callbacks
@@ -172,6 +177,8 @@ def _callbacks(config: TrainConfig, paths: RunPaths) -> list[L.Callback]:
 
 def _print_summary(config: TrainConfig, data: PreparedData, precision: str) -> None:
     total = sum(len(v) for v in data.splits.values())
+    crops = len(data.splits["train"]) * config.crops_per_image
+    steps = -(-crops // (config.batch_size * config.devices * config.num_nodes))
     say(
         f"Total Images : {total}\n"
         f"Train Size   : {len(data.splits['train'])}\n"
@@ -181,7 +188,7 @@ def _print_summary(config: TrainConfig, data: PreparedData, precision: str) -> N
         f"Model Name   : {config.name}\n"
         f"Network      : {config.arch} / {config.encoder} (weights: {config.encoder_weights})\n"
         f"Batch Size   : {config.batch_size} per device\n"
-        f"Epochs       : {config.epochs}\n"
+        f"Epochs       : {config.epochs} (each {crops} crops in {steps} steps)\n"
         f"Learning Rate: {config.learning_rate}\n"
         f"Precision    : {precision}"
     )

@@ -1,0 +1,92 @@
+"""The quality recipe's levers: crops per photo, scale-jitter augmentation, time-fitted schedule."""
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import FAST_TRAIN, make_dataset
+
+from vitiseg.cli import main
+from vitiseg.data.sampler import EpochSampler
+from vitiseg.data.transforms import train_transform
+from vitiseg.training.schedule import ResumableOneCycleLR
+
+
+def test_each_photo_is_drawn_k_times_per_epoch_with_its_own_crops():
+    sampler = EpochSampler(5, seed=3, shuffle=True, repeats=4)
+    sampler.set_epoch(2)
+    draws = list(sampler)
+    assert len(draws) == len(sampler) == 20
+    assert Counter(index for index, _ in draws) == {i: 4 for i in range(5)}
+    assert len({seed for _, seed in draws}) == 20  # 4 different crops of each photo
+    assert draws == list(sampler)  # reproducible for a resume
+
+
+def test_one_draw_per_photo_keeps_the_seeds_sampling():
+    plain, repeated = EpochSampler(7, 1, True), EpochSampler(7, 1, True, repeats=1)
+    assert list(plain) == list(repeated) and len(plain) == 7
+
+
+def striped(width: int = 960, height: int = 540, stripe: int = 24):
+    """A photo and mask of vertical stripes ``stripe`` pixels wide, classes 0..4 in turn."""
+    mask = np.tile((np.arange(width) // stripe % 5).astype(np.uint8), (height, 1))
+    photo = np.repeat(mask[..., None] * 50, 3, axis=2).astype(np.uint8)
+    return photo, mask
+
+
+def stripe_widths(mask: np.ndarray) -> float:
+    row = mask[mask.shape[0] // 2]
+    changes = np.flatnonzero(np.diff(row.astype(int)) != 0)
+    return float(np.median(np.diff(changes)))
+
+
+def widths_after(augment: str) -> list[float]:
+    photo, mask = striped()
+    transform = train_transform(256, augment)
+    widths = []
+    for seed in range(12):
+        transform.set_random_seed(seed)
+        out = transform(image=photo, mask=mask)
+        assert out["image"].shape == (256, 256, 3) and out["mask"].shape == (256, 256)
+        assert set(np.unique(out["mask"])) <= {0, 1, 2, 3, 4}  # nearest: no blended labels
+        widths.append(stripe_widths(out["mask"]))
+    return widths
+
+
+def test_standard_augmentation_jitters_the_scale_and_keeps_masks_valid():
+    widths = widths_after("standard")
+    assert min(widths) <= 24 * 0.85 and max(widths) >= 24 * 1.15  # zoomed out and in
+    assert all(abs(w - 24) <= 2 for w in widths_after("seed"))  # the seed never rescales
+
+
+def test_replanned_schedule_anneals_at_the_new_end():
+    weight = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.AdamW([weight], lr=1e-2)
+    schedule = ResumableOneCycleLR(optimizer, max_lr=1e-2, total_steps=100)
+    for _ in range(10):
+        optimizer.step()
+        schedule.step()
+    high = optimizer.param_groups[0]["lr"]
+    schedule.replan(20)
+    for _ in range(9):
+        optimizer.step()
+        schedule.step()
+    assert optimizer.param_groups[0]["lr"] < high / 1000  # annealed by step 20, not 100
+    with pytest.raises(ValueError):
+        schedule.replan(15)  # 19 steps already made
+
+
+def test_max_time_ends_the_run_with_the_rate_annealed(tmp_path: Path, capsys):
+    data = make_dataset(tmp_path / "data", n=10)
+    out = tmp_path / "out"
+    args = ["-n", "t", "-d", str(data), "-o", str(out), "-c", "3", "-e", "1000", "-bs", "2"]
+    assert main(["train", *FAST_TRAIN, *args, "--max-time", "0.4", "-lr", "1e-2"]) == 0
+    assert "epochs fit; learning-rate schedule re-planned" in capsys.readouterr().out
+    state = torch.load(out / "t" / "checkpoints" / "last.ckpt", weights_only=True)
+    epochs = state["epoch"] + 1
+    assert 3 <= epochs < 1000
+    schedule = state["lr_schedulers"][0]
+    assert schedule["total_steps"] < 1000 * 2  # re-planned from 1000 epochs of 2 steps
+    assert schedule["_last_lr"][0] < 1e-2 / 100  # ended near the bottom of the cycle
