@@ -26,7 +26,7 @@ RECIPES = {
     # vitiseg's CPU recipe: context per crop (photos halved), CE + Dice, scale jitter, several
     # crops per photo per epoch, a high learning rate annealed within --max-time, small encoder
     "cpu-fast": ["--encoder", "resnet18", "--scale", "0.5", "--crop-size", "448", "--loss", "ce+dice",
-                 "--class-weights", "none", "--augment", "standard", "--crops-per-image", "4",
+                 "--class-weights", "sqrt", "--augment", "standard", "--crops-per-image", "4",
                  "-lr", "2e-3", "-bs", "8", "-e", "500"],
 }  # fmt: skip
 

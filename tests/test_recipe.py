@@ -86,7 +86,15 @@ def test_max_time_ends_the_run_with_the_rate_annealed(tmp_path: Path, capsys):
     assert "epochs fit; learning-rate schedule re-planned" in capsys.readouterr().out
     state = torch.load(out / "t" / "checkpoints" / "last.ckpt", weights_only=True)
     epochs = state["epoch"] + 1
+    print(
+        "DEBUG",
+        epochs,
+        {k: state["lr_schedulers"][0][k] for k in ("total_steps", "last_epoch", "_last_lr")},
+    )
     assert 3 <= epochs < 1000
     schedule = state["lr_schedulers"][0]
     assert schedule["total_steps"] < 1000 * 2  # re-planned from 1000 epochs of 2 steps
-    assert schedule["_last_lr"][0] < 1e-2 / 100  # ended near the bottom of the cycle
+    # without the re-planning it would stop 2 % into a 2000-step cycle, still warming up;
+    # re-planned, it ends in the annealing tail (the last epoch may still be cut by the timer)
+    assert schedule["last_epoch"] >= 0.75 * schedule["total_steps"]
+    assert schedule["_last_lr"][0] < 1e-2 / 4

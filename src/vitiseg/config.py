@@ -13,6 +13,7 @@ from vitiseg.atomic import write_text
 from vitiseg.errors import ConfigError
 
 AUGMENTATIONS = ("seed", "standard")
+CLASS_WEIGHTS = ("auto", "sqrt", "none")
 LOSSES = ("ce", "dice", "ce+dice", "focal", "lovasz")
 PRECISIONS = ("auto", "32", "bf16-mixed", "16-mixed")
 
@@ -85,8 +86,10 @@ class TrainConfig:
             raise ConfigError(
                 f"--precision {self.precision!r}: choose from {', '.join(PRECISIONS)}"
             )
-        if self.class_weights not in ("auto", "none"):
-            raise ConfigError(f"--class-weights {self.class_weights!r}: choose auto or none")
+        if self.class_weights not in CLASS_WEIGHTS:
+            raise ConfigError(
+                f"--class-weights {self.class_weights!r}: choose {', '.join(CLASS_WEIGHTS)}"
+            )
         if self.class_names is not None and len(self.class_names) != self.classes:
             raise ConfigError(
                 f"--class-names gives {len(self.class_names)} names for {self.classes} classes"

@@ -7,7 +7,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from vitiseg.cli.evaluate import print_summary
-from vitiseg.config import AUGMENTATIONS, LOSSES, PRECISIONS, TrainConfig
+from vitiseg.config import AUGMENTATIONS, CLASS_WEIGHTS, LOSSES, PRECISIONS, TrainConfig
 from vitiseg.errors import VitisegError
 
 S = argparse.SUPPRESS
@@ -105,9 +105,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     net.add_argument("--loss", choices=LOSSES, default=S, help="training loss" + _d("loss"))
     net.add_argument(
         "--class-weights",
-        choices=("auto", "none"),
+        choices=CLASS_WEIGHTS,
         default=S,
-        help="auto: inverse class frequency when more than 2 classes (the seed's rule)",
+        help="loss weights by class, when more than 2 classes: auto, inverse class frequency "
+        "(the seed's rule); sqrt, its square root (milder); none",
     )
     data = p.add_argument_group("data")
     data.add_argument(

@@ -29,14 +29,15 @@ class PreparedData:
     facts: dict[str, list[PairFacts]]
     class_map: tuple[int, ...] | None
 
-    def class_weights(self, num_classes: int) -> list[float]:
-        """The seed's inverse-frequency weights over the training masks: total / (C * count).
+    def class_weights(self, num_classes: int, rule: str = "auto") -> list[float]:
+        """Inverse-frequency weights over the training masks.
 
-        A class absent from the training masks gets weight 0.
+        ``auto``: the seed's ``total / (C * count)``; ``sqrt``: their square root, milder
+        for classes of a few pixels. A class absent from the training masks gets weight 0.
         """
         counts = np.sum([f.class_counts for f in self.facts["train"]], axis=0).astype(np.float64)
         weights = np.where(counts > 0, counts.sum() / (num_classes * np.maximum(counts, 1)), 0.0)
-        return weights.tolist()
+        return (np.sqrt(weights) if rule == "sqrt" else weights).tolist()
 
     def preload_bytes(self, scale: float) -> int:
         """Memory the decoded train and valid photos (3 bytes/pixel) and masks (1) will take."""

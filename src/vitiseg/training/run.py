@@ -270,8 +270,8 @@ def train(
         config.learning_rate,
         config.weight_decay,
         loss=config.loss,
-        class_weights=data.class_weights(config.classes)
-        if config.classes > 2 and config.class_weights == "auto"
+        class_weights=data.class_weights(config.classes, config.class_weights)
+        if config.classes > 2 and config.class_weights != "none"
         else None,
         compile_model=config.compile,
     )

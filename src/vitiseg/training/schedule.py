@@ -61,14 +61,16 @@ class FitScheduleToTime(L.Callback):
 
     def __init__(self) -> None:
         self.durations: list[float] = []
-        self.started = 0.0
+        self.epoch_ended = 0.0
         self.announced = False
 
-    def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-        self.started = time.monotonic()
+    def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        self.epoch_ended = time.monotonic()
 
     def on_train_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-        self.durations.append(time.monotonic() - self.started)
+        now = time.monotonic()  # epoch to epoch: loading, validation and saving included
+        self.durations.append(now - self.epoch_ended)
+        self.epoch_ended = now
         timer = next(c for c in trainer.callbacks if isinstance(c, Timer))
         typical = statistics.median(self.durations[1:] or self.durations)
         done = trainer.current_epoch + 1
