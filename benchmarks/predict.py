@@ -6,8 +6,8 @@ resolution, padded to a multiple of 32; bf16 where the CPU has it; photos decode
 background threads). Each way runs in a fresh process for its own peak memory.
 Images/second on ../shared/data/agrocam-vine/unlabeled, IoU on .../labeled.
 
-    python benchmarks/predict.py [--model RUN]   (without --model, trains a ResNet-50
-                                                  U-Net for a few epochs first)
+    python benchmarks/predict.py [--model RUN]   (without --model, first trains a
+                                                  full-resolution ResNet-18 U-Net, 10 min)
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--work", default=str(ROOT / "runs" / "bench_predict"), help="where to train the model"
     )
+    parser.add_argument("--minutes", type=float, default=10, help="training budget for the model")
     return parser.parse_args()
 
 
@@ -96,16 +97,19 @@ def measure(way: str, model_dir: str) -> dict:
     }
 
 
-def train_model(work: Path) -> Path:
-    run = work / "bench"
+def train_model(work: Path, minutes: float) -> Path:
+    """A full-resolution model (the resolution the seed trains at), vitiseg's CPU recipe."""
+    run = work / "full_res"
     if (run / "model.safetensors").is_file():
         return run
     from vitiseg.cli import main as cli
 
-    print("Training a ResNet-50 U-Net for the benchmark (a few minutes)...", flush=True)
-    code = cli(["train", "-n", "bench", "-d", str(AGROCAM / "labeled"), "-o", str(work), "-c", "5",
-                "--encoder-weights", "none", "-e", "8", "--crop-size", "384", "-lr", "1e-3", "-p",
-                "--no-test", "--overwrite"])  # fmt: skip
+    print(f"Training a full-resolution ResNet-18 U-Net for {minutes:g} minutes...", flush=True)
+    code = cli(["train", "-n", run.name, "-d", str(AGROCAM / "labeled"), "-o", str(work), "-c", "5",
+                "--encoder", "resnet18", "--encoder-weights", "none", "--crop-size", "512",
+                "--loss", "ce+dice", "--class-weights", "sqrt", "--augment", "standard",
+                "--crops-per-image", "2", "-lr", "2e-3", "-e", "500", "--max-time", str(minutes),
+                "-p", "--no-test", "--overwrite"])  # fmt: skip
     if code:
         sys.exit("training the benchmark model failed")
     return run
@@ -117,7 +121,7 @@ def main() -> None:
         print(json.dumps(measure(args.way, args.model)))
         return
     require(AGROCAM / "labeled", AGROCAM / "unlabeled")
-    model = Path(args.model) if args.model else train_model(Path(args.work))
+    model = Path(args.model) if args.model else train_model(Path(args.work), args.minutes)
     results = {
         way: run_child(Path(__file__), "--way", way, "--model", str(model))
         for way in ("seed", "vitiseg")

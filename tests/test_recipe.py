@@ -7,8 +7,11 @@ import numpy as np
 import pytest
 import torch
 from conftest import FAST_TRAIN, make_dataset
+from PIL import Image
 
 from vitiseg.cli import main
+from vitiseg.config import TrainConfig
+from vitiseg.data.prepare import prepare
 from vitiseg.data.sampler import EpochSampler
 from vitiseg.data.transforms import train_transform
 from vitiseg.training.schedule import ResumableOneCycleLR
@@ -98,3 +101,17 @@ def test_max_time_ends_the_run_with_the_rate_annealed(tmp_path: Path, capsys):
     # re-planned, it ends in the annealing tail (the last epoch may still be cut by the timer)
     assert schedule["last_epoch"] >= 0.75 * schedule["total_steps"]
     assert schedule["_last_lr"][0] < 1e-2 / 4
+
+
+def test_class_weights_follow_the_training_masks(tmp_path: Path):
+    data = make_dataset(tmp_path / "data", n=10, classes=4)
+    prepared = prepare(
+        TrainConfig(name="w", directory=str(data), classes=4, crop_size=64, workers=0)
+    )
+    masks = [np.array(Image.open(pair.mask)) for pair in prepared.splits["train"]]
+    counts = np.bincount(np.concatenate([m.ravel() for m in masks]), minlength=4)
+    inverse = counts.sum() / (4 * counts)  # the seed's rule
+    np.testing.assert_allclose(prepared.class_weights(4, "auto"), inverse, rtol=1e-9)
+    np.testing.assert_allclose(prepared.class_weights(4, "sqrt"), np.sqrt(inverse), rtol=1e-9)
+    rarest, commonest = counts.argmin(), counts.argmax()
+    assert inverse[rarest] > inverse[commonest] > 0  # rarer classes weigh more
