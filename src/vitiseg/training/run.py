@@ -20,7 +20,7 @@ from vitiseg.data.sampler import EpochSampler
 from vitiseg.data.split import write_split
 from vitiseg.data.transforms import eval_transform, train_transform
 from vitiseg.errors import ConfigError, TrainingFault
-from vitiseg.hardware import is_rank_zero, resolve_precision
+from vitiseg.hardware import is_rank_zero, keep_freed_memory, resolve_precision
 from vitiseg.model import ModelInfo, ModelSpec, build_model, export_model
 from vitiseg.quiet import quiet_libraries
 from vitiseg.training.callbacks import (
@@ -255,6 +255,8 @@ def train(
         raise ConfigError("--sync-batchnorm works on GPUs only (PyTorch's SyncBatchNorm)")
     data = prepare(config, paths.split if resume_from and paths.split.is_file() else None)
     precision = resolve_precision(config.precision, config.accelerator)
+    if config.accelerator == "cpu" or not torch.cuda.is_available():
+        keep_freed_memory()
     _print_summary(config, data, precision)
     if is_rank_zero():
         if replace:  # only now that the new run's data passed its checks
