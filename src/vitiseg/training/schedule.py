@@ -55,7 +55,7 @@ class FitScheduleToTime(L.Callback):
     """With ``--max-time``: end the run, learning rate annealed, within the time budget.
 
     After each epoch the epochs that still fit are estimated from the typical epoch
-    duration (validation included); when fewer than planned remain, the run is shortened
+    duration of the last epochs (validation included); when fewer than planned remain, the run is shortened
     and the OneCycle schedule re-planned to end then, rather than cut at a high rate.
     """
 
@@ -72,7 +72,7 @@ class FitScheduleToTime(L.Callback):
         self.durations.append(now - self.epoch_ended)
         self.epoch_ended = now
         timer = next(c for c in trainer.callbacks if isinstance(c, Timer))
-        typical = statistics.median(self.durations[1:] or self.durations)
+        typical = statistics.median(self.durations[1:][-5:] or self.durations)  # recent epochs
         done = trainer.current_epoch + 1
         spare = timer.time_remaining() - typical / 2  # a margin for a slower epoch
         fitting = trainer.strategy.broadcast(done + max(0, int(spare // typical)))
