@@ -185,7 +185,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="synchronise BatchNorm statistics across devices",
     )
     hardware.add_argument(
-        "--max-time", default=S, metavar="MINUTES|DD:HH:MM:SS", help="stop after this time"
+        "--max-time",
+        default=S,
+        metavar="MINUTES|DD:HH:MM:SS",
+        help="time budget: the learning-rate schedule is re-planned after each epoch to end "
+        "within it (give a large -e), and training stops when it is spent",
     )
     hardware.add_argument(
         "--monitor",
