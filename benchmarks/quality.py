@@ -27,7 +27,7 @@ RECIPES = {
     # crops per photo per epoch, a high learning rate annealed within --max-time, small encoder
     "cpu-fast": ["--encoder", "resnet18", "--scale", "0.5", "--crop-size", "448", "--loss", "ce+dice",
                  "--class-weights", "sqrt", "--augment", "standard", "--crops-per-image", "4",
-                 "-lr", "2e-3", "-bs", "8", "-e", "500"],
+                 "-lr", "2e-3", "-bs", "4", "-e", "500"],
 }  # fmt: skip
 
 
