@@ -178,7 +178,8 @@ def _callbacks(config: TrainConfig, paths: RunPaths) -> list[L.Callback]:
 def _print_summary(config: TrainConfig, data: PreparedData, precision: str) -> None:
     total = sum(len(v) for v in data.splits.values())
     crops = len(data.splits["train"]) * config.crops_per_image
-    steps = -(-crops // (config.batch_size * config.devices * config.num_nodes))
+    per_process = -(-crops // (config.devices * config.num_nodes))  # as EpochSampler shares
+    steps = -(-per_process // config.batch_size)
     say(
         f"Total Images : {total}\n"
         f"Train Size   : {len(data.splits['train'])}\n"

@@ -54,9 +54,10 @@ class ResumableOneCycleLR(OneCycleLR):
 class FitScheduleToTime(L.Callback):
     """With ``--max-time``: end the run, learning rate annealed, within the time budget.
 
-    After each epoch the epochs that still fit are estimated from the typical epoch
-    duration of the last epochs (validation included); when fewer than planned remain, the run is shortened
-    and the OneCycle schedule re-planned to end then, rather than cut at a high rate.
+    After each epoch the epochs that still fit are estimated from the median duration of
+    the last epochs (validation and saving included); when fewer than planned remain, the
+    run is shortened and the OneCycle schedule re-planned to end then, rather than cut at
+    a high rate.
     """
 
     def __init__(self) -> None:
