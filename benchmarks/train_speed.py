@@ -9,6 +9,11 @@ and validation, peak memory, the ratio vitiseg/seed, and achieved GFLOP/s agains
 machine's measured fp32 and bf16 matmul rates.
 
     python benchmarks/train_speed.py [--encoder resnet50] [--crop 512] [--batch 4]
+
+On a GPU, vitiseg's loop alone, without and with torch.compile (bf16 and channels_last
+as `--precision auto` picks them; more crops per photo so an epoch has enough steps):
+
+    python benchmarks/train_speed.py --accelerator gpu --crops-per-image 32
 """
 
 from __future__ import annotations
@@ -34,13 +39,17 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--encoder", default="resnet50")
     parser.add_argument("--crop", type=int, default=512)
     parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--accelerator", choices=("cpu", "gpu"), default="cpu")
+    parser.add_argument("--crops-per-image", type=int, default=1)
+    parser.add_argument("--data", type=Path, default=AGROCAM / "labeled", help="labeled photos")
+    parser.add_argument("--compile", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args()
 
 
-def seed_names() -> tuple[list[str], list[str]]:
+def seed_names(data: Path) -> tuple[list[str], list[str]]:
     from sklearn.model_selection import train_test_split
 
-    names = sorted(p.stem for p in (AGROCAM / "labeled").glob("*.jpg"))
+    names = sorted(p.stem for p in data.glob("*.jpg"))
     rest, _ = train_test_split(names, test_size=0.2, random_state=19)
     return tuple(train_test_split(rest, test_size=0.4, random_state=19))
 
@@ -60,10 +69,10 @@ def seed_loop(args: argparse.Namespace) -> dict:
     from torch.utils.data import DataLoader
     from trainer import Trainer
 
-    train, valid = seed_names()
+    train, valid = seed_names(args.data)
     augmentation = A.Compose([A.RandomCrop(args.crop, args.crop), A.CLAHE(), A.RandomGamma(), A.HorizontalFlip(),
                               A.GridDistortion(p=0.2), A.RandomBrightnessContrast((0, 0.5), (0, 0.5))])  # fmt: skip
-    path = str(AGROCAM / "labeled")
+    path = str(args.data)
     train_loader = DataLoader(
         VineyardDataset(path, train, loaded=True, transform=augmentation),
         batch_size=args.batch,
@@ -137,13 +146,15 @@ def vitiseg_loop(args: argparse.Namespace) -> dict:
     from vitiseg.training.run import _loaders
 
     quiet_libraries()
-    keep_freed_memory()  # as `vitiseg train` does on a CPU
-    config = TrainConfig(name="bench", directory=str(AGROCAM / "labeled"), classes=5, crop_size=args.crop,
-                         batch_size=args.batch, preload=True, encoder=args.encoder)  # fmt: skip
+    if args.accelerator == "cpu":
+        keep_freed_memory()  # as `vitiseg train` does on a CPU
+    config = TrainConfig(name="bench", directory=str(args.data), classes=5, crop_size=args.crop, batch_size=args.batch,
+                         preload=True, encoder=args.encoder, crops_per_image=args.crops_per_image)  # fmt: skip
     data = prepare(config)
     train_loader, valid_loader = _loaders(config, data)
-    precision = resolve_precision("auto")
+    precision = resolve_precision("auto", args.accelerator)
     times: dict[str, float] = {}
+    first_epoch: list[float] = []
 
     step_ends: list[float] = []
 
@@ -156,25 +167,48 @@ def vitiseg_loop(args: argparse.Namespace) -> dict:
 
         def on_validation_epoch_start(self, trainer, module):
             times["train"] = time.perf_counter() - self.start
+            first_epoch.append(times["train"])
             self.valid = time.perf_counter()
 
         def on_validation_epoch_end(self, trainer, module):
             times["valid"] = time.perf_counter() - self.valid
 
-    module = SegmentationModule(ModelSpec(encoder=args.encoder, classes=5), None, 1e-4, 1e-4)
+    module = SegmentationModule(ModelSpec(encoder=args.encoder, classes=5), None, 1e-4, 1e-4,
+                                compile_model=args.compile)  # fmt: skip
     trainer = L.Trainer(max_epochs=EPOCHS, precision=precision, callbacks=[Clock()], logger=False, enable_checkpointing=False,
                         enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
-                        use_distributed_sampler=False, accelerator="cpu")  # fmt: skip
+                        use_distributed_sampler=False, accelerator=args.accelerator, devices=1)  # fmt: skip
     trainer.fit(module, train_loader, valid_loader)
     pixels = sum(f.width * f.height for f in data.facts["valid"]) / len(data.facts["valid"])
+    gpu = args.accelerator == "gpu"
     return {
-        "train_images_per_s": len(data.splits["train"]) / times["train"],
+        "train_images_per_s": len(data.splits["train"]) * args.crops_per_image / times["train"],
         "valid_images_per_s": len(data.splits["valid"]) / times["valid"],
         "valid_pixels_per_image": pixels,
         "step_images_per_s": args.batch / median_gap(step_ends),
-        "peak_mb": peak_rss_mb(),
+        "first_epoch_s": first_epoch[0],
+        "peak_mb": torch.cuda.max_memory_allocated() / 2**20 if gpu else peak_rss_mb(),
         "precision": precision,
     }
+
+
+def gpu_table(args: argparse.Namespace, common: list[str]) -> None:
+    """vitiseg's loop on the GPU, without and with torch.compile."""
+    runs = {}
+    for label, extra in (("eager", []), ("compiled", ["--compile"])):
+        runs[label] = run_child(Path(__file__), "--loop", "vitiseg", *common, *extra)
+        print(label, json.dumps(runs[label]), flush=True)
+    print(f"{torch.cuda.get_device_name()}, torch {torch.__version__}, {args.encoder} U-Net, "
+          f"crops {args.crop}, batch {args.batch}, precision {runs['eager']['precision']}, channels_last")  # fmt: skip
+    print(f"{'':28}{'eager':>12}{'compiled':>12}")
+    for key, label in (
+        ("train_images_per_s", "train images/s (epoch 3)"),
+        ("step_images_per_s", "images/s, median step"),
+        ("valid_images_per_s", "valid photos/s"),
+        ("first_epoch_s", "first epoch s (compiling)"),
+        ("peak_mb", "peak GPU memory MiB"),
+    ):
+        print(f"{label:28}{runs['eager'][key]:12.2f}{runs['compiled'][key]:12.2f}")
 
 
 def step_gflop(encoder: str, crop: int, batch: int) -> float:
@@ -195,8 +229,14 @@ def main() -> None:
     if args.loop:
         print(json.dumps(seed_loop(args) if args.loop == "seed" else vitiseg_loop(args)))
         return
-    require(AGROCAM / "labeled", SEED_CODE)
-    common = ["--encoder", args.encoder, "--crop", str(args.crop), "--batch", str(args.batch)]
+    common = ["--encoder", args.encoder, "--crop", str(args.crop), "--batch", str(args.batch),
+              "--accelerator", args.accelerator, "--crops-per-image", str(args.crops_per_image),
+              "--data", str(args.data)]  # fmt: skip
+    if args.accelerator == "gpu":
+        require(args.data)
+        gpu_table(args, common)
+        return
+    require(args.data, SEED_CODE)
     print(
         f"CPU: {os.cpu_count()} cores, torch {torch.__version__}, {args.encoder} U-Net, crops {args.crop}, batch {args.batch}"
     )

@@ -1,19 +1,23 @@
 """The quality recipe's levers: crops per photo, scale-jitter augmentation, time-fitted schedule."""
 
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 from conftest import FAST_TRAIN, make_dataset, run_cli
+from lightning.pytorch.callbacks import Timer
 from PIL import Image
 
 from vitiseg.config import TrainConfig
 from vitiseg.data.prepare import prepare
 from vitiseg.data.sampler import EpochSampler
 from vitiseg.data.transforms import train_transform
-from vitiseg.training.schedule import ResumableOneCycleLR
+from vitiseg.training import schedule as schedule_module
+from vitiseg.training.schedule import FitScheduleToTime, ResumableOneCycleLR
 
 
 def test_each_photo_is_drawn_k_times_per_epoch_with_its_own_crops():
@@ -80,6 +84,51 @@ def test_replanned_schedule_anneals_at_the_new_end():
         schedule.replan(15)  # 19 steps already made
 
 
+class Budget(Timer):
+    """A --max-time timer of ``total`` seconds read off a fake clock."""
+
+    def __init__(self, clock: list[float], total: float):
+        super().__init__(duration=timedelta(seconds=total))
+        self.clock, self.total = clock, total
+
+    def time_remaining(self, stage=None) -> float:
+        return self.total - self.clock[0]
+
+
+class FakeTrainer:
+    """The few trainer attributes FitScheduleToTime reads and sets."""
+
+    def __init__(self, budget: Budget, schedule: ResumableOneCycleLR, epochs: int):
+        self.callbacks, self.is_global_zero, self.num_training_batches = [budget], True, 2
+        self.fit_loop = SimpleNamespace(max_epochs=epochs)
+        self.strategy = SimpleNamespace(broadcast=lambda value: value)
+        self.lr_scheduler_configs = [SimpleNamespace(scheduler=schedule)]
+        self.current_epoch = 0
+
+    @property
+    def max_epochs(self) -> int:
+        return self.fit_loop.max_epochs
+
+
+def test_time_plan_skips_the_warm_up_epoch_and_grows_up_to_the_epochs_asked(monkeypatch):
+    clock = [0.0]
+    monkeypatch.setattr(schedule_module, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=1e-2)
+    schedule = ResumableOneCycleLR(optimizer, max_lr=1e-2, total_steps=50 * 2)
+    trainer, plan = FakeTrainer(Budget(clock, 100), schedule, epochs=50), FitScheduleToTime()
+    plan.on_train_start(trainer, None)
+    plans = []
+    for epoch, seconds in enumerate([30, 2, 1, 1, 1, 1, 1]):  # a slow first (warm-up) epoch
+        clock[0] += seconds
+        trainer.current_epoch = epoch
+        plan.on_train_epoch_end(trainer, None)
+        plans.append(trainer.max_epochs)
+    assert plans[0] == 50  # the warm-up epoch alone decides nothing (it would say 2 epochs)
+    assert plans[1] == 2 + int((100 - 32 - 1) // 2)  # from the 2 s epoch: 35
+    assert plans[-1] == 50  # faster epochs: the plan grows again, up to -e
+    assert schedule.total_steps == 50 * 2
+
+
 def test_max_time_ends_the_run_with_the_rate_annealed(tmp_path: Path):
     data = make_dataset(tmp_path / "data", n=10)
     out = tmp_path / "out"
@@ -89,11 +138,6 @@ def test_max_time_ends_the_run_with_the_rate_annealed(tmp_path: Path):
     assert "epochs fit; learning-rate schedule re-planned" in result.stdout
     state = torch.load(out / "t" / "checkpoints" / "last.ckpt", weights_only=True)
     epochs = state["epoch"] + 1
-    print(
-        "DEBUG",
-        epochs,
-        {k: state["lr_schedulers"][0][k] for k in ("total_steps", "last_epoch", "_last_lr")},
-    )
     assert 3 <= epochs < 1000
     schedule = state["lr_schedulers"][0]
     assert schedule["total_steps"] < 1000 * 2  # re-planned from 1000 epochs of 2 steps

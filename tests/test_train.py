@@ -43,28 +43,12 @@ def test_the_seeds_example_command_writes_a_complete_run(tmp_path: Path):
     assert split["split"].value_counts().to_dict() == {"train": 4, "valid": 4, "test": 2}
 
 
-def test_resumed_run_ends_with_the_same_table_and_weights(tmp_path: Path):
+@pytest.mark.parametrize("extra", [[], ["--ema", "0.8"]], ids=["plain", "ema"])
+def test_resumed_run_ends_with_the_same_table_and_weights(tmp_path: Path, extra: list[str]):
     data = make_dataset(tmp_path / "data", n=10)
     out = tmp_path / "out"
-    assert (
-        train(
-            "-n",
-            "r",
-            "-d",
-            str(data),
-            "-o",
-            str(out),
-            "-c",
-            "3",
-            "-e",
-            "4",
-            "-s",
-            "2",
-            "-lr",
-            "3e-3",
-        )
-        == 0
-    )
+    args = ["-n", "r", "-d", str(data), "-o", str(out), "-c", "3", "-e", "4", "-s", "2"]
+    assert train(*args, "-lr", "3e-3", *extra) == 0
     run = out / "r"
     straight_csv = read_history_csv(run / "Train_r.csv")
     straight_weights = load_file(run / "model.safetensors")
@@ -76,6 +60,20 @@ def test_resumed_run_ends_with_the_same_table_and_weights(tmp_path: Path):
     resumed_weights = load_file(run / "model.safetensors")
     for key, value in straight_weights.items():
         torch.testing.assert_close(resumed_weights[key], value, atol=1e-6, rtol=0)
+
+
+def test_the_moving_average_is_kept_and_exported(tmp_path: Path):
+    data = make_dataset(tmp_path / "data", n=10)
+    out = tmp_path / "out"
+    assert (
+        train("-n", "e", "-d", str(data), "-o", str(out), "-c", "3", "-e", "2", "--ema", "0.5") == 0
+    )
+    state = torch.load(out / "e" / "checkpoints" / "best.ckpt", weights_only=True)
+    average, current = state["state_dict"], state["current_model_state"]
+    key = "model.segmentation_head.0.weight"
+    assert not torch.equal(average[key], current[key])  # the average is not the last weights
+    exported = load_file(out / "e" / "model.safetensors")
+    torch.testing.assert_close(exported[key.removeprefix("model.")], average[key].float())
 
 
 def test_resume_with_more_epochs_extends_the_run(tmp_path: Path, capsys):

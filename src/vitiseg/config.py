@@ -53,6 +53,7 @@ class TrainConfig:
     mask_suffix: str | None = None
     mask_dir: str | None = None
     group_by: str | None = None
+    split: str | None = None
     precision: str = "auto"
     accelerator: str = "auto"
     devices: int = 1
@@ -62,6 +63,7 @@ class TrainConfig:
     max_time: str | None = None
     monitor: str = "val_mIoU"
     patience: int | None = None
+    ema: float | None = None
     compile: bool = False
 
     def __post_init__(self) -> None:
@@ -90,6 +92,10 @@ class TrainConfig:
             raise ConfigError(
                 f"--class-weights {self.class_weights!r}: choose {', '.join(CLASS_WEIGHTS)}"
             )
+        if self.ema is not None and not 0 < self.ema < 1:
+            raise ConfigError(f"--ema is a decay between 0 and 1 (e.g. 0.99), got {self.ema}")
+        if self.split and self.group_by:
+            raise ConfigError("--split and --group-by exclude each other: the file decides")
         if self.class_names is not None and len(self.class_names) != self.classes:
             raise ConfigError(
                 f"--class-names gives {len(self.class_names)} names for {self.classes} classes"

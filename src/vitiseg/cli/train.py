@@ -110,6 +110,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="loss weights by class, when more than 2 classes: auto, inverse class frequency "
         "(the seed's rule); sqrt, its square root (milder); none",
     )
+    net.add_argument(
+        "--ema",
+        type=float,
+        default=S,
+        metavar="DECAY",
+        help="validate, keep and export an exponential moving average of the weights, "
+        "updated every step (e.g. 0.99: about the last 100 steps)",
+    )
     data = p.add_argument_group("data")
     data.add_argument(
         "--crop-size", type=int, default=S, help="training crop side" + _d("crop_size")
@@ -156,6 +164,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=S,
         metavar="REGEX",
         help="split by groups of names (e.g. '^([^_]+)' for the camera id)",
+    )
+    data.add_argument(
+        "--split",
+        default=S,
+        metavar="CSV",
+        help="take train/valid/test from CSV instead (an earlier run's split.csv, to compare "
+        "recipes on the same photos, or your own: name,split,image,mask rows, paths relative "
+        "to -d; its test split may be empty)",
     )
     data.add_argument(
         "--workers", type=int, default=S, help="data loading processes" + _d("workers")
@@ -253,7 +269,9 @@ def _train_config(args: argparse.Namespace) -> tuple[TrainConfig, Path | None]:
     ]
     if missing:
         raise VitisegError(f"{' and '.join(missing)} required")
-    given["directory"] = str(Path(given["directory"]).resolve())
+    for key in ("directory", "split"):
+        if key in given:
+            given[key] = str(Path(given[key]).resolve())
     return TrainConfig(**given), None
 
 
@@ -268,8 +286,8 @@ def run(args: argparse.Namespace) -> int:
     paths = train(config, resume_from=checkpoint, overwrite=args.overwrite)
     if not is_rank_zero():
         return 0
-    if not args.no_test:
-        test = read_split(paths.split, config.directory)["test"]
+    test = [] if args.no_test else read_split(paths.split, config.directory)["test"]
+    if test:
         summary = evaluate(
             paths.root,
             test,
@@ -278,5 +296,7 @@ def run(args: argparse.Namespace) -> int:
             parse_class_map(config.class_map, config.classes),
         )
         print_summary(summary)
+    elif not args.no_test:
+        print(f"No test evaluation: {config.split} gives no test photos")
     print(f"Run folder: {paths.root}")
     return 0

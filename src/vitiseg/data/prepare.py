@@ -46,9 +46,15 @@ class PreparedData:
 
 
 def split_pairs(config: TrainConfig, split_csv: Path | None = None) -> dict[str, list[Pair]]:
-    """Pairs per split: from ``split_csv`` if given, else train/valid/test folders, else the
-    seed's random split (or ``--group-by`` groups)."""
+    """Pairs per split: from ``split_csv`` (a resumed run's) or ``--split``, else
+    train/valid/test folders, else the seed's random split (or ``--group-by`` groups).
+
+    Only a split file may leave the test split empty (training then skips the test stage).
+    """
+    split_csv = split_csv or (Path(config.split) if config.split else None)
     if split_csv is not None:
+        if not split_csv.is_file():
+            raise DataError(f"--split {split_csv}: no such file")
         splits = read_split(split_csv, config.directory)
     elif (folders := find_split_folders(config.directory)) is not None:
         splits = {}
@@ -60,9 +66,10 @@ def split_pairs(config: TrainConfig, split_csv: Path | None = None) -> dict[str,
         pairs = find_pairs(config.directory, config.mask_suffix, config.mask_dir)
         names = split_names([p.name for p in pairs], seed=config.seed, group_by=config.group_by)
         splits = assign(pairs, names)
-    for part in SPLITS:
+    for part in SPLITS if split_csv is None else ("train", "valid"):
         if not splits[part]:
-            raise DataError(f"{config.directory}: the {part} split has no images")
+            where = split_csv or config.directory
+            raise DataError(f"{where}: the {part} split has no images")
     return splits
 
 

@@ -85,7 +85,16 @@ def read_split(path: str | Path, root: str | Path) -> dict[str, list[Pair]]:
     root = Path(root)
     split: dict[str, list[Pair]] = {part: [] for part in SPLITS}
     with open(path, newline="", encoding="utf-8", errors="surrogateescape") as handle:
-        for row in csv.DictReader(handle):
+        reader = csv.DictReader(handle)
+        missing = [
+            c for c in ("name", "split", "image", "mask") if c not in (reader.fieldnames or [])
+        ]
+        if missing:
+            raise DataError(
+                f"{path}: no {', '.join(missing)} column(s); a split file has the columns "
+                "name,split,image,mask (paths relative to the data folder), like a run's split.csv"
+            )
+        for row in reader:
             if row.get("split") not in split:
                 raise DataError(f"{path}: row {row} has no split among {', '.join(SPLITS)}")
             pair = Pair(row["name"], root / row["image"], root / row["mask"])

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, WeightAveraging
+from torch.optim.swa_utils import get_ema_multi_avg_fn
 from torch.utils.data import DataLoader
 
 from vitiseg.config import TrainConfig
@@ -170,6 +171,8 @@ def _callbacks(config: TrainConfig, paths: RunPaths) -> list[L.Callback]:
         callbacks.append(PeriodicCheckpoint(paths.checkpoints, config.name, config.save_every))
     if config.max_time:
         callbacks.append(FitScheduleToTime())
+    if config.ema:
+        callbacks.append(WeightAveraging(multi_avg_fn=get_ema_multi_avg_fn(config.ema)))
     if config.patience:
         callbacks.append(EarlyStopping(config.monitor, patience=config.patience, mode="max"))
     return callbacks

@@ -54,30 +54,37 @@ class ResumableOneCycleLR(OneCycleLR):
 class FitScheduleToTime(L.Callback):
     """With ``--max-time``: end the run, learning rate annealed, within the time budget.
 
-    After each epoch the epochs that still fit are estimated from the median duration of
-    the last epochs (validation and saving included); when fewer than planned remain, the
-    run is shortened and the OneCycle schedule re-planned to end then, rather than cut at
+    From the second epoch on, the epochs that still fit are estimated from the median
+    duration of the last epochs (validation and saving included; never the first, which
+    pays the warm-up: cuDNN tuning, compilation); the run's length is set to that, up to
+    the ``-e`` asked, and the OneCycle schedule re-planned to end then, rather than cut at
     a high rate.
     """
 
     def __init__(self) -> None:
         self.durations: list[float] = []
         self.epoch_ended = 0.0
+        self.asked_epochs = 0
         self.announced = False
 
     def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         self.epoch_ended = time.monotonic()
+        self.asked_epochs = trainer.max_epochs
 
     def on_train_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         now = time.monotonic()  # epoch to epoch: loading, validation and saving included
         self.durations.append(now - self.epoch_ended)
         self.epoch_ended = now
+        if len(self.durations) < 2:
+            return
         timer = next(c for c in trainer.callbacks if isinstance(c, Timer))
-        typical = statistics.median(self.durations[1:][-5:] or self.durations)  # recent epochs
+        typical = statistics.median(self.durations[1:][-5:])  # recent epochs
         done = trainer.current_epoch + 1
         spare = timer.time_remaining() - typical / 2  # a margin for a slower epoch
-        fitting = trainer.strategy.broadcast(done + max(0, int(spare // typical)))
-        if done < fitting < trainer.max_epochs:
+        fitting = trainer.strategy.broadcast(
+            min(self.asked_epochs, done + max(0, int(spare // typical)))
+        )
+        if done < fitting != trainer.max_epochs:
             trainer.fit_loop.max_epochs = fitting
             trainer.lr_scheduler_configs[0].scheduler.replan(fitting * trainer.num_training_batches)
             if trainer.is_global_zero and not self.announced:
