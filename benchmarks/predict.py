@@ -17,7 +17,6 @@ train_model's command plus `--accelerator gpu --crops-per-image 16 --max-time 2`
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 import time
@@ -99,11 +98,12 @@ def measure(way: str, model_dir: str) -> dict:
 
 def held_out(model: Path) -> set[str] | None:
     """Photos the model did not train on (its run's valid and test splits), if known."""
-    split = model / "split.csv"
-    if not split.is_file():
+    from vitiseg.data.split import read_split
+
+    if not (model / "split.csv").is_file():
         return None
-    with open(split, newline="", encoding="utf-8") as handle:
-        return {row["name"] for row in csv.DictReader(handle) if row["split"] != "train"}
+    split = read_split(model / "split.csv", AGROCAM / "labeled")
+    return {pair.name for part in ("valid", "test") for pair in split[part]}
 
 
 def iou_of(confusions: dict[str, list], names: set[str] | None = None) -> list[float]:

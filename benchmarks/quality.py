@@ -47,14 +47,14 @@ def date_split(out: Path) -> Path:
 
 
 def train(
-    recipe: str, minutes: float, out: Path, precision: str, epochs: int | None
+    recipe: str, minutes: float, out: Path, split: Path, precision: str, epochs: int | None
 ) -> tuple[Path, float]:
     from vitiseg.cli import main
 
     name = recipe if precision == "auto" else f"{recipe}-{precision}"
     started = time.monotonic()
     code = main(["train", "-n", name, "--precision", precision, "-d", str(AGROCAM / "labeled"), "-o", str(out), "-c", "5",
-                 "--class-names", CLASSES, "--split", str(date_split(out)), "--encoder-weights", "none", "-p",
+                 "--class-names", CLASSES, "--split", str(split), "--encoder-weights", "none", "-p",
                  "--max-time", str(minutes), "--no-test", "--overwrite", *RECIPES[recipe],
                  *(["-e", str(epochs)] if epochs else [])])  # fmt: skip
     if code:
@@ -93,9 +93,11 @@ def main() -> None:
                         help="compare precisions: e.g. --recipes cpu-fast --precision 32")  # fmt: skip
     args = parser.parse_args()
     require(AGROCAM / "labeled")
+    out = Path(args.out)
+    split = date_split(out)
     rows = []
     for recipe in args.recipes:
-        run, minutes = train(recipe, args.minutes, Path(args.out), args.precision, args.epochs)
+        run, minutes = train(recipe, args.minutes, out, split, args.precision, args.epochs)
         epochs = len(json.loads((run / "history.json").read_text()))
         for tta in (False, True):
             summary = score(run, tta)
