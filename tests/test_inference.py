@@ -1,8 +1,10 @@
+import cv2
 import numpy as np
 import pytest
 import torch
 
-from vitiseg.inference import Predictor, gaussian_weights, window_starts
+from vitiseg.data.dataset import rescale
+from vitiseg.inference import Predictor, gaussian_weights, upsample_rows, window_starts
 from vitiseg.model import ModelInfo, ModelSpec, build_model
 
 
@@ -60,3 +62,33 @@ def test_scaled_model_returns_masks_at_the_photos_size(model_and_info):
     prediction = Predictor(model, half, device="cpu").predict(photo(150, 203), probability_of=1)
     assert prediction.mask.shape == (150, 203)
     assert prediction.probability.shape == (150, 203) and prediction.probability.dtype == np.uint8
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "cuts"),
+    [((40, 30), (101, 77), [7, 8, 25]), ((40, 30), (17, 12), [13]), ((9, 5), (30, 20), [])],
+)
+def test_streamed_upsampling_equals_resizing_the_whole_map(source, target, cuts):
+    logits = torch.randn(3, *source)
+    edges = [0, *cuts, source[0]]
+    bands = ((a, logits[:, a:b]) for a, b in zip(edges, edges[1:], strict=False))
+    streamed = list(upsample_rows(bands, source, target))
+    tops = [top for top, _ in streamed]
+    assert tops == sorted(set(tops)) and tops[0] == 0
+    whole = torch.nn.functional.interpolate(logits[None], target, mode="bilinear")[0]
+    torch.testing.assert_close(torch.cat([b for _, b in streamed], 1), whole, atol=1e-4, rtol=1e-4)
+
+
+def test_scaled_prediction_resizes_logits_not_classes(model_and_info):
+    model, info = model_and_info
+    image = photo(150, 203)
+    quarter = Predictor(model, ModelInfo(info.spec, info.class_names, scale=0.25), device="cpu")
+    small, _ = rescale(image, None, 0.25)
+    logits = torch.cat([band for _, band in quarter.predict_logits_rows(small)], 1)
+    resized = torch.nn.functional.interpolate(logits[None], (150, 203), mode="bilinear")[0]
+    nearest = cv2.resize(
+        logits.argmax(0).byte().numpy(), (203, 150), interpolation=cv2.INTER_NEAREST
+    )
+    mask = quarter.predict(image).mask
+    assert (mask == resized.argmax(0).numpy()).mean() > 0.999
+    assert (mask != nearest).any()  # class edges fall between the coarse pixels

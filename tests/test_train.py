@@ -102,9 +102,11 @@ def test_exported_model_loads_without_training_code(tmp_path: Path):
     data = make_dataset(tmp_path / "data", n=10)
     out = tmp_path / "out"
     assert train("-n", "m", "-d", str(data), "-o", str(out), "-c", "3", "-e", "1",
-                 "--class-names", "soil,leaf,wood") == 0  # fmt: skip
+                 "--class-names", "soil,leaf,wood", "--decoder-channels", "48,40,32,24,8") == 0  # fmt: skip
     model, info = load_model(out / "m")
     assert info.class_names == ["soil", "leaf", "wood"]
+    assert info.spec.decoder_channels == (48, 40, 32, 24, 8)
+    assert model.segmentation_head[0].in_channels == 8
     best = torch.load(out / "m" / "checkpoints" / "best.ckpt", weights_only=True)["state_dict"]
     assert torch.equal(
         model.state_dict()["segmentation_head.0.weight"], best["model.segmentation_head.0.weight"]
@@ -118,6 +120,8 @@ def test_exported_model_loads_without_training_code(tmp_path: Path):
         (["-c", "3", "--class-map", "0,1"], "--class-map has 2 entries"),
         (["-c", "3", "--class-names", "a,b"], "2 names for 3 classes"),
         (["-c", "3", "--crop-size", "100"], "multiple of 32"),
+        (["-c", "3", "--decoder-channels", "64,32"], "decoder widths must be 5 positive"),
+        (["-c", "3", "--arch", "FPN", "--decoder-channels", "8,8,8,8,8"], "apply to Unet"),
     ],
 )
 def test_bad_options_exit_2_with_a_message(dataset: Path, tmp_path: Path, capsys, args, message):

@@ -40,6 +40,7 @@ class TrainConfig:
     arch: str = "Unet"
     encoder: str = "resnet50"
     encoder_weights: str = "imagenet"
+    decoder_channels: list[int] | None = None
     crop_size: int = 512
     crops_per_image: int = 1
     augment: str = "seed"

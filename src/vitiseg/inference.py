@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,6 +66,37 @@ def resolve_device(device: str = "auto") -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
+
+
+def upsample_rows(
+    bands: Iterator[tuple[int, torch.Tensor]], source: tuple[int, int], target: tuple[int, int]
+) -> Iterator[tuple[int, torch.Tensor]]:
+    """Resize logits that arrive as row bands ``(top, (C, rows, w))`` from ``source`` to
+    ``target`` (height, width), bilinearly, yielding row bands of the target size.
+
+    The result equals ``F.interpolate(..., mode="bilinear", align_corners=False)`` of the
+    whole map, but only one band and the rows it still needs are held at a time.
+    """
+    (height, _), (out_height, out_width) = source, target
+    position = ((torch.arange(out_height) + 0.5) * height / out_height - 0.5).clamp(min=0)
+    above = position.floor().long().clamp(max=height - 1)
+    below = (above + 1).clamp(max=height - 1)
+    weight = (position - above)[:, None]
+    kept, kept_top, done = None, 0, 0  # width-resized source rows from kept_top on
+    for top, band in bands:
+        band = F.interpolate(
+            band[None], (band.shape[1], out_width), mode="bilinear", align_corners=False
+        )[0]
+        kept = band if kept is None else torch.cat([kept, band], 1)
+        end = int((below < top + band.shape[1]).sum())
+        if end == done:
+            continue
+        upper = kept[:, above[done:end] - kept_top]
+        lower = kept[:, below[done:end] - kept_top]
+        yield done, torch.lerp(upper, lower, weight[done:end].to(kept))
+        done = end
+        if done < out_height:
+            kept, kept_top = kept[:, int(above[done]) - kept_top :], int(above[done])
 
 
 class Predictor:
@@ -172,23 +204,15 @@ class Predictor:
         """Class mask (and optionally ``probability_of``'s probability) at the photo's size."""
         original = image.shape[:2]
         scaled, _ = rescale(image, None, self.info.scale)
-        mask = np.empty(scaled.shape[:2], np.uint8)
-        probability = np.empty(scaled.shape[:2], np.uint8) if probability_of is not None else None
-        for top, logits in self.predict_logits_rows(scaled):
+        bands = self.predict_logits_rows(scaled)
+        if scaled.shape[:2] != original:  # logits, not classes, are resized: finer edges
+            bands = upsample_rows(bands, scaled.shape[:2], original)
+        mask = np.empty(original, np.uint8)
+        probability = np.empty(original, np.uint8) if probability_of is not None else None
+        for top, logits in bands:
             rows = slice(top, top + logits.shape[1])
             mask[rows] = logits.argmax(0).to(torch.uint8).cpu().numpy()
             if probability is not None:
                 p = logits.softmax(0)[probability_of] * 255 + 0.5
                 probability[rows] = p.to(torch.uint8).cpu().numpy()
-        if self.info.scale != 1.0:
-            size = (original[1], original[0])
-            mask = _resize(mask, size, nearest=True)
-            if probability is not None:
-                probability = _resize(probability, size, nearest=False)
         return Prediction(mask, probability)
-
-
-def _resize(array: np.ndarray, size: tuple[int, int], nearest: bool) -> np.ndarray:
-    import cv2
-
-    return cv2.resize(array, size, interpolation=cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR)

@@ -35,12 +35,14 @@ _DECODER_CHANNEL_ARCHS = {"Unet", "UnetPlusPlus"}
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """What defines a network: smp architecture, encoder and number of classes."""
+    """What defines a network: smp architecture, encoder, number of classes and, for
+    U-Nets, the decoder's widths (None: the seed's 256, 128, 64, 32, 16)."""
 
     arch: str = "Unet"
     encoder: str = "resnet50"
     classes: int = 2
     encoder_depth: int = 5
+    decoder_channels: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHITECTURES:
@@ -54,6 +56,24 @@ class ModelSpec:
             )
         if self.classes < 2:
             raise WeightsError(f"classes must be at least 2, got {self.classes}")
+        if self.decoder_channels is not None:
+            self._check_decoder_channels()
+
+    def _check_decoder_channels(self) -> None:
+        widths = self.decoder_channels
+        if self.arch not in _DECODER_CHANNEL_ARCHS:
+            raise WeightsError(
+                f"decoder widths apply to {' and '.join(_DECODER_CHANNEL_ARCHS)} only"
+            )
+        if not (
+            isinstance(widths, list | tuple)
+            and len(widths) == self.encoder_depth
+            and all(isinstance(w, int) and w > 0 for w in widths)
+        ):
+            raise WeightsError(
+                f"decoder widths must be {self.encoder_depth} positive integers, got {widths}"
+            )
+        object.__setattr__(self, "decoder_channels", tuple(widths))
 
     def smp_kwargs(self) -> dict:
         """Keyword arguments for ``smp.create_model``; the seed's decoder for U-Nets."""
@@ -64,7 +84,8 @@ class ModelSpec:
             "encoder_depth": self.encoder_depth,
         }
         if self.arch in _DECODER_CHANNEL_ARCHS:
-            kwargs["decoder_channels"] = list(SEED_DECODER_CHANNELS[: self.encoder_depth])
+            widths = self.decoder_channels or SEED_DECODER_CHANNELS[: self.encoder_depth]
+            kwargs["decoder_channels"] = list(widths)
         return kwargs
 
 

@@ -29,6 +29,11 @@ def _d(name: str) -> str:
     return f" (default: {DEFAULTS[name]})"
 
 
+def _integers(text: str) -> list[int]:
+    """``128,64,32`` -> [128, 64, 32]; argparse turns the ValueError into exit 2."""
+    return [int(part) for part in text.split(",")]
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train",
@@ -101,6 +106,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=S,
         metavar="imagenet|none|PATH",
         help="encoder initialisation; PATH is a local weights file" + _d("encoder_weights"),
+    )
+    net.add_argument(
+        "--decoder-channels",
+        type=_integers,
+        default=S,
+        metavar="256,128,64,32,16",
+        help="U-Net decoder widths, deepest first (default: the seed's 256,128,64,32,16); "
+        "128,64,32,16,16 trains about 1.4x faster on a CPU",
     )
     net.add_argument("--loss", choices=LOSSES, default=S, help="training loss" + _d("loss"))
     net.add_argument(

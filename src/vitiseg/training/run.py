@@ -255,6 +255,9 @@ def train(
     if replace and not overwrite:
         refuse_earlier_run(paths)
     max_time = parse_max_time(config.max_time)
+    spec = ModelSpec(
+        config.arch, config.encoder, config.classes, decoder_channels=config.decoder_channels
+    )
     if config.sync_batchnorm and not torch.cuda.is_available():
         raise ConfigError("--sync-batchnorm works on GPUs only (PyTorch's SyncBatchNorm)")
     data = prepare(config, paths.split if resume_from and paths.split.is_file() else None)
@@ -271,7 +274,7 @@ def train(
         write_split(paths.split, data.splits, config.directory)
     L.seed_everything(config.seed, workers=True, verbose=False)
     module = SegmentationModule(
-        ModelSpec(config.arch, config.encoder, config.classes),
+        spec,
         None if resume_from else config.encoder_weights,
         config.learning_rate,
         config.weight_decay,
