@@ -133,7 +133,9 @@ def test_max_time_ends_the_run_with_the_rate_annealed(tmp_path: Path):
     data = make_dataset(tmp_path / "data", n=10)
     out = tmp_path / "out"
     args = ["-n", "t", "-d", str(data), "-o", str(out), "-c", "3", "-e", "1000", "-bs", "2"]
-    result = run_cli("train", *FAST_TRAIN, *args, "--max-time", "0.5", "-lr", "1e-2")
+    result = run_cli(
+        "train", *FAST_TRAIN, *args, "--max-time", "0.5", "-lr", "1e-2", "--warmup", "0.1"
+    )
     assert result.returncode == 0, result.stderr
     assert "epochs fit; learning-rate schedule re-planned" in result.stdout
     state = torch.load(out / "t" / "checkpoints" / "last.ckpt", weights_only=True)
@@ -141,6 +143,8 @@ def test_max_time_ends_the_run_with_the_rate_annealed(tmp_path: Path):
     assert 3 <= epochs < 1000
     schedule = state["lr_schedulers"][0]
     assert schedule["total_steps"] < 1000 * 2  # re-planned from 1000 epochs of 2 steps
+    warmup_end = schedule["_schedule_phases"][0]["end_step"] + 1
+    assert warmup_end == pytest.approx(0.1 * schedule["total_steps"])  # --warmup, kept re-planned
     # the annealing at the new end is shown by test_replanned_schedule_anneals_at_the_new_end;
     # how close to that end a run gets depends on the machine's load (the timer may cut the
     # last epochs when they run slower than the ones the plan was made from)

@@ -36,6 +36,7 @@ class TrainConfig:
     classes: int = 2
     learning_rate: float = 1e-4
     weight_decay: float = 1e-4
+    warmup: float = 0.3
     save_every: int | None = None
     arch: str = "Unet"
     encoder: str = "resnet50"
@@ -93,6 +94,8 @@ class TrainConfig:
             raise ConfigError(
                 f"--class-weights {self.class_weights!r}: choose {', '.join(CLASS_WEIGHTS)}"
             )
+        if not 0 < self.warmup < 1:
+            raise ConfigError(f"--warmup is a share of the schedule in (0, 1), got {self.warmup}")
         if self.ema is not None and not 0 < self.ema < 1:
             raise ConfigError(f"--ema is a decay between 0 and 1 (e.g. 0.99), got {self.ema}")
         if self.split and self.group_by:

@@ -131,6 +131,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="validate, keep and export an exponential moving average of the weights, "
         "updated every step (e.g. 0.99: about the last 100 steps)",
     )
+    net.add_argument(
+        "--warmup",
+        type=float,
+        default=S,
+        metavar="SHARE",
+        help="share of the OneCycle schedule spent raising the learning rate" + _d("warmup"),
+    )
     data = p.add_argument_group("data")
     data.add_argument(
         "--crop-size", type=int, default=S, help="training crop side" + _d("crop_size")

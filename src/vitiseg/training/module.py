@@ -37,6 +37,7 @@ class SegmentationModule(L.LightningModule):
         encoder_weights: str | None,
         learning_rate: float,
         weight_decay: float,
+        warmup: float = 0.3,
         loss: str = "ce",
         class_weights: list[float] | None = None,
         channels_last: bool = True,
@@ -47,6 +48,7 @@ class SegmentationModule(L.LightningModule):
         self.encoder_weights = encoder_weights
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
+        self.warmup = warmup
         self.loss_name = loss
         self.class_weights = class_weights
         self.channels_last = channels_last
@@ -128,6 +130,7 @@ class SegmentationModule(L.LightningModule):
         scheduler = ResumableOneCycleLR(
             optimizer,
             max_lr=self.learning_rate,
+            pct_start=self.warmup,
             total_steps=self.trainer.estimated_stepping_batches,
         )
         return {

@@ -278,6 +278,7 @@ def train(
         None if resume_from else config.encoder_weights,
         config.learning_rate,
         config.weight_decay,
+        config.warmup,
         loss=config.loss,
         class_weights=data.class_weights(config.classes, config.class_weights)
         if config.classes > 2 and config.class_weights != "none"
