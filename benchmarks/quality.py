@@ -9,6 +9,7 @@ dates train, 8 photos of 3 dates validate), written to a split file every recipe
 
     python benchmarks/quality.py [--minutes 20] [--recipes seed cpu-fast]
     python benchmarks/quality.py --recipes cpu-fast --precision 32   # bf16 against fp32
+    python benchmarks/quality.py --recipes cpu-fast --seed 7         # how much runs vary
 """
 
 from __future__ import annotations
@@ -49,16 +50,18 @@ def date_split(out: Path) -> Path:
 
 
 def train(
-    recipe: str, minutes: float, out: Path, split: Path, precision: str, epochs: int | None
+    recipe: str, minutes: float, out: Path, split: Path, args: argparse.Namespace
 ) -> tuple[Path, float]:
     from vitiseg.cli import main
 
-    name = recipe if precision == "auto" else f"{recipe}-{precision}"
+    name = recipe + ("" if args.precision == "auto" else f"-{args.precision}")
+    name += "" if args.seed is None else f"-seed{args.seed}"
     started = time.monotonic()
-    code = main(["train", "-n", name, "--precision", precision, "-d", str(AGROCAM / "labeled"), "-o", str(out), "-c", "5",
+    code = main(["train", "-n", name, "--precision", args.precision, "-d", str(AGROCAM / "labeled"), "-o", str(out), "-c", "5",
                  "--class-names", CLASSES, "--split", str(split), "--encoder-weights", "none", "-p",
                  "--max-time", str(minutes), "--no-test", "--overwrite", *RECIPES[recipe],
-                 *(["-e", str(epochs)] if epochs else [])])  # fmt: skip
+                 *(["-e", str(args.epochs)] if args.epochs else []),
+                 *(["--seed", str(args.seed)] if args.seed is not None else [])])  # fmt: skip
     if code:
         raise SystemExit(f"recipe {recipe} failed")
     return out / name, (time.monotonic() - started) / 60
@@ -91,6 +94,7 @@ def main() -> None:
     parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
     parser.add_argument("--out", default=str(ROOT / "runs" / "bench_quality"))
     parser.add_argument("--epochs", type=int, help="override the recipes' epochs")
+    parser.add_argument("--seed", type=int, help="another seed, to see how much runs vary")
     parser.add_argument("--precision", default="auto", choices=("auto", "32", "bf16-mixed"),
                         help="compare precisions: e.g. --recipes cpu-fast --precision 32")  # fmt: skip
     args = parser.parse_args()
@@ -99,7 +103,7 @@ def main() -> None:
     split = date_split(out)
     rows = []
     for recipe in args.recipes:
-        run, minutes = train(recipe, args.minutes, out, split, args.precision, args.epochs)
+        run, minutes = train(recipe, args.minutes, out, split, args)
         epochs = len(json.loads((run / "history.json").read_text()))
         for tta in (False, True):
             summary = score(run, tta)
