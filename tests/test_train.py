@@ -98,11 +98,12 @@ def test_an_earlier_run_is_never_overwritten_by_accident(tmp_path: Path, capsys)
     )
 
 
-def test_exported_model_loads_without_training_code(tmp_path: Path):
+def test_exported_model_loads_without_training_code(tmp_path: Path, capsys):
     data = make_dataset(tmp_path / "data", n=10)
     out = tmp_path / "out"
     assert train("-n", "m", "-d", str(data), "-o", str(out), "-c", "3", "-e", "1",
                  "--class-names", "soil,leaf,wood", "--decoder-channels", "48,40,32,24,8") == 0  # fmt: skip
+    assert "Unet / resnet18, decoder 48,40,32,24,8 " in capsys.readouterr().out
     model, info = load_model(out / "m")
     assert info.class_names == ["soil", "leaf", "wood"]
     assert info.spec.decoder_channels == (48, 40, 32, 24, 8)

@@ -183,6 +183,8 @@ def _print_summary(config: TrainConfig, data: PreparedData, precision: str) -> N
     crops = len(data.splits["train"]) * config.crops_per_image
     per_process = -(-crops // (config.devices * config.num_nodes))  # as EpochSampler shares
     steps = -(-per_process // config.batch_size)
+    widths = config.decoder_channels
+    decoder = f", decoder {','.join(map(str, widths))}" if widths else ""
     say(
         f"Total Images : {total}\n"
         f"Train Size   : {len(data.splits['train'])}\n"
@@ -190,7 +192,8 @@ def _print_summary(config: TrainConfig, data: PreparedData, precision: str) -> N
         f"Test Size    : {len(data.splits['test'])}\n"
         f"N Classes    : {config.classes}\n"
         f"Model Name   : {config.name}\n"
-        f"Network      : {config.arch} / {config.encoder} (weights: {config.encoder_weights})\n"
+        f"Network      : {config.arch} / {config.encoder}{decoder} "
+        f"(weights: {config.encoder_weights})\n"
         f"Batch Size   : {config.batch_size} per device\n"
         f"Epochs       : {config.epochs} (each {crops} crops in {steps} steps)\n"
         f"Learning Rate: {config.learning_rate}\n"
