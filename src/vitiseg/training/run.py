@@ -159,9 +159,13 @@ def _callbacks(config: TrainConfig, paths: RunPaths) -> list[L.Callback]:
             monitor=config.monitor,
             mode="max",
             save_top_k=1,
-            save_last=True,
             enable_version_counter=False,
             auto_insert_metric_name=False,
+        ),
+        # Every epoch, whatever the monitored figure does: since Lightning 2.6, save_last
+        # follows the top-k saves, which would make last.ckpt a copy of best.ckpt.
+        ModelCheckpoint(
+            dirpath=paths.checkpoints, filename="last", save_top_k=1, enable_version_counter=False
         ),
         ResumeHint(
             paths.last, f"vitiseg train -n {config.name} -d {config.directory} -r -m {paths.last}"
