@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from vitiseg.cli import options as o
 from vitiseg.cli.inference import add_canopy_options, add_inference_options, inference_options
 from vitiseg.config import TrainConfig
 from vitiseg.errors import VitisegError
@@ -27,19 +28,37 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Predict at full resolution and write Test_NAME.csv, summary.json, "
         "confusion.png and overlays in Predictions/NAME/.",
     )
-    p.add_argument("run", nargs="?", help="run folder of `vitiseg train` (its test split)")
     p.add_argument(
-        "--model", help="exported model (model.safetensors or its folder) instead of a run"
+        "run",
+        nargs="?",
+        type=o.existing_folder,
+        help="run folder of `vitiseg train` (its test split)",
     )
     p.add_argument(
-        "-d", "--directory", help="score every NAME.jpg + NAME_bin.png pair of this folder"
+        "--model",
+        type=o.existing_path,
+        help="exported model (model.safetensors or its folder) instead of a run",
+    )
+    p.add_argument(
+        "-d",
+        "--directory",
+        type=o.existing_folder,
+        help="score every NAME.jpg + NAME_bin.png pair of this folder",
     )
     p.add_argument(
         "--mask-suffix", default=None, help="mask name = photo name + suffix (default: detected)"
     )
-    p.add_argument("-o", "--output", help="where to write (default: the run folder)")
-    p.add_argument("-n", "--name", help="name used in Test_NAME.csv (default: the run's)")
-    p.add_argument("--class-map", help="raw mask value i becomes class MAP[i] (default: the run's)")
+    p.add_argument(
+        "-o", "--output", type=o.output_folder, help="where to write (default: the run folder)"
+    )
+    p.add_argument(
+        "-n", "--name", type=o.run_name, help="name used in Test_NAME.csv (default: the run's)"
+    )
+    p.add_argument(
+        "--class-map",
+        type=o.class_map,
+        help="raw mask value i becomes class MAP[i] (default: the run's)",
+    )
     add_canopy_options(p)
     p.add_argument(
         "--side-by-side", action="store_true", help="overlays show photo | truth | prediction"

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from vitiseg.checks import AT_LEAST_0
+from vitiseg.cli import options as o
 from vitiseg.cli.inference import add_canopy_options, add_inference_options, inference_options
 
 
@@ -24,9 +26,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="photos, folders or glob patterns ('photos/*.jpg')",
     )
     p.add_argument(
-        "--model", required=True, help="run folder, or model.safetensors with its model.json"
+        "--model",
+        required=True,
+        type=o.existing_path,
+        help="run folder, or model.safetensors with its model.json",
     )
-    p.add_argument("-o", "--output", required=True, help="output folder")
+    p.add_argument("-o", "--output", required=True, type=o.output_folder, help="output folder")
     p.add_argument("--recursive", action="store_true", help="also look in sub-folders")
     p.add_argument("--no-overlays", action="store_true", help="do not write overlay pictures")
     p.add_argument(
@@ -35,7 +40,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_canopy_options(p)
     p.add_argument("--overwrite", action="store_true", help="redo photos whose outputs exist")
     p.add_argument(
-        "--workers", type=int, default=2, help="threads decoding photos ahead (default: 2)"
+        "--workers",
+        type=o.number(int, AT_LEAST_0),
+        default=2,
+        help="threads decoding photos ahead (default: 2)",
     )
     add_inference_options(p)
     p.set_defaults(handler=run)
