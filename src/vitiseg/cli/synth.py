@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from vitiseg.checks import AT_LEAST_0, AT_LEAST_1
 from vitiseg.cli import options as o
-from pathlib import Path
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

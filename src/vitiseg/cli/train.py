@@ -6,9 +6,9 @@ import argparse
 from dataclasses import fields
 from pathlib import Path
 
-from vitiseg.cli.evaluate import print_summary
 from vitiseg.checks import AT_LEAST_0, AT_LEAST_1, OPEN_SHARE, POSITIVE, SCALE, SIDE, Range
 from vitiseg.cli import options as o
+from vitiseg.cli.evaluate import print_summary
 from vitiseg.config import (
     ACCELERATORS,
     AUGMENTATIONS,
