@@ -7,7 +7,10 @@ message and exit with code 2; no traceback.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+
+from tqdm import tqdm
 
 from vitiseg import __version__
 from vitiseg.cli import evaluate, masks, predict, synth, train
@@ -27,6 +30,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _AroundProgressBars(logging.Handler):
+    """vitiseg's messages as plain lines on stdout, written above any progress bar."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        tqdm.write(self.format(record), file=sys.stdout)
+
+
+def show_messages() -> None:
+    """Show the library's INFO messages (the command line's choice; Python users choose)."""
+    logger = logging.getLogger("vitiseg")
+    if not any(isinstance(h, _AroundProgressBars) for h in logger.handlers):
+        logger.addHandler(_AroundProgressBars())
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the exit code (2 for a bad option, as argparse exits)."""
     parser = build_parser()
@@ -34,9 +53,10 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # --help, --version, or a bad option already explained
         return exit_.code
-    quiet_libraries()
+    show_messages()
     try:
-        return args.handler(args)
+        with quiet_libraries():
+            return args.handler(args)
     except VitisegError as exc:
         print(f"vitiseg {args.command}: error: {exc}", file=sys.stderr)
         return 2

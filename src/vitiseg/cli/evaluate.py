@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from vitiseg.cli import options as o
 from vitiseg.cli.inference import add_canopy_options, add_inference_options, inference_options
-from vitiseg.config import TrainConfig
 from vitiseg.errors import VitisegError
 
 
@@ -71,36 +69,28 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from vitiseg.data.layout import find_pairs
     from vitiseg.data.masks import parse_class_map
-    from vitiseg.data.split import read_split
     from vitiseg.evaluate import EvaluateOptions, evaluate
-    from vitiseg.model import ModelInfo, resolve_model_dir
+    from vitiseg.exported import Model
+    from vitiseg.run import Run
 
     if not args.run and not args.model:
         raise VitisegError("give a run folder, or --model with --directory")
-    model_dir = resolve_model_dir(args.model or args.run)
-    run_dir = Path(args.run) if args.run else None
-    config = (
-        TrainConfig.load(run_dir / "config.yaml")
-        if run_dir and (run_dir / "config.yaml").is_file()
-        else None
-    )
-    info = ModelInfo.from_json(
-        (model_dir / "model.json").read_text(encoding="utf-8"), model_dir / "model.json"
-    )
-    class_map_text = args.class_map or (config.class_map if config else None)
-    class_map = parse_class_map(class_map_text, info.spec.classes)
+    run = Run(args.run) if args.run and Run(args.run).config_file.is_file() else None
+    model = Model(args.model or args.run, inference_options(args), args.leaf_class, args.k)
+    class_map_text = args.class_map or (run.config.class_map if run else None)
+    class_map = parse_class_map(class_map_text, model.classes)
     if args.directory:
         pairs = find_pairs(args.directory, args.mask_suffix)
-    elif config is not None:
-        pairs = read_split(run_dir / "split.csv", config.directory)["test"]
+    elif run is not None:
+        pairs = run.pairs("test")
     else:
         raise VitisegError("--model needs -d/--directory (photos with masks to score)")
-    output = args.output or (run_dir if run_dir else None)
+    output = args.output or (run.root if run else None)
     if output is None:
         raise VitisegError("give -o/--output for the results")
-    name = args.name or (config.name if config else model_dir.name)
-    options = EvaluateOptions(args.leaf_class, args.k, args.side_by_side, not args.no_overlays)
-    summary = evaluate(model_dir, pairs, output, name, class_map, options, inference_options(args))
+    name = args.name or (run.config.name if run else model.directory.name)
+    options = EvaluateOptions(side_by_side=args.side_by_side, overlays=not args.no_overlays)
+    summary = evaluate(model, pairs, output, name, class_map, options)
     print_summary(summary)
     print(f"Results in {output}")
     return 0

@@ -50,15 +50,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vitiseg.exported import Model
     from vitiseg.predict import PhotoPredictor, collect_photos, predict_photos
 
+    model = Model(args.model, inference_options(args), args.leaf_class, args.k)
     photos = collect_photos(args.inputs, args.recursive)
-    worker = PhotoPredictor(
-        args.model, Path(args.output), inference_options(args), args.leaf_class, args.k,
-        not args.no_overlays, args.probabilities,
-    )  # fmt: skip
-    print(f"{len(photos)} photo(s); model {worker.info.spec.arch}/{worker.info.spec.encoder}, "
-          f"{worker.predictor.device}, precision {worker.precision}")  # fmt: skip
+    worker = PhotoPredictor(model, Path(args.output), not args.no_overlays, args.probabilities)
+    print(f"{len(photos)} photo(s); model {model.info.spec.arch}/{model.info.spec.encoder}, "
+          f"{model.device}, precision {model.precision}")  # fmt: skip
     report = predict_photos(photos, worker, args.overwrite, args.workers)
     rate = report.done / report.seconds if report.seconds else 0.0
     print(f"{report.done} predicted in {report.seconds:.1f} s ({rate:.2f} photos/s), "

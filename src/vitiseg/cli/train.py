@@ -20,17 +20,6 @@ from vitiseg.config import (
 from vitiseg.errors import VitisegError
 
 S = argparse.SUPPRESS
-RESUMABLE = {
-    "epochs",
-    "max_time",
-    "workers",
-    "devices",
-    "num_nodes",
-    "strategy",
-    "accelerator",
-    "precision",
-    "patience",
-}
 DEFAULTS = {f.name: f.default for f in fields(TrainConfig)}
 
 
@@ -317,39 +306,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _train_config(args: argparse.Namespace) -> tuple[TrainConfig, Path | None]:
+    """The run's settings from the options; when resuming, the saved ones with the changes
+    a resume allows, and the checkpoint to resume from."""
+    from vitiseg.run import Run
+
     given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if hasattr(args, f.name)}
     if args.model and not args.resume:
         raise VitisegError(
             "-m/--model is for resuming: add -r, or use --encoder-weights PATH to start from weights"
         )
     if args.resume:
-        from vitiseg.training.run import RunPaths, run_of_checkpoint
-
         if args.model:
             checkpoint = Path(args.model)
         elif args.resume is True:
             if "name" not in given:
                 raise VitisegError("-r needs -m CHECKPOINT, a run folder (-r RUN), or -n NAME")
-            checkpoint = RunPaths(
-                Path(given.get("output", DEFAULTS["output"])) / given["name"]
-            ).last
+            checkpoint = Run(Path(given.get("output", DEFAULTS["output"])) / given["name"]).last
         else:
-            checkpoint = (
-                RunPaths(Path(args.resume)).last
-                if Path(args.resume).is_dir()
-                else Path(args.resume)
-            )
-        paths = run_of_checkpoint(checkpoint)
-        if not paths.config.is_file():
-            raise VitisegError(f"{paths.root}: not a vitiseg run folder (no config.yaml)")
-        saved = TrainConfig.load(paths.config)
-        ignored = sorted(
-            k for k, v in given.items() if k not in RESUMABLE and v != getattr(saved, k)
-        )
-        if ignored:
-            print(f"Resuming: keeping the run's saved {', '.join(ignored)} (from {paths.config})")
-        updates = {k: v for k, v in given.items() if k in RESUMABLE}
-        return TrainConfig(**{**saved.__dict__, **updates}), checkpoint
+            resume = Path(args.resume)
+            checkpoint = Run(resume).last if resume.is_dir() else resume
+        return Run.open(checkpoint).resume_config(given), checkpoint
     missing = [
         flag
         for key, flag in (("name", "-n/--name"), ("directory", "-d/--directory"))
@@ -364,27 +340,17 @@ def _train_config(args: argparse.Namespace) -> tuple[TrainConfig, Path | None]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vitiseg.data.masks import parse_class_map
-    from vitiseg.data.split import read_split
-    from vitiseg.evaluate import evaluate
     from vitiseg.hardware import is_rank_zero
     from vitiseg.training.run import train
 
     config, checkpoint = _train_config(args)
-    paths = train(config, resume_from=checkpoint, overwrite=args.overwrite)
+    trained = train(config, resume_from=checkpoint, overwrite=args.overwrite)
     if not is_rank_zero():
         return 0
-    test = [] if args.no_test else read_split(paths.split, config.directory)["test"]
+    test = [] if args.no_test else trained.pairs("test")
     if test:
-        summary = evaluate(
-            paths.root,
-            test,
-            paths.root,
-            config.name,
-            parse_class_map(config.class_map, config.classes),
-        )
-        print_summary(summary)
+        print_summary(trained.evaluate())
     elif not args.no_test:
         print(f"No test evaluation: {config.split} gives no test photos")
-    print(f"Run folder: {paths.root}")
+    print(f"Run folder: {trained.root}")
     return 0
