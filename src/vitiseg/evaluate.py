@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from vitiseg import canopy, metrics
+from vitiseg import canopy, metrics, trait_accuracy, traits
 from vitiseg.atomic import atomic_path, write_text
 from vitiseg.config import InferenceOptions
 from vitiseg.data.imageio import decode_image, read_mask
@@ -42,6 +42,7 @@ class EvaluateOptions:
     k: float = canopy.DEFAULT_K
     side_by_side: bool = False
     overlays: bool = True
+    role_classes: dict | None = None  # inter_row, pipe, trunk: see traits.roles_from_names
 
 
 def confusion_of(truth: np.ndarray, prediction: np.ndarray, num_classes: int) -> np.ndarray:
@@ -108,6 +109,7 @@ def evaluate(
     )
     if not 0 <= leaf < classes:
         raise DataError(f"--leaf-class {leaf} is not a class of this model (0..{classes - 1})")
+    roles = traits.roles_from_names(info.class_names, leaf, **(options.role_classes or {}))
     device = resolve_device(inference.device)
     predictor = Predictor(
         model, info, str(device), inference.tile, inference.overlap, inference.batch_size,
@@ -132,6 +134,9 @@ def evaluate(
         confusion = confusion_of(truth, prediction, classes)
         total += confusion
         rows.append(_row(confusion, options.k, leaf))
+        rows[-1] |= trait_accuracy.true_and_predicted(
+            truth, prediction, image, roles, info.class_names
+        )
         index.append(pair.name)
         if options.overlays:
             picture = (
@@ -149,6 +154,7 @@ def evaluate(
         table.to_csv(tmp, encoding="utf-8", errors="surrogateescape")
     plot_confusion(total, info.class_names, out_dir / "confusion.png")
     summary = _summary(total, table.iloc[:-1], info.class_names, leaf, options.k, len(pairs))
+    summary["traits"] = trait_accuracy.trait_errors(table.iloc[:-1])
     write_text(out_dir / "summary.json", json.dumps(summary, indent=2))
     return summary
 

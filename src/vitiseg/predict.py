@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from vitiseg import canopy
+from vitiseg import traits
 from vitiseg.atomic import atomic_path, write_text
 from vitiseg.config import InferenceOptions
 from vitiseg.data.imageio import decode_image, read_mask
@@ -115,7 +115,8 @@ class PhotoPredictor:
     """Writes the outputs of one photo and gives its canopy.csv row."""
 
     def __init__(self, model_path: str | Path, out: Path, options: InferenceOptions, leaf_class: int | None,
-                 k: float, overlays: bool, probabilities: bool) -> None:  # fmt: skip
+                 k: float, overlays: bool, probabilities: bool,
+                 role_classes: dict[str, int | None] | None = None) -> None:  # fmt: skip
         model, info = load_model(model_path)
         device = resolve_device(options.device)
         self.info: ModelInfo = info
@@ -131,9 +132,8 @@ class PhotoPredictor:
             self.precision,
         )
         self.out = out
-        self.leaf = (
-            leaf_class if leaf_class is not None else canopy.leaf_class_index(info.class_names)
-        )
+        self.roles = traits.roles_from_names(info.class_names, leaf_class, **(role_classes or {}))
+        self.leaf = self.roles.leaf
         self.k = k
         self.overlays = overlays
         self.probabilities = probabilities
@@ -146,23 +146,17 @@ class PhotoPredictor:
             paths.append(self.out / "probabilities" / f"{photo.key}.png")
         return paths
 
-    def row(self, photo: Photo, mask: np.ndarray) -> dict:
-        covers = canopy.class_cover(mask, self.info.spec.classes)
-        leaf = float(covers[self.leaf])
+    def row(self, photo: Photo, mask: np.ndarray, image: np.ndarray | None = None) -> dict:
+        """The photo's canopy.csv row; the photo is read again if not given (for colours)."""
+        if image is None:
+            image = decode_image(photo.path)[0]
         row = {
             "file": str(photo.path),
             "width": mask.shape[1],
             "height": mask.shape[0],
             "datetime": photo_datetime(photo.path),
         }
-        row |= {
-            f"cover_{name}": round(float(c), 6)
-            for name, c in zip(self.info.class_names, covers, strict=True)
-        }
-        return row | {
-            "leaf_cover": round(leaf, 6),
-            "lai_estimate": round(canopy.lai_from_cover(leaf, self.k), 4),
-        }
+        return row | traits.photo_traits(mask, image, self.roles, self.info.class_names, self.k)
 
     def run(self, photo: Photo, image: np.ndarray) -> dict:
         prediction = self.predictor.predict(
@@ -178,7 +172,7 @@ class PhotoPredictor:
             )
         if self.probabilities:
             _save(Image.fromarray(prediction.probability), next(paths), "PNG")
-        return self.row(photo, prediction.mask)
+        return self.row(photo, prediction.mask, image)
 
 
 def _save(picture: Image.Image, path: Path, fmt: str) -> None:

@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vitiseg.cli.inference import add_canopy_options, add_inference_options, inference_options
+from vitiseg.cli.inference import (
+    add_canopy_options,
+    add_inference_options,
+    inference_options,
+    role_classes,
+)
 from vitiseg.config import TrainConfig
 from vitiseg.errors import VitisegError
 
@@ -18,6 +23,10 @@ def print_summary(summary: dict) -> None:
     print(
         f"  mean IoU {summary['mean']['IoU']:.3f}; leaf cover MAE {summary['leaf_cover_mae']:.3f}"
     )
+    if summary.get("traits"):
+        from vitiseg.trait_accuracy import summary_lines
+
+        print("Traits, predicted against true masks:", *summary_lines(summary["traits"]), sep="\n")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -80,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
     if output is None:
         raise VitisegError("give -o/--output for the results")
     name = args.name or (config.name if config else model_dir.name)
-    options = EvaluateOptions(args.leaf_class, args.k, args.side_by_side, not args.no_overlays)
+    options = EvaluateOptions(args.leaf_class, args.k, args.side_by_side, not args.no_overlays,
+                              role_classes(args))  # fmt: skip
     summary = evaluate(model_dir, pairs, output, name, class_map, options, inference_options(args))
     print_summary(summary)
     print(f"Results in {output}")

@@ -6,7 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from vitiseg.cli.inference import add_canopy_options, add_inference_options, inference_options
+from vitiseg.cli.inference import (
+    add_canopy_options,
+    add_inference_options,
+    inference_options,
+    role_classes,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -43,12 +48,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from vitiseg.predict import PhotoPredictor, collect_photos, predict_photos
+    from vitiseg.traits import roles_note
 
     photos = collect_photos(args.inputs, args.recursive)
     worker = PhotoPredictor(
         args.model, Path(args.output), inference_options(args), args.leaf_class, args.k,
-        not args.no_overlays, args.probabilities,
+        not args.no_overlays, args.probabilities, role_classes(args),
     )  # fmt: skip
+    if note := roles_note(worker.roles, worker.info.class_names):
+        print(f"note: {note}")
     print(f"{len(photos)} photo(s); model {worker.info.spec.arch}/{worker.info.spec.encoder}, "
           f"{worker.predictor.device}, precision {worker.precision}")  # fmt: skip
     report = predict_photos(photos, worker, args.overwrite, args.workers)
