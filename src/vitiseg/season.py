@@ -252,7 +252,9 @@ def daily(photos: pd.DataFrame) -> pd.DataFrame:
     means = parts.groupby(keys).mean()
     for trait in CIRCULAR:
         s, c = means[f"{trait}_sin"], means[f"{trait}_cos"]
-        table[trait] = np.where(np.hypot(s, c) > 1e-9, np.degrees(np.arctan2(s, c)) % 360, np.nan)
+        mean = np.degrees(np.arctan2(s, c)) % 360
+        mean = np.where(mean > 360 - 1e-9, 0.0, mean)  # -1e-15 % 360 is 360
+        table[trait] = np.where(np.hypot(s, c) > 1e-9, mean, np.nan)
     counts = photos.assign(kept=photos["dropped"] == "").groupby(keys)["kept"].agg(["sum", "size"])
     table = table.reindex(counts.index)
     table["photos"] = counts["sum"].astype(int)
