@@ -4,8 +4,8 @@ Input: one row per photo with its traits (``canopy.csv`` of ``vitiseg predict``,
 :mod:`vitiseg.traits`). Photos are grouped by camera and day; photos failing a quality
 check are dropped (each with its reason); each trait gets one value per camera and day
 (the median of the day's good photos; hues: their circular mean), then a smoothing spline
-over the season (:func:`scipy.interpolate.make_smoothing_spline`, its smoothing chosen by
-generalised cross-validation) and, for leaf cover and leaf gcc, the transition dates: the
+over the season (:func:`scipy.interpolate.make_smoothing_spline`, with a smoothing of about
+:data:`SMOOTH_DAYS` days, or chosen by generalised cross-validation) and, for leaf cover and leaf gcc, the transition dates: the
 days the smoothed curve first rises through 10, 25 and 50 % of its seasonal amplitude
 (``min + level * (max - min)``, from the lowest point before the maximum), as phenocam
 tools report them.
@@ -44,6 +44,8 @@ OVEREXPOSED = 0.25
 BLUR = 0.35
 MOVED = 0.10
 THUMB_WIDTH = 320
+SMOOTH_DAYS = 10.0
+"""Default bandwidth of the smoothing spline, in days (see :func:`smooth`)."""
 MIN_DAYS = 5
 """Fewest days with a value for a smoothed curve (the spline needs five points)."""
 TRAITS = (
@@ -262,12 +264,22 @@ def daily(photos: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index()
 
 
-def smooth(days: np.ndarray, values: np.ndarray, circular: bool = False) -> np.ndarray | None:
+def smooth(
+    days: np.ndarray,
+    values: np.ndarray,
+    circular: bool = False,
+    bandwidth: float | None = SMOOTH_DAYS,
+) -> np.ndarray | None:
     """Smoothing spline through the values (nan skipped), evaluated at ``days``.
 
-    :func:`scipy.interpolate.make_smoothing_spline`, its penalty chosen by generalised
-    cross-validation; hues are unwrapped first and wrapped back to [0, 360). None with
-    fewer than :data:`MIN_DAYS` values.
+    :func:`scipy.interpolate.make_smoothing_spline` minimises
+    ``sum (y_i - f(x_i))^2 + lam * integral f''(x)^2 dx``. A smoothing spline acts like a
+    kernel smoother of bandwidth ``h = (lam / density)^(1/4)`` (Silverman 1984), with
+    ``density`` the values per day, so ``lam = bandwidth^4 * density`` smooths over about
+    ``bandwidth`` days however sparse the photos are; ``bandwidth=None`` lets generalised
+    cross-validation choose ``lam`` (slower, and with few days it follows every point).
+    Hues are unwrapped first and wrapped back to [0, 360). None with fewer than
+    :data:`MIN_DAYS` values.
     """
     ok = ~np.isnan(values)
     if ok.sum() < MIN_DAYS:
@@ -278,7 +290,8 @@ def smooth(days: np.ndarray, values: np.ndarray, circular: bool = False) -> np.n
     if np.ptp(y) == 0:
         fitted = np.full(len(days), y[0])
     else:
-        fitted = make_smoothing_spline(x, y)(days.astype(float))
+        lam = None if bandwidth is None else bandwidth**4 * len(x) / max(np.ptp(x), 1.0)
+        fitted = make_smoothing_spline(x, y, lam=lam)(days.astype(float))
     return fitted % 360 if circular else fitted
 
 
@@ -308,12 +321,13 @@ def transition_dates(days: np.ndarray, curve: np.ndarray, levels=LEVELS) -> dict
     return found
 
 
-def summarise(photos: pd.DataFrame) -> Season:
+def summarise(photos: pd.DataFrame, bandwidth: float | None = SMOOTH_DAYS) -> Season:
     """Daily values, smoothed curves and transition dates of every camera.
 
     Args:
         photos: one row per photo with ``camera``, ``date`` (day), the :data:`TRAITS` and a
             ``dropped`` reason ('' to keep it).
+        bandwidth: smoothing in days (see :func:`smooth`); None for cross-validation.
     """
     notes = []
     table = daily(photos)
@@ -331,7 +345,7 @@ def summarise(photos: pd.DataFrame) -> Season:
         grid = np.arange(days[-1] + 1)
         for trait in TRAITS:
             values = group[trait].to_numpy(float)
-            fitted = smooth(days, values, trait in CIRCULAR)
+            fitted = smooth(days, values, trait in CIRCULAR, bandwidth)
             rows.append(
                 pd.DataFrame(
                     {

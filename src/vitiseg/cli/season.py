@@ -69,6 +69,13 @@ camera's usual position).
         action="store_true",
         help="keep every photo (the checks read each photo's thumbnail)",
     )
+    p.add_argument(
+        "--smooth-days",
+        default=str(season.SMOOTH_DAYS),
+        metavar="DAYS",
+        help="smoothing spline bandwidth in days, or 'auto' (generalised cross-validation) "
+        f"(default: {season.SMOOTH_DAYS:g})",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an earlier season in -o")
     g = p.add_argument_group("from photos (--model) or from masks already made (--masks)")
     g.add_argument("--model", help="predict the photos with this model first, into OUT/predictions")
@@ -136,12 +143,20 @@ def run(args: argparse.Namespace) -> int:
     from vitiseg import season
 
     out = Path(args.output)
+    try:
+        bandwidth = None if args.smooth_days == "auto" else float(args.smooth_days)
+    except ValueError:
+        raise ConfigError(
+            f"--smooth-days {args.smooth_days!r}: give a number of days or auto"
+        ) from None
+    if bandwidth is not None and bandwidth <= 0:
+        raise ConfigError(f"--smooth-days must be positive, got {args.smooth_days}")
     season.check_output(out, args.overwrite)
     table = _table(args, out)
     photos, notes = season.prepare(
         table, args.camera_from, args.camera, args.date_from, not args.no_quality_checks
     )
-    result = season.summarise(photos)
+    result = season.summarise(photos, bandwidth)
     season.write_season(result, out)
     dropped = photos[photos["dropped"] != ""]
     days = result.season.drop_duplicates(["camera", "date"])
