@@ -18,7 +18,7 @@ from PIL import Image
 from torchmetrics.functional.classification import multiclass_confusion_matrix
 from tqdm import tqdm
 
-from vitiseg import canopy, metrics
+from vitiseg import canopy, metrics, trait_accuracy
 from vitiseg.atomic import atomic_path, write_text
 from vitiseg.config import InferenceOptions
 from vitiseg.data.imageio import decode_image, read_mask
@@ -127,6 +127,9 @@ def evaluate(
         confusion = confusion_of(truth, prediction, classes)
         total += confusion
         rows.append(_row(confusion, model.k, leaf))
+        rows[-1] |= trait_accuracy.true_and_predicted(
+            truth, prediction, image, model.roles, info.class_names
+        )
         index.append(pair.name)
         if options.overlays:
             picture = (
@@ -144,6 +147,7 @@ def evaluate(
         table.to_csv(tmp, encoding="utf-8", errors="surrogateescape")
     plot_confusion(total, info.class_names, out.confusion_plot)
     summary = _summary(total, table.iloc[:-1], info.class_names, leaf, model.k, len(pairs))
+    summary["traits"] = trait_accuracy.trait_errors(table.iloc[:-1])
     write_text(out.summary, json.dumps(summary, indent=2))
     return summary
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vitiseg import canopy
+from vitiseg import canopy, traits
 from vitiseg.checks import POSITIVE, check
 from vitiseg.config import InferenceOptions
 from vitiseg.data.imageio import decode_image
@@ -34,6 +34,8 @@ class Model:
         inference: device, tiles, TTA, precision (defaults: :class:`InferenceOptions`).
         leaf_class: the class counted as leaf (default: the class named leaf, else 1).
         k: extinction coefficient of the LAI estimate.
+        roles: class indices of ``inter_row``, ``pipe``, ``trunk`` for the canopy traits
+            (default: found from the class names; see :func:`vitiseg.traits.roles_from_names`).
 
     Raises:
         WeightsError: no readable export at ``path``.
@@ -46,6 +48,7 @@ class Model:
         inference: InferenceOptions | None = None,
         leaf_class: int | None = None,
         k: float = canopy.DEFAULT_K,
+        roles: dict[str, int | None] | None = None,
     ) -> None:
         check("--k", k, POSITIVE)
         self.directory = resolve_model_dir(path)
@@ -59,6 +62,7 @@ class Model:
             raise ConfigError(
                 f"--leaf-class {self.leaf_class} is not a class of this model ({names})"
             )
+        self.roles = traits.roles_from_names(self.class_names, self.leaf_class, **(roles or {}))
         self.k = k
         options = inference or InferenceOptions()
         device = resolve_device(options.device)
@@ -87,12 +91,10 @@ class Model:
         image = decode_image(photo)[0] if isinstance(photo, str | Path) else photo
         return self.predictor.predict(image, probability_of)
 
-    def canopy(self, mask: np.ndarray) -> dict[str, float]:
-        """Cover of each class (``cover_NAME``), ``leaf_cover`` and ``lai_estimate``."""
-        covers = canopy.class_cover(mask, self.classes)
-        leaf = float(covers[self.leaf_class])
-        figures = {f"cover_{n}": float(c) for n, c in zip(self.class_names, covers, strict=True)}
-        return figures | {"leaf_cover": leaf, "lai_estimate": canopy.lai_from_cover(leaf, self.k)}
+    def canopy(self, mask: np.ndarray, photo: np.ndarray | None = None) -> dict:
+        """Cover of each class (``cover_NAME``), leaf cover, LAI estimate and the canopy
+        traits of :func:`vitiseg.traits.photo_traits` (colour traits need the ``photo``)."""
+        return traits.photo_traits(mask, photo, self.roles, self.class_names, self.k)
 
 
 def load(path: str | Path, **options) -> Model:

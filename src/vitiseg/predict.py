@@ -129,17 +129,17 @@ class PhotoPredictor:
             paths.append(self.out / "probabilities" / f"{photo.key}.png")
         return paths
 
-    def row(self, photo: Photo, mask: np.ndarray) -> dict:
+    def row(self, photo: Photo, mask: np.ndarray, image: np.ndarray | None = None) -> dict:
+        """The photo's canopy.csv row; the photo is read again if not given (for colours)."""
+        if image is None:
+            image = decode_image(photo.path)[0]
         row = {
             "file": str(photo.path),
             "width": mask.shape[1],
             "height": mask.shape[0],
             "datetime": photo_datetime(photo.path),
         }
-        figures = self.model.canopy(mask)
-        return row | {
-            key: round(value, 4 if key == "lai_estimate" else 6) for key, value in figures.items()
-        }
+        return row | self.model.canopy(mask, image)
 
     def run(self, photo: Photo, image: np.ndarray) -> dict:
         prediction = self.model.predict(
@@ -155,7 +155,7 @@ class PhotoPredictor:
             )
         if self.probabilities:
             _save(Image.fromarray(prediction.probability), next(paths), "PNG")
-        return self.row(photo, prediction.mask)
+        return self.row(photo, prediction.mask, image)
 
 
 def _save(picture: Image.Image, path: Path, fmt: str) -> None:

@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 
 from vitiseg.cli import options as o
-from vitiseg.cli.inference import add_canopy_options, add_inference_options, inference_options
+from vitiseg.cli.inference import (
+    add_canopy_options,
+    add_inference_options,
+    inference_options,
+    role_classes,
+)
 from vitiseg.errors import VitisegError
 
 
@@ -17,6 +22,10 @@ def print_summary(summary: dict) -> None:
     print(
         f"  mean IoU {summary['mean']['IoU']:.3f}; leaf cover MAE {summary['leaf_cover_mae']:.3f}"
     )
+    if summary.get("traits"):
+        from vitiseg.trait_accuracy import summary_lines
+
+        print("Traits, predicted against true masks:", *summary_lines(summary["traits"]), sep="\n")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -76,7 +85,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.run and not args.model:
         raise VitisegError("give a run folder, or --model with --directory")
     run = Run(args.run) if args.run and Run(args.run).config_file.is_file() else None
-    model = Model(args.model or args.run, inference_options(args), args.leaf_class, args.k)
+    model = Model(
+        args.model or args.run, inference_options(args), args.leaf_class, args.k, role_classes(args)
+    )
     class_map_text = args.class_map or (run.config.class_map if run else None)
     class_map = parse_class_map(class_map_text, model.classes)
     if args.directory:

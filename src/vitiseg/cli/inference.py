@@ -57,7 +57,8 @@ def inference_options(args: argparse.Namespace):
 
 
 def add_canopy_options(p: argparse.ArgumentParser) -> None:
-    """``--leaf-class`` and ``--k``: which class is leaf, and the LAI estimate's coefficient."""
+    """``--leaf-class`` and ``--k``: which class is leaf, and the LAI estimate's coefficient;
+    ``--inter-row-class``, ``--pipe-class``, ``--trunk-class`` for the canopy traits."""
     from vitiseg.canopy import DEFAULT_K
 
     p.add_argument(
@@ -71,3 +72,16 @@ def add_canopy_options(p: argparse.ArgumentParser) -> None:
         default=DEFAULT_K,
         help=f"extinction coefficient of the LAI estimate (default: {DEFAULT_K})",
     )
+    for role, found in (("inter-row", "inter-row, ground or soil"), ("pipe", "pipe or irrigation"),
+                        ("trunk", "trunk")):  # fmt: skip
+        p.add_argument(
+            f"--{role}-class",
+            type=o.number(int, AT_LEAST_0),
+            help=f"{role} class for the canopy traits (default: the class named {found}, if any)",
+        )
+
+
+def role_classes(args: argparse.Namespace) -> dict[str, int | None]:
+    """``--inter-row-class``, ``--pipe-class``, ``--trunk-class`` as keyword arguments of
+    :func:`vitiseg.traits.roles_from_names`."""
+    return {"inter_row": args.inter_row_class, "pipe": args.pipe_class, "trunk": args.trunk_class}

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from vitiseg.checks import Range
+from vitiseg.checks import POSITIVE, Range
 
 MISSING_PATH = "/nonexistent/vitiseg-check"
 
@@ -198,3 +198,11 @@ def _size(text: str) -> tuple[int, int]:
 
 
 size = _typed(_size, "size", ("512", "32x32"))
+
+
+def _days_or_auto(text: str) -> float | None:
+    """``auto`` -> None (chosen from the data), else a positive number of days."""
+    return None if text == "auto" else number(float, POSITIVE)(text)
+
+
+days_or_auto = _typed(_days_or_auto, "days", ("abc", "0"))

@@ -8,7 +8,12 @@ from pathlib import Path
 
 from vitiseg.checks import AT_LEAST_0
 from vitiseg.cli import options as o
-from vitiseg.cli.inference import add_canopy_options, add_inference_options, inference_options
+from vitiseg.cli.inference import (
+    add_canopy_options,
+    add_inference_options,
+    inference_options,
+    role_classes,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -52,8 +57,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from vitiseg.exported import Model
     from vitiseg.predict import PhotoPredictor, collect_photos, predict_photos
+    from vitiseg.traits import roles_note
 
-    model = Model(args.model, inference_options(args), args.leaf_class, args.k)
+    model = Model(args.model, inference_options(args), args.leaf_class, args.k, role_classes(args))
+    if note := roles_note(model.roles, model.class_names):
+        print(f"note: {note}")
     photos = collect_photos(args.inputs, args.recursive)
     worker = PhotoPredictor(model, Path(args.output), not args.no_overlays, args.probabilities)
     print(f"{len(photos)} photo(s); model {model.info.spec.arch}/{model.info.spec.encoder}, "
