@@ -37,6 +37,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--mask-suffix", default=None, help="mask name = photo name + suffix (default: detected)"
     )
+    p.add_argument(
+        "--mask-dir",
+        help="folder of the masks, if not beside the photos (same names are found by themselves)",
+    )
     p.add_argument("-o", "--output", help="where to write (default: the run folder)")
     p.add_argument("-n", "--name", help="name used in Test_NAME.csv (default: the run's)")
     p.add_argument("--class-map", help="raw mask value i becomes class MAP[i] (default: the run's)")
@@ -71,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     class_map_text = args.class_map or (config.class_map if config else None)
     class_map = parse_class_map(class_map_text, info.spec.classes)
     if args.directory:
-        pairs = find_pairs(args.directory, args.mask_suffix)
+        pairs = find_pairs(args.directory, args.mask_suffix, args.mask_dir)
     elif config is not None:
         pairs = read_split(run_dir / "split.csv", config.directory)["test"]
     else:
