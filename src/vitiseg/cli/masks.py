@@ -1,12 +1,18 @@
-"""`vitiseg masks convert|stats`: colour annotations to class masks, class statistics."""
+"""`vitiseg masks convert|import|stats`: colour annotations or annotation tools' exports to
+class masks, class statistics."""
 
 from __future__ import annotations
 
 import argparse
 
+from vitiseg.cli.labels import add_import_parser
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("masks", help="convert colour annotations; class statistics of masks")
+    p = sub.add_parser(
+        "masks",
+        help="convert colour annotations, import CVAT/Label Studio/COCO labels; class statistics",
+    )
     masks = p.add_subparsers(dest="masks_command", required=True, metavar="ACTION")
     c = masks.add_parser(
         "convert",
@@ -23,8 +29,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--strip", default="", help="remove this from the end of annotation names first")
     c.add_argument("--overwrite", action="store_true", help="replace existing masks")
     c.set_defaults(handler=run_convert)
+    add_import_parser(masks)
     st = masks.add_parser("stats", help="pixel count and share of each class, per mask and overall")
-    st.add_argument("directory")
+    st.add_argument(
+        "directory",
+        help="folder of NAME_bin.png masks, of same-name masks, or holding images/ + masks/",
+    )
     st.add_argument("--mask-suffix", default=None, help="(default: detected)")
     st.add_argument("--csv", help="also write the table to this CSV file")
     st.set_defaults(handler=run_stats)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from vitiseg.cli.inference import add_canopy_options, add_inference_options, inference_options
+from vitiseg.cli.labels import add_export_options, export_after_predict
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -33,6 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--probabilities", action="store_true", help="also save the leaf probability map (0-255)"
     )
     add_canopy_options(p)
+    add_export_options(p)
     p.add_argument("--overwrite", action="store_true", help="redo photos whose outputs exist")
     p.add_argument(
         "--workers", type=int, default=2, help="threads decoding photos ahead (default: 2)"
@@ -55,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     rate = report.done / report.seconds if report.seconds else 0.0
     print(f"{report.done} predicted in {report.seconds:.1f} s ({rate:.2f} photos/s), "
           f"{report.skipped} skipped, {len(report.failed)} failed; table: {Path(args.output) / 'canopy.csv'}")  # fmt: skip
+    export_after_predict(args, photos, worker.info.class_names)
     if report.failed:
         print("These photos could not be read:", file=sys.stderr)
         for _, message in report.failed:
