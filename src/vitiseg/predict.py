@@ -159,14 +159,19 @@ class PhotoPredictor:
             f"cover_{name}": round(float(c), 6)
             for name, c in zip(self.info.class_names, covers, strict=True)
         }
-        return row | {
+        row |= {
             "leaf_cover": round(leaf, 6),
             "lai_estimate": round(canopy.lai_from_cover(leaf, self.k), 4),
         }
+        if earlier := getattr(self, "earlier_uncertainty", {}).get(row["file"]):
+            row["uncertainty"] = earlier  # a resumed photo keeps its uncertainty
+        return row
 
     def run(self, photo: Photo, image: np.ndarray) -> dict:
         prediction = self.predictor.predict(
-            image, probability_of=self.leaf if self.probabilities else None
+            image,
+            probability_of=self.leaf if self.probabilities else None,
+            uncertainty=getattr(self, "uncertainty", False),
         )
         paths = iter(self.outputs(photo))
         _save(palette_png(prediction.mask, self.info.spec.classes), next(paths), "PNG")
@@ -178,7 +183,11 @@ class PhotoPredictor:
             )
         if self.probabilities:
             _save(Image.fromarray(prediction.probability), next(paths), "PNG")
-        return self.row(photo, prediction.mask)
+        row = self.row(photo, prediction.mask)
+        row.pop("uncertainty", None)  # an earlier run's, for a photo redone now
+        if prediction.uncertainty is not None:
+            row["uncertainty"] = round(prediction.uncertainty, 6)
+        return row
 
 
 def _save(picture: Image.Image, path: Path, fmt: str) -> None:
@@ -194,7 +203,8 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
     if not rows:
         return
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+    fields = list(dict.fromkeys(key for row in rows for key in row))
+    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     writer.writerows(sorted(rows, key=lambda r: r["file"]))
     write_text(path, buffer.getvalue())

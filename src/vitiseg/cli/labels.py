@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def add_import_parser(masks: argparse._SubParsersAction) -> None:
@@ -61,7 +62,27 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def add_export_options(p: argparse.ArgumentParser) -> None:
-    """``--export`` and ``--image-url`` of ``vitiseg predict``."""
+    """``--export``, ``--image-url``, ``--uncertainty``, ``--select``, ``--camera`` of
+    ``vitiseg predict``."""
+    p.add_argument(
+        "--uncertainty",
+        action="store_true",
+        help="add each photo's uncertainty to canopy.csv: the mean pixel entropy of the class "
+        "probabilities, 0 (sure) to 1 (with --tta: of the averaged views)",
+    )
+    p.add_argument(
+        "--select",
+        type=int,
+        metavar="K",
+        help="write OUT/select.csv: the K photos most worth labelling next (most uncertain, "
+        "spread over cameras and dates); implies --uncertainty",
+    )
+    p.add_argument(
+        "--camera",
+        metavar="REGEX",
+        help="for --select: the camera is this pattern's first group in the file name "
+        "(default: the name up to its first _)",
+    )
     p.add_argument(
         "--export",
         action="append",
@@ -83,3 +104,49 @@ def export_after_predict(args: argparse.Namespace, photos: list, classes: list[s
     for fmt in dict.fromkeys(args.export or []):
         written = export_predictions(photos, args.output, fmt, classes, args.image_url)
         print(f"pre-annotations for {fmt}: {written}")
+
+
+def prepare_uncertainty(args: argparse.Namespace, worker) -> None:
+    if args.select is not None and args.select < 1:
+        from vitiseg.errors import ConfigError
+
+        raise ConfigError(f"--select must be at least 1, got {args.select}")
+    worker.uncertainty = args.uncertainty or args.select is not None
+    worker.earlier_uncertainty = _earlier_uncertainty(Path(args.output) / "canopy.csv")
+
+
+def _earlier_uncertainty(table: Path) -> dict[str, str]:
+    """file -> uncertainty from an earlier run's canopy.csv, kept for the photos it skips."""
+    import csv
+
+    if not table.is_file():
+        return {}
+    with open(table, encoding="utf-8", newline="") as handle:
+        return {r["file"]: r["uncertainty"] for r in csv.DictReader(handle) if r.get("uncertainty")}
+
+
+def select_after_predict(args: argparse.Namespace) -> None:
+    import csv
+    import io
+
+    from vitiseg.atomic import write_text
+    from vitiseg.uncertainty import select_photos
+
+    if args.select is None:
+        return
+    table = Path(args.output) / "canopy.csv"
+    with open(table, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    scored = [r for r in rows if r.get("uncertainty")]
+    if len(scored) < len(rows):
+        print(f"warning: {len(rows) - len(scored)} photo(s) done by an earlier run have no "
+              "uncertainty and are not considered; --overwrite computes it")  # fmt: skip
+    chosen = select_photos(scored, args.select, args.camera)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(
+        buffer, ["rank", "file", "uncertainty", "camera", "date"], lineterminator="\n"
+    )
+    writer.writeheader()
+    writer.writerows(chosen)
+    write_text(Path(args.output) / "select.csv", buffer.getvalue())
+    print(f"{len(chosen)} photo(s) to label next: {Path(args.output) / 'select.csv'}")

@@ -7,7 +7,12 @@ import sys
 from pathlib import Path
 
 from vitiseg.cli.inference import add_canopy_options, add_inference_options, inference_options
-from vitiseg.cli.labels import add_export_options, export_after_predict
+from vitiseg.cli.labels import (
+    add_export_options,
+    export_after_predict,
+    prepare_uncertainty,
+    select_after_predict,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -53,11 +58,13 @@ def run(args: argparse.Namespace) -> int:
     )  # fmt: skip
     print(f"{len(photos)} photo(s); model {worker.info.spec.arch}/{worker.info.spec.encoder}, "
           f"{worker.predictor.device}, precision {worker.precision}")  # fmt: skip
+    prepare_uncertainty(args, worker)
     report = predict_photos(photos, worker, args.overwrite, args.workers)
     rate = report.done / report.seconds if report.seconds else 0.0
     print(f"{report.done} predicted in {report.seconds:.1f} s ({rate:.2f} photos/s), "
           f"{report.skipped} skipped, {len(report.failed)} failed; table: {Path(args.output) / 'canopy.csv'}")  # fmt: skip
     export_after_predict(args, photos, worker.info.class_names)
+    select_after_predict(args)
     if report.failed:
         print("These photos could not be read:", file=sys.stderr)
         for _, message in report.failed:
