@@ -151,7 +151,7 @@ def vitiseg_loop(args: argparse.Namespace) -> dict:
     config = TrainConfig(name="bench", directory=str(args.data), classes=5, crop_size=args.crop, batch_size=args.batch,
                          preload=True, encoder=args.encoder, crops_per_image=args.crops_per_image)  # fmt: skip
     data = prepare(config)
-    train_loader, valid_loader = _loaders(config, data)
+    train_loader, valid_loader = _loaders(config, data, divisor=32)  # smp encoders halve 5 times
     precision = resolve_precision("auto", args.accelerator)
     times: dict[str, float] = {}
     first_epoch: list[float] = []

@@ -1,5 +1,6 @@
 """`vitiseg train` end to end on generated photos: run folder, CSV, resume, refusals."""
 
+import importlib.util
 import shutil
 from pathlib import Path
 
@@ -138,3 +139,32 @@ def test_offline_imagenet_weights_give_one_line(dataset: Path, tmp_path: Path):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "--encoder-weights none" in lines[0], result.stderr
+
+
+@pytest.mark.slow
+def test_csv_logger_records_each_epochs_figures(tmp_path: Path):
+    data = make_dataset(tmp_path / "data", n=8)
+    args = ["train", "-n", "l", "-d", str(data), "-o", str(tmp_path), "-c", "3", "-e", "2",
+            "--no-test", "--logger", "csv", *FAST_TRAIN]  # fmt: skip
+    assert main(args) == 0
+    (table,) = (tmp_path / "l" / "logs").rglob("metrics.csv")
+    logged = pd.read_csv(table)
+    validation = logged.dropna(subset=["val_mIoU"])
+    assert list(validation["epoch"]) == [0, 1]
+    assert {"val_IoU_0", "train_IoU_0", "train_loss"} <= set(logged.columns)
+    history = read_history_csv(tmp_path / "l" / "Train_l.csv")
+    np.testing.assert_allclose(
+        validation["val_IoU_0"], history[("IoU", "Class 0", "Val")], atol=1e-6
+    )
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("mlflow") is not None, reason="mlflow is installed here"
+)
+def test_a_logger_whose_package_is_missing_says_what_to_install(tmp_path: Path, capsys):
+    data = make_dataset(tmp_path / "data", n=8)
+    args = ["train", "-n", "l", "-d", str(data), "-o", str(tmp_path / "o"), "-c", "3",
+            "--logger", "mlflow", *FAST_TRAIN]  # fmt: skip
+    assert main(args) == 2
+    assert "pip install mlflow" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

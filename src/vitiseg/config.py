@@ -28,6 +28,7 @@ CLASS_WEIGHTS = ("auto", "sqrt", "none")
 LOSSES = ("ce", "dice", "ce+dice", "focal", "lovasz")
 PRECISIONS = ("auto", "32", "bf16-mixed", "16-mixed")
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
+LOGGERS = ("none", "csv", "tensorboard", "mlflow")
 
 
 def default_workers() -> int:
@@ -79,6 +80,7 @@ class TrainConfig:
     patience: int | None = None
     ema: float | None = None
     compile: bool = False
+    logger: str = "none"
 
     def __post_init__(self) -> None:
         for option, value, rule in (
@@ -112,6 +114,8 @@ class TrainConfig:
             raise ConfigError(
                 f"--class-weights {self.class_weights!r}: choose {', '.join(CLASS_WEIGHTS)}"
             )
+        if self.logger not in LOGGERS:
+            raise ConfigError(f"--logger {self.logger!r}: choose from {', '.join(LOGGERS)}")
         if self.split and self.group_by:
             raise ConfigError("--split and --group-by exclude each other: the file decides")
         if self.class_names is not None and len(self.class_names) != self.classes:

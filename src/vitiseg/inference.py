@@ -22,8 +22,6 @@ from vitiseg.data.dataset import rescale
 from vitiseg.model import ModelInfo, normalize
 from vitiseg.uncertainty import pixel_entropy_sum
 
-DIVISOR = 32
-
 
 @dataclass(frozen=True)
 class Prediction:
@@ -34,7 +32,7 @@ class Prediction:
     uncertainty: float | None = None  # mean normalised pixel entropy, see vitiseg.uncertainty
 
 
-def _ceil_to(value: int, divisor: int = DIVISOR) -> int:
+def _ceil_to(value: int, divisor: int) -> int:
     return -(-value // divisor) * divisor
 
 
@@ -126,8 +124,9 @@ class Predictor:
         tta: bool = False,
         precision: str = "32",
     ) -> None:
-        if tile < DIVISOR or tile % DIVISOR:
-            raise ValueError(f"tile must be a multiple of {DIVISOR}, got {tile}")
+        self.divisor = model.encoder.output_stride  # sides the network can halve to the end
+        if tile < self.divisor or tile % self.divisor:
+            raise ValueError(f"tile must be a multiple of {self.divisor}, got {tile}")
         if not 0 <= overlap < 1:
             raise ValueError(f"overlap must be in [0, 1), got {overlap}")
         self.device = resolve_device(device)
@@ -161,8 +160,8 @@ class Predictor:
         ``image`` is uint8 (H, W, 3) at model scale; each band is float32 (C, rows, W).
         """
         height, width = image.shape[:2]
-        tile_h = min(self.tile, _ceil_to(height))
-        tile_w = min(self.tile, _ceil_to(width))
+        tile_h = min(self.tile, _ceil_to(height, self.divisor))
+        tile_w = min(self.tile, _ceil_to(width, self.divisor))
         padded = torch.from_numpy(image).permute(2, 0, 1)
         pad_h, pad_w = max(0, tile_h - height), max(0, tile_w - width)
         if pad_h or pad_w:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import segmentation_models_pytorch as smp
@@ -98,7 +98,6 @@ class ModelInfo:
     mean: tuple[float, ...] = IMAGENET_MEAN
     std: tuple[float, ...] = IMAGENET_STD
     scale: float = 1.0
-    extra: dict = field(default_factory=dict)
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -127,6 +126,7 @@ class ModelInfo:
             data = json.loads(text)
             spec = ModelSpec(**data.pop("spec"))
             data.pop("format", None)
+            data.pop("extra", None)  # written, always empty, before vitiseg 0.2
             info = cls(spec=spec, **data)
             problem = info._problem()
         except WeightsError as exc:

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 CHECKPOINTS = "checkpoints"
 RESUMABLE = frozenset(
     {"epochs", "max_time", "workers", "devices", "num_nodes", "strategy", "accelerator",
-     "precision", "patience"}
+     "precision", "patience", "logger"}
 )  # fmt: skip
 """Settings a resumed run may change: its length, time limit and hardware."""
 
@@ -97,6 +97,11 @@ class Run:
 
     def test_csv(self, name: str) -> Path:
         return self.root / f"Test_{name}.csv"
+
+    @property
+    def logs(self) -> Path:
+        """Where ``--logger`` (Lightning's CSV, TensorBoard or MLflow logger) writes."""
+        return self.root / "logs"
 
     @property
     def summary(self) -> Path:

@@ -13,6 +13,7 @@ from vitiseg.config import (
     ACCELERATORS,
     AUGMENTATIONS,
     CLASS_WEIGHTS,
+    LOGGERS,
     LOSSES,
     PRECISIONS,
     TrainConfig,
@@ -295,6 +296,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     hardware.add_argument(
         "--compile", action="store_true", default=S, help="torch.compile the network"
+    )
+    hardware.add_argument(
+        "--logger",
+        choices=LOGGERS,
+        default=S,
+        help="also log to Lightning's CSV, TensorBoard or MLflow logger, in RUN/logs "
+        "(the seed's Train_NAME.csv is always written)" + _d("logger"),
     )
     hardware.add_argument(
         "--overwrite", action="store_true", help="replace an earlier run of the same name"

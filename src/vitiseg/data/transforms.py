@@ -12,7 +12,6 @@ import cv2
 from vitiseg.config import AUGMENTATIONS
 from vitiseg.data.masks import IGNORE_INDEX
 
-SIZE_DIVISOR = 32
 """U-Net with encoder depth 5 needs sides divisible by 2**5."""
 
 
@@ -58,15 +57,16 @@ def train_transform(crop_size: int = 512, augment: str = "seed") -> A.Compose:
     raise ValueError(f"unknown augmentation {augment!r}; choose from {', '.join(AUGMENTATIONS)}")
 
 
-def eval_transform() -> A.Compose:
-    """Deterministic: pad bottom/right to a multiple of 32, padded pixels ignored."""
+def eval_transform(divisor: int) -> A.Compose:
+    """Deterministic: pad bottom/right to a multiple of ``divisor`` (the encoder's output
+    stride), padded pixels ignored."""
     return A.Compose(
         [
             A.PadIfNeeded(
                 min_height=None,
                 min_width=None,
-                pad_height_divisor=SIZE_DIVISOR,
-                pad_width_divisor=SIZE_DIVISOR,
+                pad_height_divisor=divisor,
+                pad_width_divisor=divisor,
                 position="top_left",
                 border_mode=cv2.BORDER_CONSTANT,
                 fill=0,

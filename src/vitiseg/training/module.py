@@ -122,6 +122,11 @@ class SegmentationModule(L.LightningModule):
         val_miou = metrics.nanmean(row["val"]["IoU"])
         self.log("val_mIoU", val_miou if not math.isnan(val_miou) else 0.0, sync_dist=False)
         self.log("val_mAccuracy", metrics.nanmean(row["val"]["Accuracy"]), sync_dist=False)
+        for name, values in (("train", row["train"]), ("val", row["val"])):  # for --logger
+            self.log_dict(
+                {f"{name}_IoU_{c}": v for c, v in enumerate(values["IoU"]) if not math.isnan(v)},
+                sync_dist=False,
+            )
 
     def configure_optimizers(self):
         optimizer = torch.optim.AdamW(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import re
 import shutil
@@ -77,7 +78,11 @@ def validation_batch_size(config: TrainConfig, data: PreparedData) -> int:
     return max(1, min(config.batch_size, int(config.batch_size * config.crop_size**2 // pixels)))
 
 
-def _loaders(config: TrainConfig, data: PreparedData) -> tuple[DataLoader, DataLoader]:
+def _loaders(
+    config: TrainConfig, data: PreparedData, divisor: int
+) -> tuple[DataLoader, DataLoader]:
+    """Training crops, and whole validation photos padded to a multiple of ``divisor``."""
+
     def dataset(part: str, transform) -> SegmentationDataset:
         return SegmentationDataset(
             data.splits[part], transform, data.class_map, config.scale, config.preload
@@ -97,7 +102,7 @@ def _loaders(config: TrainConfig, data: PreparedData) -> tuple[DataLoader, DataL
         **common,
     )
     valid = DataLoader(
-        dataset("valid", eval_transform()),
+        dataset("valid", eval_transform(divisor)),
         batch_size=validation_batch_size(config, data),
         sampler=EpochSampler(len(data.splits["valid"]), config.seed, shuffle=False),
         collate_fn=pad_collate,
@@ -138,6 +143,29 @@ def _callbacks(config: TrainConfig, run: Run) -> list[L.Callback]:
     if config.patience:
         callbacks.append(EarlyStopping(config.monitor, patience=config.patience, mode="max"))
     return callbacks
+
+
+LOGGER_PACKAGES = {"tensorboard": "tensorboard", "mlflow": "mlflow"}
+
+
+def lightning_logger(kind: str, folder: Path, name: str):
+    """Lightning's own logger of ``kind`` writing under ``folder``; False for ``none``.
+
+    Raises:
+        ConfigError: the logger's package is not installed (says which one).
+    """
+    if kind == "none":
+        return False
+    package = LOGGER_PACKAGES.get(kind)
+    if package and importlib.util.find_spec(package) is None:
+        raise ConfigError(f"--logger {kind} needs the {package} package: pip install {package}")
+    from lightning.pytorch import loggers
+
+    if kind == "csv":
+        return loggers.CSVLogger(folder, name=name)
+    if kind == "tensorboard":
+        return loggers.TensorBoardLogger(folder, name=name)
+    return loggers.MLFlowLogger(name, tracking_uri=(folder / "mlruns").resolve().as_uri())
 
 
 def _print_summary(config: TrainConfig, data: PreparedData, precision: str) -> None:
@@ -222,6 +250,7 @@ def _train(config: TrainConfig, resume_from: Path | None, overwrite: bool) -> Ru
     if replace and not overwrite:
         refuse_earlier_run(run)
     max_time = parse_max_time(config.max_time)
+    logger = lightning_logger(config.logger, run.logs, config.name)
     spec = ModelSpec(
         config.arch, config.encoder, config.classes, decoder_channels=config.decoder_channels
     )
@@ -252,7 +281,7 @@ def _train(config: TrainConfig, resume_from: Path | None, overwrite: bool) -> Ru
         else None,
         compile_model=config.compile,
     )
-    train_loader, valid_loader = _loaders(config, data)
+    train_loader, valid_loader = _loaders(config, data, module.model.encoder.output_stride)
     if resume_from is not None:
         # Lightning starts the loader's workers before telling the sampler the epoch
         train_loader.sampler.set_epoch(epochs_done)
@@ -268,7 +297,7 @@ def _train(config: TrainConfig, resume_from: Path | None, overwrite: bool) -> Ru
         callbacks=_callbacks(config, run),
         enable_progress_bar=sys.stdout.isatty(),
         plugins=[AtomicCheckpointIO()],
-        logger=False,
+        logger=logger,
         num_sanity_val_steps=0,
         use_distributed_sampler=False,
         enable_model_summary=False,
