@@ -83,5 +83,8 @@ def run(args: argparse.Namespace) -> int:
     options = EvaluateOptions(args.leaf_class, args.k, args.side_by_side, not args.no_overlays)
     summary = evaluate(model_dir, pairs, output, name, class_map, options, inference_options(args))
     print_summary(summary)
+    from vitiseg.report.html import report_after
+
+    report_after(output, "evaluate", {"photos": {p.name: [str(p.image), str(p.mask)] for p in pairs}})
     print(f"Results in {output}")
     return 0

@@ -55,6 +55,9 @@ def run(args: argparse.Namespace) -> int:
     rate = report.done / report.seconds if report.seconds else 0.0
     print(f"{report.done} predicted in {report.seconds:.1f} s ({rate:.2f} photos/s), "
           f"{report.skipped} skipped, {len(report.failed)} failed; table: {Path(args.output) / 'canopy.csv'}")  # fmt: skip
+    from vitiseg.report.html import report_after
+
+    report_after(args.output, "predict", {**vars(report), "model": args.model, "device": str(worker.predictor.device), "precision": worker.precision})  # fmt: skip
     if report.failed:
         print("These photos could not be read:", file=sys.stderr)
         for _, message in report.failed:

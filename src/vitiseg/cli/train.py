@@ -318,5 +318,8 @@ def run(args: argparse.Namespace) -> int:
         print_summary(summary)
     elif not args.no_test:
         print(f"No test evaluation: {config.split} gives no test photos")
+    from vitiseg.report.html import report_after
+
+    report_after(paths.root, "train")
     print(f"Run folder: {paths.root}")
     return 0
