@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from vitiseg.report.embed import figure_uri, png_file_uri  # noqa: E402
 from vitiseg.report.history import history_frame, plot_history  # noqa: E402
@@ -53,6 +54,8 @@ def histogram_uri(values: np.ndarray, what: str, bins: int = 20) -> str:
         ax.legend(fontsize=8)
     ax.set_xlabel(what)
     ax.set_ylabel("Photos")
+    ax.xaxis.set_major_locator(MaxNLocator(5))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return figure_uri(fig)
