@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-THUMB_WIDTH = 240
-JPEG_QUALITY = 78
+THUMB_WIDTH = 280
+JPEG_QUALITY = 75
 
 
 def data_uri(data: bytes, mime: str) -> str:

@@ -20,6 +20,7 @@ from vitiseg.report.facts import read_facts
 from vitiseg.report.page import Page, number, read_json, read_yaml
 
 GALLERY_LIMIT = 40
+LIST_LIMIT = 2000  # rows of the per-photo table, names per split: keeps the page under 5 MB
 TABLE_METRICS = ("IoU", "Precision", "Recall", "F1")
 
 
@@ -89,7 +90,12 @@ def run_page(folder: Path, kind: str = "run", gallery_limit: int = GALLERY_LIMIT
     if table is not None:
         leaf = int((summary or {}).get("leaf_class", 1))
         ranked = _ranked_photos(table, len(class_names), leaf)
-        page.sections["photos"] = ranked
+        page.sections["photos"] = ranked[:LIST_LIMIT]
+        if len(ranked) > LIST_LIMIT:
+            page.notes.append(
+                f"The table of test photos lists the {LIST_LIMIT} worst of {len(ranked)}; "
+                f"Test_{name}.csv holds them all."
+            )
         page.sections["scatter"] = _scatter(table)
         pictures = folder / "Predictions" / (name or "")
         if not pictures.is_dir():
@@ -147,7 +153,9 @@ def _data_section(folder: Path, config: dict | None) -> dict:
     order = ["train", "valid", "test"] + sorted(set(names) - {"train", "valid", "test"})
     return {
         "directory": (config or {}).get("directory"),
-        "splits": [(part, names.get(part, [])) for part in order if part in names],
+        "splits": [
+            (part, len(names[part]), names[part][:LIST_LIMIT]) for part in order if part in names
+        ],
         "total": len(rows),
     }
 
@@ -253,18 +261,20 @@ def _ranked_photos(table: pd.DataFrame, classes: int, leaf: int) -> list[dict]:
     photos = table.drop(index="ALL", errors="ignore")
     iou = photos[[("IoU", f"Class {c}") for c in range(classes) if ("IoU", f"Class {c}") in photos]]
     mean_iou = iou.mean(axis=1, skipna=True)
-    rows = []
-    for name in photos.index:
-        row = photos.loc[name]
-        rows.append(
-            {
-                "name": str(name),
-                "miou": number(mean_iou.loc[name]),
-                "leaf_iou": number(row.get(("IoU", f"Class {leaf}"))),
-                "cover_true": number(row.get(("Leaf cover", "True"))),
-                "cover_predicted": number(row.get(("Leaf cover", "Predicted"))),
-            }
-        )
+
+    def column(key: tuple[str, str]) -> list:
+        return photos[key].tolist() if key in photos else [None] * len(photos)
+
+    keys = ("name", "miou", "leaf_iou", "cover_true", "cover_predicted")
+    values = zip(
+        photos.index.astype(str),
+        map(number, mean_iou.tolist()),
+        map(number, column(("IoU", f"Class {leaf}"))),
+        map(number, column(("Leaf cover", "True"))),
+        map(number, column(("Leaf cover", "Predicted"))),
+        strict=True,
+    )
+    rows = [dict(zip(keys, row, strict=True)) for row in values]
     rows.sort(key=lambda r: (r["miou"] is None, r["miou"] if r["miou"] is not None else 0.0))
     for rank, row in enumerate(rows, 1):
         row["rank"] = rank
