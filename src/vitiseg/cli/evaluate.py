@@ -85,6 +85,6 @@ def run(args: argparse.Namespace) -> int:
     print_summary(summary)
     from vitiseg.report.html import report_after
 
-    report_after(output, "evaluate", {"photos": {p.name: [str(p.image), str(p.mask)] for p in pairs}})  # fmt: skip
+    report_after(output, "evaluate", {"model": str(model_dir), "photos": {p.name: [str(p.image), str(p.mask)] for p in pairs}})  # fmt: skip
     print(f"Results in {output}")
     return 0

@@ -120,6 +120,7 @@ def _commands(facts: dict) -> list[dict]:
             rows.append(
                 {
                     "command": command,
+                    "model": entry.get("model"),
                     "finished": entry.get("finished", ""),
                     "machine": entry.get("machine", {}),
                 }
