@@ -173,6 +173,36 @@ def test_old_run_folder_page_says_what_is_missing(run_folder, browser, tmp_path)
     assert "metric curves per epoch" in {i["alt"] for i in images}
     assert page.query_selector("#class-table") is None
     assert "not recorded" in page.inner_text("#time")
+    assert sorted(p.name for p in old.iterdir() if p.name.startswith(".")) == []  # no temp file
+
+
+def test_older_predict_folder_page_says_speed_is_not_recorded(predict_folder, tmp_path):
+    old = tmp_path / "P"
+    shutil.copytree(predict_folder, old)
+    (old / "report-facts.json").unlink()
+    text = write_report(old).read_text(encoding="utf-8")
+    assert "Speed and failed photos are not recorded" in text
+    assert "broken.jpg" not in text
+
+
+def test_a_failing_report_warns_and_leaves_the_command_alone(tmp_path, capsys, monkeypatch):
+    from vitiseg.report import html
+
+    def broken(*args):
+        raise RuntimeError("template trouble")
+
+    (tmp_path / "summary.json").write_text("{}")
+    monkeypatch.setattr(html, "render", broken)
+    assert html.report_after(tmp_path, "evaluate") is None
+    assert "warning: no report.html written" in capsys.readouterr().err
+    assert not (tmp_path / "report.html").exists()
+
+
+def test_an_unreadable_test_table_is_a_note_not_a_crash(tmp_path):
+    (tmp_path / "summary.json").write_text("{}")
+    (tmp_path / "Test_x.csv").write_text("not, a, test table\n")
+    text = write_report(tmp_path).read_text(encoding="utf-8")
+    assert "Test_x.csv could not be read" in text
 
 
 def test_report_of_a_folder_that_is_not_one_exits_2(tmp_path):

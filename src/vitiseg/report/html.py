@@ -2,7 +2,8 @@
 
 Each kind of folder has a detector (which files make it that kind), a builder (a function
 ``FOLDER -> Page`` that reads the files) and a Jinja2 template in ``templates/``. A new
-kind (the season tables, say) is one more entry in :data:`KINDS`. Pictures are embedded
+kind (the season tables, say) is one more entry in :data:`KINDS`, placed before the kinds
+whose files its folders also hold (the first kind detected wins). Pictures are embedded
 as ``data:`` URIs, so the page opens from disk, sent by mail, with no network.
 """
 

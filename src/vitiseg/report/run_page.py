@@ -75,14 +75,19 @@ def run_page(folder: Path, kind: str = "run", gallery_limit: int = GALLERY_LIMIT
         page.sections["model"] = _model_section(config, model)
         page.sections["training"] = _training_section(folder, class_names, page)
     test = folder / f"Test_{name}.csv" if name else None
-    table = read_test_table(test) if test and test.is_file() else None
+    table = None
+    if test and test.is_file():
+        try:
+            table = read_test_table(test)
+        except (ValueError, IndexError, pd.errors.ParserError) as exc:
+            page.notes.append(f"{test.name} could not be read ({exc}): no per-photo figures.")
     if summary is None:
         page.lack(
             "summary.json",
             "no test figures: the run was trained with --no-test, or stopped before its test"
             " stage (`vitiseg evaluate RUN` writes them)",
         )
-    if table is None:
+    if table is None and not (test and test.is_file()):
         page.lack(f"Test_{name or 'NAME'}.csv", "no per-photo figures, gallery or cover scatter")
     if summary is not None:
         page.sections["classes"] = _class_table(summary, table, class_names)
