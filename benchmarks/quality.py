@@ -21,6 +21,8 @@ from pathlib import Path
 
 from common import AGROCAM, ROOT, require
 
+from vitiseg.run import Run
+
 DATE_GROUPS = r"_(\d{4}-\d{2}-\d{2})_"
 CLASSES = "background,leaf,inter-row,pipe,trunk"
 RECIPES = {
@@ -68,18 +70,16 @@ def train(
 
 
 def score(run: Path, tta: bool) -> dict:
-    from vitiseg.config import InferenceOptions, TrainConfig
-    from vitiseg.data.split import read_split
+    from vitiseg.config import InferenceOptions
     from vitiseg.evaluate import EvaluateOptions, evaluate
 
-    config = TrainConfig.load(run / "config.yaml")
-    valid = read_split(run / "split.csv", config.directory)["valid"]
+    trained = Run.open(run)
     out = run / ("valid_tta" if tta else "valid")
     return evaluate(
         run,
-        valid,
+        trained.pairs("valid"),
         out,
-        config.name,
+        trained.config.name,
         None,
         EvaluateOptions(overlays=False),
         InferenceOptions(tta=tta),
@@ -104,7 +104,7 @@ def main() -> None:
     rows = []
     for recipe in args.recipes:
         run, minutes = train(recipe, args.minutes, out, split, args)
-        epochs = len(json.loads((run / "history.json").read_text()))
+        epochs = len(json.loads(Run(run).history.read_text()))
         for tta in (False, True):
             summary = score(run, tta)
             ious = [summary["per_class"][name]["IoU"] for name in CLASSES.split(",")]

@@ -145,7 +145,7 @@ def vitiseg_loop(args: argparse.Namespace) -> dict:
     from vitiseg.training.module import SegmentationModule
     from vitiseg.training.run import _loaders
 
-    quiet_libraries()
+    quiet_libraries().__enter__()  # for the whole benchmark process
     if args.accelerator == "cpu":
         keep_freed_memory()  # as `vitiseg train` does on a CPU
     config = TrainConfig(name="bench", directory=str(args.data), classes=5, crop_size=args.crop, batch_size=args.batch,

@@ -146,7 +146,7 @@ def test_bad_data_is_refused_before_any_work(tmp_path: Path, earlier_run: Path, 
 @pytest.mark.parametrize(
     ("options", "expected"),
     [
-        (["-c", "1"], "-c/--classes must be at least 2"),
+        (["-c", "1"], "-c/--classes:? must be at least 2"),
         (
             ["--class-map", "0,1"],
             r"mask values \[2\] are not below 2 \(--class-map has 2 entries\)",

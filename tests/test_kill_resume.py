@@ -15,7 +15,8 @@ from vitiseg.report.history import read_history_csv
 
 # Runs the CLI in a fresh process that SIGKILLs itself at the moment KILL_AT names:
 # "train:E:S" (epoch E, training step S), "valid:E:S" (validation batch S), "save:E" (half-way
-# through writing the first checkpoint of epoch E).
+# through writing the first checkpoint of epoch E). With FALLING=1 the monitored val_mIoU is
+# logged as 1/epoch, so every epoch after the first is worse than the best.
 LAUNCHER = """
 import os, signal, sys
 from pathlib import Path
@@ -32,6 +33,12 @@ for hook, stage in (("training_step", "train"), ("validation_step", "valid")):
             die()
         return real(self, batch, index)
     setattr(SegmentationModule, hook, wrapped)
+if os.environ.get("FALLING"):
+    real_log = SegmentationModule.log
+    def log(self, name, value, *args, **kwargs):
+        value = 1.0 / (self.current_epoch + 1) if name == "val_mIoU" else value
+        return real_log(self, name, value, *args, **kwargs)
+    SegmentationModule.log = log
 real_save = torch.save
 def save(obj, path, *args, **kwargs):
     if where == "save" and isinstance(obj, dict) and obj.get("epoch", -1) + 1 == at[0]:
@@ -44,8 +51,10 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def launch(*args: str, kill_at: str | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "KILL_AT": kill_at or "", "HF_HUB_OFFLINE": "1"}
+def launch(
+    *args: str, kill_at: str | None = None, falling: bool = False
+) -> subprocess.CompletedProcess:
+    env = {**os.environ, "KILL_AT": kill_at or "", "HF_HUB_OFFLINE": "1", "FALLING": "1" * falling}
     return subprocess.run(
         [sys.executable, "-c", LAUNCHER, *args],
         capture_output=True,
@@ -93,6 +102,38 @@ def test_killed_three_times_and_resumed_equals_an_uninterrupted_run(tmp_path: Pa
         "state_dict"
     ]
     for key, value in reference.items():
+        torch.testing.assert_close(weights[key], value, atol=1e-6, rtol=0)
+
+
+def epoch_of(checkpoint: Path) -> int:
+    """Epochs finished in a checkpoint, counted from 1."""
+    return torch.load(checkpoint, weights_only=True, map_location="cpu")["epoch"] + 1
+
+
+def test_last_checkpoint_is_the_last_epoch_when_validation_gets_worse(tmp_path: Path):
+    data = make_dataset(tmp_path / "data", n=8)
+    common = ["-c", "3", "-e", "3", "-bs", "4", "--no-test", *FAST_TRAIN]
+    straight = launch("train", "-n", "s", "-d", str(data), "-o", str(tmp_path / "a"), *common,
+                      falling=True)  # fmt: skip
+    assert straight.returncode == 0, straight.stderr
+    reference = tmp_path / "a" / "s" / "checkpoints"
+    assert epoch_of(reference / "best.ckpt") == 1
+    assert epoch_of(reference / "last.ckpt") == 3
+
+    run = tmp_path / "b" / "k"
+    last = run / "checkpoints" / "last.ckpt"
+    killed = launch("train", "-n", "k", "-d", str(data), "-o", str(tmp_path / "b"), *common,
+                    kill_at="train:3:1", falling=True)  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL
+    assert epoch_of(last) == 2  # epoch 2 was worse than epoch 1, and is kept all the same
+    resumed = launch("train", "-r", "-m", str(last), falling=True)
+    assert resumed.returncode == 0, resumed.stderr
+    expected = read_history_csv(tmp_path / "a" / "s" / "Train_s.csv")
+    history = read_history_csv(run / "Train_k.csv")
+    assert list(history.index) == [1, 2, 3]
+    np.testing.assert_allclose(history.to_numpy(), expected.to_numpy(), atol=1e-6)
+    weights = torch.load(last, weights_only=True)["state_dict"]
+    for key, value in torch.load(reference / "last.ckpt", weights_only=True)["state_dict"].items():
         torch.testing.assert_close(weights[key], value, atol=1e-6, rtol=0)
 
 

@@ -1,3 +1,31 @@
-"""vitiseg: U-Net segmentation of vineyard photographs."""
+"""vitiseg: U-Net segmentation of vineyard photographs.
+
+The Python entry points (imported on first use, so ``import vitiseg`` stays light):
+
+- ``vitiseg.TrainConfig(name=..., directory=..., ...)`` and ``vitiseg.train(config)``:
+  train a run, returning a ``vitiseg.Run`` (its folder, split, ``evaluate()``, ``resume()``);
+- ``vitiseg.Run.open(folder)``: an earlier run;
+- ``vitiseg.load(path)``: an exported model, ``.predict(photo)`` and ``.canopy(mask)``.
+"""
+
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "TrainConfig": "vitiseg.config",
+    "InferenceOptions": "vitiseg.config",
+    "Run": "vitiseg.run",
+    "train": "vitiseg.training.run",
+    "Model": "vitiseg.exported",
+    "load": "vitiseg.exported",
+}
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'vitiseg' has no attribute {name!r}")

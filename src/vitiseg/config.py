@@ -10,12 +10,24 @@ from pathlib import Path
 import yaml
 
 from vitiseg.atomic import write_text
+from vitiseg.checks import (
+    AT_LEAST_0,
+    AT_LEAST_1,
+    OPEN_SHARE,
+    OVERLAP,
+    POSITIVE,
+    SCALE,
+    SIDE,
+    Range,
+    check,
+)
 from vitiseg.errors import ConfigError
 
 AUGMENTATIONS = ("seed", "standard")
 CLASS_WEIGHTS = ("auto", "sqrt", "none")
 LOSSES = ("ce", "dice", "ce+dice", "focal", "lovasz")
 PRECISIONS = ("auto", "32", "bf16-mixed", "16-mixed")
+ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
 
 
 def default_workers() -> int:
@@ -69,19 +81,25 @@ class TrainConfig:
     compile: bool = False
 
     def __post_init__(self) -> None:
-        if self.classes < 2:
-            raise ConfigError(f"-c/--classes must be at least 2, got {self.classes}")
-        for option, value in (
-            ("-e/--epochs", self.epochs),
-            ("-bs/--batch_size", self.batch_size),
-            ("--crops-per-image", self.crops_per_image),
+        for option, value, rule in (
+            ("-c/--classes", self.classes, Range(low=2)),
+            ("-e/--epochs", self.epochs, AT_LEAST_1),
+            ("-bs/--batch_size", self.batch_size, AT_LEAST_1),
+            ("-lr/--learning_rate", self.learning_rate, POSITIVE),
+            ("-wd/--weight_decay", self.weight_decay, AT_LEAST_0),
+            ("-s/--save", self.save_every, AT_LEAST_1),
+            ("--crop-size", self.crop_size, SIDE),
+            ("--crops-per-image", self.crops_per_image, AT_LEAST_1),
+            ("--scale", self.scale, SCALE),
+            ("--workers", self.workers, AT_LEAST_0),
+            ("--seed", self.seed, AT_LEAST_0),
+            ("--devices", self.devices, AT_LEAST_1),
+            ("--num-nodes", self.num_nodes, AT_LEAST_1),
+            ("--patience", self.patience, AT_LEAST_1),
+            ("--warmup", self.warmup, OPEN_SHARE),
+            ("--ema", self.ema, OPEN_SHARE),
         ):
-            if value < 1:
-                raise ConfigError(f"{option} must be at least 1, got {value}")
-        if self.crop_size < 32 or self.crop_size % 32:
-            raise ConfigError(f"--crop-size must be a multiple of 32, got {self.crop_size}")
-        if not 0 < self.scale <= 4:
-            raise ConfigError(f"--scale must be in (0, 4], got {self.scale}")
+            check(option, value, rule)
         if self.augment not in AUGMENTATIONS:
             raise ConfigError(f"--augment {self.augment!r}: choose from {', '.join(AUGMENTATIONS)}")
         if self.loss not in LOSSES:
@@ -94,10 +112,6 @@ class TrainConfig:
             raise ConfigError(
                 f"--class-weights {self.class_weights!r}: choose {', '.join(CLASS_WEIGHTS)}"
             )
-        if not 0 < self.warmup < 1:
-            raise ConfigError(f"--warmup is a share of the schedule in (0, 1), got {self.warmup}")
-        if self.ema is not None and not 0 < self.ema < 1:
-            raise ConfigError(f"--ema is a decay between 0 and 1 (e.g. 0.99), got {self.ema}")
         if self.split and self.group_by:
             raise ConfigError("--split and --group-by exclude each other: the file decides")
         if self.class_names is not None and len(self.class_names) != self.classes:
@@ -137,9 +151,8 @@ class InferenceOptions:
     precision: str = "auto"
 
     def __post_init__(self) -> None:
-        if self.tile < 32 or self.tile % 32:
-            raise ConfigError(f"--tile must be a multiple of 32, got {self.tile}")
-        if not 0 <= self.overlap < 1:
-            raise ConfigError(f"--overlap must be in [0, 1), got {self.overlap}")
+        check("--tile", self.tile, SIDE)
+        check("--overlap", self.overlap, OVERLAP)
+        check("--batch-size", self.batch_size, AT_LEAST_1)
         if self.precision not in ("auto", "32", "bf16", "16"):
             raise ConfigError(f"--precision {self.precision!r}: choose auto, 32, bf16 or 16")

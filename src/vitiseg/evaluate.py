@@ -15,40 +15,45 @@ import numpy as np
 import pandas as pd
 import torch
 from PIL import Image
+from torchmetrics.functional.classification import multiclass_confusion_matrix
 from tqdm import tqdm
 
-from vitiseg import canopy, metrics
+from vitiseg import canopy, metrics, trait_accuracy
 from vitiseg.atomic import atomic_path, write_text
 from vitiseg.config import InferenceOptions
 from vitiseg.data.imageio import decode_image, read_mask
 from vitiseg.data.layout import Pair
 from vitiseg.data.masks import IGNORE_INDEX, remap
 from vitiseg.errors import DataError
-from vitiseg.hardware import inference_precision
-from vitiseg.inference import Predictor, resolve_device
-from vitiseg.model import load_model
+from vitiseg.exported import Model
 from vitiseg.prefetch import prefetch
 from vitiseg.report.confusion import plot_confusion
 from vitiseg.report.overlay import overlay, side_by_side
+from vitiseg.run import Run
 
 PER_CLASS = ("IoU", "Precision", "Recall", "Accuracy", "Predicted cover", "True cover")
 
 
 @dataclass
 class EvaluateOptions:
-    """What to compute and draw beside the metrics."""
+    """What to draw beside the metrics (canopy options belong to the :class:`Model`)."""
 
-    leaf_class: int | None = None
-    k: float = canopy.DEFAULT_K
     side_by_side: bool = False
     overlays: bool = True
 
 
 def confusion_of(truth: np.ndarray, prediction: np.ndarray, num_classes: int) -> np.ndarray:
-    """Confusion matrix (rows true, columns predicted) over pixels not ignored."""
-    valid = truth != IGNORE_INDEX
-    index = truth[valid].astype(np.int64) * num_classes + prediction[valid]
-    return np.bincount(index, minlength=num_classes**2).reshape(num_classes, num_classes)
+    """Confusion matrix (rows true, columns predicted) over pixels not ignored.
+
+    The same torchmetrics computation as training's, on one photo.
+    """
+    return multiclass_confusion_matrix(
+        torch.from_numpy(prediction.astype(np.int64)),
+        torch.from_numpy(truth.astype(np.int64)),
+        num_classes,
+        ignore_index=IGNORE_INDEX,
+        validate_args=False,
+    ).numpy()
 
 
 def _row(confusion: np.ndarray, k: float, leaf: int) -> dict:
@@ -84,7 +89,7 @@ def _load_pair(pair: Pair, class_map) -> tuple[np.ndarray, np.ndarray]:
 
 
 def evaluate(
-    model_path: str | Path,
+    model: Model | str | Path,
     pairs: list[Pair],
     out_dir: str | Path,
     name: str,
@@ -94,31 +99,21 @@ def evaluate(
 ) -> dict:
     """Predict every pair at full resolution, score it, and write the evaluation files.
 
+    ``model`` is a loaded :class:`~vitiseg.exported.Model` (its canopy options decide the
+    leaf class and ``k``) or the path of an export, opened with ``inference``.
+
     Returns:
         The summary also written to ``summary.json``.
     """
     options = options or EvaluateOptions()
-    inference = inference or InferenceOptions()
-    model, info = load_model(model_path)
-    classes = info.spec.classes
-    leaf = (
-        options.leaf_class
-        if options.leaf_class is not None
-        else canopy.leaf_class_index(info.class_names)
-    )
-    if not 0 <= leaf < classes:
-        raise DataError(f"--leaf-class {leaf} is not a class of this model (0..{classes - 1})")
-    device = resolve_device(inference.device)
-    predictor = Predictor(
-        model, info, str(device), inference.tile, inference.overlap, inference.batch_size,
-        inference.tta, inference_precision(inference.precision, device),
-    )  # fmt: skip
-    out_dir = Path(out_dir)
-    pictures = out_dir / "Predictions" / name
+    if not isinstance(model, Model):
+        model = Model(model, inference)
+    classes, leaf, info = model.classes, model.leaf_class, model.info
+    out = Run(Path(out_dir))
     total = np.zeros((classes, classes), np.int64)
     rows, index = [], []
     loaded = prefetch(pairs, lambda p: _load_pair(p, class_map))
-    for pair, result in tqdm(loaded, total=len(pairs), desc="Testing", unit="image"):
+    for pair, result in tqdm(loaded, total=len(pairs), desc="Testing", unit="image", disable=None):
         if isinstance(result, Exception):
             raise result
         image, truth = result
@@ -128,10 +123,13 @@ def evaluate(
                 f"{pair.mask}: mask values {bad} are not classes of this model "
                 f"(0..{classes - 1}); see --class-map"
             )
-        prediction = predictor.predict(image).mask
+        prediction = model.predict(image).mask
         confusion = confusion_of(truth, prediction, classes)
         total += confusion
-        rows.append(_row(confusion, options.k, leaf))
+        rows.append(_row(confusion, model.k, leaf))
+        rows[-1] |= trait_accuracy.true_and_predicted(
+            truth, prediction, image, model.roles, info.class_names
+        )
         index.append(pair.name)
         if options.overlays:
             picture = (
@@ -139,17 +137,18 @@ def evaluate(
                 if options.side_by_side
                 else overlay(image, prediction, classes)
             )
-            with atomic_path(pictures / f"{pair.name}.png") as tmp:
+            with atomic_path(out.pictures(name) / f"{pair.name}.png") as tmp:
                 Image.fromarray(picture).save(tmp, format="PNG")
-    rows.append(_row(total, options.k, leaf))
+    rows.append(_row(total, model.k, leaf))
     index.append("ALL")
     table = pd.DataFrame(rows, index=pd.Index(index, name="Image"))
     table.columns = pd.MultiIndex.from_tuples(table.columns)
-    with atomic_path(out_dir / f"Test_{name}.csv") as tmp:
+    with atomic_path(out.test_csv(name)) as tmp:
         table.to_csv(tmp, encoding="utf-8", errors="surrogateescape")
-    plot_confusion(total, info.class_names, out_dir / "confusion.png")
-    summary = _summary(total, table.iloc[:-1], info.class_names, leaf, options.k, len(pairs))
-    write_text(out_dir / "summary.json", json.dumps(summary, indent=2))
+    plot_confusion(total, info.class_names, out.confusion_plot)
+    summary = _summary(total, table.iloc[:-1], info.class_names, leaf, model.k, len(pairs))
+    summary["traits"] = trait_accuracy.trait_errors(table.iloc[:-1])
+    write_text(out.summary, json.dumps(summary, indent=2))
     return summary
 
 

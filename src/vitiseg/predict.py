@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import glob
 import io
+import logging
 import re
 import time
 from dataclasses import dataclass, field
@@ -20,17 +21,16 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from vitiseg import canopy
 from vitiseg.atomic import atomic_path, write_text
-from vitiseg.config import InferenceOptions
 from vitiseg.data.imageio import decode_image, read_mask
 from vitiseg.data.layout import IMAGE_EXTENSIONS
 from vitiseg.errors import DataError
-from vitiseg.hardware import inference_precision
-from vitiseg.inference import Predictor, resolve_device
-from vitiseg.model import ModelInfo, load_model
+from vitiseg.exported import Model
+from vitiseg.model import ModelInfo
 from vitiseg.prefetch import prefetch
 from vitiseg.report.overlay import overlay, palette_png
+
+log = logging.getLogger(__name__)
 
 _NAME_DATE = re.compile(
     r"(\d{4})[-_]?(\d{2})[-_]?(\d{2})(?:[_T -]?(\d{2})[-_:]?(\d{2})[-_:]?(\d{2}))?"
@@ -114,27 +114,10 @@ def photo_datetime(path: Path) -> str:
 class PhotoPredictor:
     """Writes the outputs of one photo and gives its canopy.csv row."""
 
-    def __init__(self, model_path: str | Path, out: Path, options: InferenceOptions, leaf_class: int | None,
-                 k: float, overlays: bool, probabilities: bool) -> None:  # fmt: skip
-        model, info = load_model(model_path)
-        device = resolve_device(options.device)
-        self.info: ModelInfo = info
-        self.precision = inference_precision(options.precision, device)
-        self.predictor = Predictor(
-            model,
-            info,
-            str(device),
-            options.tile,
-            options.overlap,
-            options.batch_size,
-            options.tta,
-            self.precision,
-        )
+    def __init__(self, model: Model, out: Path, overlays: bool, probabilities: bool) -> None:
+        self.model = model
+        self.info: ModelInfo = model.info
         self.out = out
-        self.leaf = (
-            leaf_class if leaf_class is not None else canopy.leaf_class_index(info.class_names)
-        )
-        self.k = k
         self.overlays = overlays
         self.probabilities = probabilities
 
@@ -146,27 +129,21 @@ class PhotoPredictor:
             paths.append(self.out / "probabilities" / f"{photo.key}.png")
         return paths
 
-    def row(self, photo: Photo, mask: np.ndarray) -> dict:
-        covers = canopy.class_cover(mask, self.info.spec.classes)
-        leaf = float(covers[self.leaf])
+    def row(self, photo: Photo, mask: np.ndarray, image: np.ndarray | None = None) -> dict:
+        """The photo's canopy.csv row; the photo is read again if not given (for colours)."""
+        if image is None:
+            image = decode_image(photo.path)[0]
         row = {
             "file": str(photo.path),
             "width": mask.shape[1],
             "height": mask.shape[0],
             "datetime": photo_datetime(photo.path),
         }
-        row |= {
-            f"cover_{name}": round(float(c), 6)
-            for name, c in zip(self.info.class_names, covers, strict=True)
-        }
-        return row | {
-            "leaf_cover": round(leaf, 6),
-            "lai_estimate": round(canopy.lai_from_cover(leaf, self.k), 4),
-        }
+        return row | self.model.canopy(mask, image)
 
     def run(self, photo: Photo, image: np.ndarray) -> dict:
-        prediction = self.predictor.predict(
-            image, probability_of=self.leaf if self.probabilities else None
+        prediction = self.model.predict(
+            image, probability_of=self.model.leaf_class if self.probabilities else None
         )
         paths = iter(self.outputs(photo))
         _save(palette_png(prediction.mask, self.info.spec.classes), next(paths), "PNG")
@@ -178,7 +155,7 @@ class PhotoPredictor:
             )
         if self.probabilities:
             _save(Image.fromarray(prediction.probability), next(paths), "PNG")
-        return self.row(photo, prediction.mask)
+        return self.row(photo, prediction.mask, image)
 
 
 def _save(picture: Image.Image, path: Path, fmt: str) -> None:
@@ -213,12 +190,17 @@ def predict_photos(
         else:
             todo.append(photo)
     if report.skipped:
-        print(
-            f"{report.skipped} photo(s) already done in {worker.out}, skipped (--overwrite to redo them)"
-        )
+        log.info(
+            "%d photo(s) already done in %s, skipped (--overwrite to redo them)",
+            report.skipped, worker.out,
+        )  # fmt: skip
     started = time.monotonic()
     bar = tqdm(
-        prefetch(todo, _read, workers=workers), total=len(todo), desc="Predicting", unit="photo"
+        prefetch(todo, _read, workers=workers),
+        total=len(todo),
+        desc="Predicting",
+        unit="photo",
+        disable=None,
     )
     for photo, loaded in bar:
         if isinstance(loaded, Exception):

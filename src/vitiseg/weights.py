@@ -7,6 +7,7 @@ or a Lightning ``.ckpt`` (its ``state_dict``); ``.safetensors`` or ``torch.load`
 
 from __future__ import annotations
 
+import logging
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,8 @@ import torch
 from safetensors.torch import load_file
 
 from vitiseg.errors import WeightsError
+
+log = logging.getLogger(__name__)
 
 _PREFIXES = ("module.", "model.", "net.", "backbone.")
 
@@ -130,5 +133,5 @@ def load_encoder_weights(model: torch.nn.Module, path: str | Path) -> LoadReport
         unmatched_in_file=len(source) - len(matched),
         encoder_missing=sum(k not in matched for k in encoder_keys),
     )
-    print(f"Encoder weights from {path}: {report}")
+    log.info("Encoder weights from %s: %s", path, report)
     return report

@@ -1,4 +1,4 @@
-"""Command line: ``vitiseg train|evaluate|predict|report|masks|synth``.
+"""Command line: ``vitiseg train|evaluate|predict|season|report|masks|synth``.
 
 Only parses arguments and calls library functions. User mistakes (VitisegError) print one
 message and exit with code 2; no traceback.
@@ -7,10 +7,13 @@ message and exit with code 2; no traceback.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
+from tqdm import tqdm
+
 from vitiseg import __version__
-from vitiseg.cli import evaluate, masks, predict, report, synth, train
+from vitiseg.cli import evaluate, masks, predict, report, season, synth, train
 from vitiseg.errors import TrainingFault, VitisegError
 from vitiseg.quiet import quiet_libraries
 
@@ -22,17 +25,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"vitiseg {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (train, evaluate, predict, report, masks, synth):
+    for command in (train, evaluate, predict, season, report, masks, synth):
         command.add_parser(sub)
     return parser
 
 
+class _AroundProgressBars(logging.Handler):
+    """vitiseg's messages as plain lines on stdout, written above any progress bar."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        tqdm.write(self.format(record), file=sys.stdout)
+
+
+def show_messages() -> None:
+    """Show the library's INFO messages (the command line's choice; Python users choose)."""
+    logger = logging.getLogger("vitiseg")
+    if not any(isinstance(h, _AroundProgressBars) for h in logger.handlers):
+        logger.addHandler(_AroundProgressBars())
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns the exit code (2 for a bad option, as argparse exits)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
-    quiet_libraries()
     try:
-        return args.handler(args)
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help, --version, or a bad option already explained
+        return exit_.code
+    show_messages()
+    try:
+        with quiet_libraries():
+            return args.handler(args)
     except VitisegError as exc:
         print(f"vitiseg {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from vitiseg.cli.inference import add_canopy_options, add_inference_options, inference_options
-from vitiseg.config import TrainConfig
+from vitiseg.cli import options as o
+from vitiseg.cli.inference import (
+    add_canopy_options,
+    add_inference_options,
+    inference_options,
+    role_classes,
+)
 from vitiseg.errors import VitisegError
 
 
@@ -18,6 +22,10 @@ def print_summary(summary: dict) -> None:
     print(
         f"  mean IoU {summary['mean']['IoU']:.3f}; leaf cover MAE {summary['leaf_cover_mae']:.3f}"
     )
+    if summary.get("traits"):
+        from vitiseg.trait_accuracy import summary_lines
+
+        print("Traits, predicted against true masks:", *summary_lines(summary["traits"]), sep="\n")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -27,19 +35,37 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Predict at full resolution and write Test_NAME.csv, summary.json, "
         "confusion.png and overlays in Predictions/NAME/.",
     )
-    p.add_argument("run", nargs="?", help="run folder of `vitiseg train` (its test split)")
     p.add_argument(
-        "--model", help="exported model (model.safetensors or its folder) instead of a run"
+        "run",
+        nargs="?",
+        type=o.existing_folder,
+        help="run folder of `vitiseg train` (its test split)",
     )
     p.add_argument(
-        "-d", "--directory", help="score every NAME.jpg + NAME_bin.png pair of this folder"
+        "--model",
+        type=o.existing_path,
+        help="exported model (model.safetensors or its folder) instead of a run",
+    )
+    p.add_argument(
+        "-d",
+        "--directory",
+        type=o.existing_folder,
+        help="score every NAME.jpg + NAME_bin.png pair of this folder",
     )
     p.add_argument(
         "--mask-suffix", default=None, help="mask name = photo name + suffix (default: detected)"
     )
-    p.add_argument("-o", "--output", help="where to write (default: the run folder)")
-    p.add_argument("-n", "--name", help="name used in Test_NAME.csv (default: the run's)")
-    p.add_argument("--class-map", help="raw mask value i becomes class MAP[i] (default: the run's)")
+    p.add_argument(
+        "-o", "--output", type=o.output_folder, help="where to write (default: the run folder)"
+    )
+    p.add_argument(
+        "-n", "--name", type=o.run_name, help="name used in Test_NAME.csv (default: the run's)"
+    )
+    p.add_argument(
+        "--class-map",
+        type=o.class_map,
+        help="raw mask value i becomes class MAP[i] (default: the run's)",
+    )
     add_canopy_options(p)
     p.add_argument(
         "--side-by-side", action="store_true", help="overlays show photo | truth | prediction"
@@ -52,39 +78,33 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from vitiseg.data.layout import find_pairs
     from vitiseg.data.masks import parse_class_map
-    from vitiseg.data.split import read_split
     from vitiseg.evaluate import EvaluateOptions, evaluate
-    from vitiseg.model import ModelInfo, resolve_model_dir
+    from vitiseg.exported import Model
+    from vitiseg.run import Run
 
     if not args.run and not args.model:
         raise VitisegError("give a run folder, or --model with --directory")
-    model_dir = resolve_model_dir(args.model or args.run)
-    run_dir = Path(args.run) if args.run else None
-    config = (
-        TrainConfig.load(run_dir / "config.yaml")
-        if run_dir and (run_dir / "config.yaml").is_file()
-        else None
+    run = Run(args.run) if args.run and Run(args.run).config_file.is_file() else None
+    model = Model(
+        args.model or args.run, inference_options(args), args.leaf_class, args.k, role_classes(args)
     )
-    info = ModelInfo.from_json(
-        (model_dir / "model.json").read_text(encoding="utf-8"), model_dir / "model.json"
-    )
-    class_map_text = args.class_map or (config.class_map if config else None)
-    class_map = parse_class_map(class_map_text, info.spec.classes)
+    class_map_text = args.class_map or (run.config.class_map if run else None)
+    class_map = parse_class_map(class_map_text, model.classes)
     if args.directory:
         pairs = find_pairs(args.directory, args.mask_suffix)
-    elif config is not None:
-        pairs = read_split(run_dir / "split.csv", config.directory)["test"]
+    elif run is not None:
+        pairs = run.pairs("test")
     else:
         raise VitisegError("--model needs -d/--directory (photos with masks to score)")
-    output = args.output or (run_dir if run_dir else None)
+    output = args.output or (run.root if run else None)
     if output is None:
         raise VitisegError("give -o/--output for the results")
-    name = args.name or (config.name if config else model_dir.name)
-    options = EvaluateOptions(args.leaf_class, args.k, args.side_by_side, not args.no_overlays)
-    summary = evaluate(model_dir, pairs, output, name, class_map, options, inference_options(args))
+    name = args.name or (run.config.name if run else model.directory.name)
+    options = EvaluateOptions(side_by_side=args.side_by_side, overlays=not args.no_overlays)
+    summary = evaluate(model, pairs, output, name, class_map, options)
     print_summary(summary)
     from vitiseg.report.html import report_after
 
-    report_after(output, "evaluate", {"model": str(model_dir), "photos": {p.name: [str(p.image), str(p.mask)] for p in pairs}})  # fmt: skip
+    report_after(output, "evaluate", {"model": str(model.directory), "photos": {p.name: [str(p.image), str(p.mask)] for p in pairs}})  # fmt: skip
     print(f"Results in {output}")
     return 0

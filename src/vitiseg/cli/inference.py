@@ -4,28 +4,36 @@ from __future__ import annotations
 
 import argparse
 
+from vitiseg.checks import AT_LEAST_0, AT_LEAST_1, OVERLAP, POSITIVE, SIDE
+from vitiseg.cli import options as o
+
 
 def add_inference_options(p: argparse.ArgumentParser) -> None:
     from vitiseg.config import InferenceOptions
 
     d = InferenceOptions()
     g = p.add_argument_group("inference")
-    g.add_argument("--device", default=d.device, help="auto, cpu, cuda, cuda:1... (default: auto)")
+    g.add_argument(
+        "--device",
+        type=o.device,
+        default=d.device,
+        help="auto, cpu, cuda, cuda:1... (default: auto)",
+    )
     g.add_argument(
         "--tile",
-        type=int,
+        type=o.number(int, SIDE),
         default=d.tile,
         help=f"photos up to this side go through whole, larger ones in overlapping tiles (default: {d.tile})",
     )
     g.add_argument(
         "--overlap",
-        type=float,
+        type=o.number(float, OVERLAP),
         default=d.overlap,
         help=f"least tile overlap (default: {d.overlap})",
     )
     g.add_argument(
         "--batch-size",
-        type=int,
+        type=o.number(int, AT_LEAST_1),
         default=d.batch_size,
         help=f"tiles per forward pass (default: {d.batch_size})",
     )
@@ -49,17 +57,31 @@ def inference_options(args: argparse.Namespace):
 
 
 def add_canopy_options(p: argparse.ArgumentParser) -> None:
-    """``--leaf-class`` and ``--k``: which class is leaf, and the LAI estimate's coefficient."""
+    """``--leaf-class`` and ``--k``: which class is leaf, and the LAI estimate's coefficient;
+    ``--inter-row-class``, ``--pipe-class``, ``--trunk-class`` for the canopy traits."""
     from vitiseg.canopy import DEFAULT_K
 
     p.add_argument(
         "--leaf-class",
-        type=int,
+        type=o.number(int, AT_LEAST_0),
         help="class counted as leaf (default: the class named leaf, else 1)",
     )
     p.add_argument(
         "--k",
-        type=float,
+        type=o.number(float, POSITIVE),
         default=DEFAULT_K,
         help=f"extinction coefficient of the LAI estimate (default: {DEFAULT_K})",
     )
+    for role, found in (("inter-row", "inter-row, ground or soil"), ("pipe", "pipe or irrigation"),
+                        ("trunk", "trunk")):  # fmt: skip
+        p.add_argument(
+            f"--{role}-class",
+            type=o.number(int, AT_LEAST_0),
+            help=f"{role} class for the canopy traits (default: the class named {found}, if any)",
+        )
+
+
+def role_classes(args: argparse.Namespace) -> dict[str, int | None]:
+    """``--inter-row-class``, ``--pipe-class``, ``--trunk-class`` as keyword arguments of
+    :func:`vitiseg.traits.roles_from_names`."""
+    return {"inter_row": args.inter_row_class, "pipe": args.pipe_class, "trunk": args.trunk_class}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from vitiseg.cli import options as o
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("masks", help="convert colour annotations; class statistics of masks")
@@ -14,19 +16,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Turn colour annotations into class-index masks. --preset seed is the seed's "
         "binarisation255 (near-white background 0, blue leaves 1, red/green wood 2).",
     )
-    c.add_argument("source", help="folder of colour annotations")
-    c.add_argument("target", help="folder for the class masks")
+    c.add_argument("source", type=o.existing_folder, help="folder of colour annotations")
+    c.add_argument("target", type=o.output_folder, help="folder for the class masks")
     how = c.add_mutually_exclusive_group(required=True)
     how.add_argument("--preset", choices=("seed",), help="built-in colour convention")
-    how.add_argument("--palette", help="YAML file mapping colours to classes (with a tolerance)")
+    how.add_argument(
+        "--palette",
+        type=o.existing_file,
+        help="YAML file mapping colours to classes (with a tolerance)",
+    )
     c.add_argument("--suffix", default="_bin", help="mask name suffix (default: _bin)")
     c.add_argument("--strip", default="", help="remove this from the end of annotation names first")
     c.add_argument("--overwrite", action="store_true", help="replace existing masks")
     c.set_defaults(handler=run_convert)
     st = masks.add_parser("stats", help="pixel count and share of each class, per mask and overall")
-    st.add_argument("directory")
+    st.add_argument("directory", type=o.existing_folder, help="folder of masks")
     st.add_argument("--mask-suffix", default=None, help="(default: detected)")
-    st.add_argument("--csv", help="also write the table to this CSV file")
+    st.add_argument("--csv", type=o.output_file, help="also write the table to this CSV file")
     st.set_defaults(handler=run_stats)
 
 

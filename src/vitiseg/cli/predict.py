@@ -6,7 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from vitiseg.cli.inference import add_canopy_options, add_inference_options, inference_options
+from vitiseg.checks import AT_LEAST_0
+from vitiseg.cli import options as o
+from vitiseg.cli.inference import (
+    add_canopy_options,
+    add_inference_options,
+    inference_options,
+    role_classes,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -24,9 +31,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="photos, folders or glob patterns ('photos/*.jpg')",
     )
     p.add_argument(
-        "--model", required=True, help="run folder, or model.safetensors with its model.json"
+        "--model",
+        required=True,
+        type=o.existing_path,
+        help="run folder, or model.safetensors with its model.json",
     )
-    p.add_argument("-o", "--output", required=True, help="output folder")
+    p.add_argument("-o", "--output", required=True, type=o.output_folder, help="output folder")
     p.add_argument("--recursive", action="store_true", help="also look in sub-folders")
     p.add_argument("--no-overlays", action="store_true", help="do not write overlay pictures")
     p.add_argument(
@@ -35,29 +45,34 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_canopy_options(p)
     p.add_argument("--overwrite", action="store_true", help="redo photos whose outputs exist")
     p.add_argument(
-        "--workers", type=int, default=2, help="threads decoding photos ahead (default: 2)"
+        "--workers",
+        type=o.number(int, AT_LEAST_0),
+        default=2,
+        help="threads decoding photos ahead (default: 2)",
     )
     add_inference_options(p)
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from vitiseg.exported import Model
     from vitiseg.predict import PhotoPredictor, collect_photos, predict_photos
+    from vitiseg.traits import roles_note
 
+    model = Model(args.model, inference_options(args), args.leaf_class, args.k, role_classes(args))
+    if note := roles_note(model.roles, model.class_names):
+        print(f"note: {note}")
     photos = collect_photos(args.inputs, args.recursive)
-    worker = PhotoPredictor(
-        args.model, Path(args.output), inference_options(args), args.leaf_class, args.k,
-        not args.no_overlays, args.probabilities,
-    )  # fmt: skip
-    print(f"{len(photos)} photo(s); model {worker.info.spec.arch}/{worker.info.spec.encoder}, "
-          f"{worker.predictor.device}, precision {worker.precision}")  # fmt: skip
+    worker = PhotoPredictor(model, Path(args.output), not args.no_overlays, args.probabilities)
+    print(f"{len(photos)} photo(s); model {model.info.spec.arch}/{model.info.spec.encoder}, "
+          f"{model.device}, precision {model.precision}")  # fmt: skip
     report = predict_photos(photos, worker, args.overwrite, args.workers)
     rate = report.done / report.seconds if report.seconds else 0.0
     print(f"{report.done} predicted in {report.seconds:.1f} s ({rate:.2f} photos/s), "
           f"{report.skipped} skipped, {len(report.failed)} failed; table: {Path(args.output) / 'canopy.csv'}")  # fmt: skip
     from vitiseg.report.html import report_after
 
-    report_after(args.output, "predict", {**vars(report), "model": args.model, "device": str(worker.predictor.device), "precision": worker.precision})  # fmt: skip
+    report_after(args.output, "predict", {**vars(report), "model": args.model, "device": str(model.device), "precision": model.precision})  # fmt: skip
     if report.failed:
         print("These photos could not be read:", file=sys.stderr)
         for _, message in report.failed:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vitiseg.errors import VitisegError
+from vitiseg.checks import AT_LEAST_0, AT_LEAST_1
+from vitiseg.cli import options as o
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -15,23 +16,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Write OUT/vineyard_XXX.jpg + _bin.png masks (0 background, 1 leaf, 2 wood) "
         "and OUT/annotations/ colour annotations in the seed's convention.",
     )
-    p.add_argument("out", help="output folder")
-    p.add_argument("--n", type=int, default=40, help="number of photos (default: 40)")
-    p.add_argument("--size", default="512x384", help="WIDTHxHEIGHT (default: 512x384)")
-    p.add_argument("--seed", type=int, default=0, help="same seed, same photos (default: 0)")
+    p.add_argument("out", type=o.output_folder, help="output folder")
+    p.add_argument(
+        "--n", type=o.number(int, AT_LEAST_1), default=40, help="number of photos (default: 40)"
+    )
+    p.add_argument("--size", type=o.size, default="512x384", help="WIDTHxHEIGHT (default: 512x384)")
+    p.add_argument(
+        "--seed",
+        type=o.number(int, AT_LEAST_0),
+        default=0,
+        help="same seed, same photos (default: 0)",
+    )
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from vitiseg.data.synthetic import write_synthetic
 
-    try:
-        width, height = (int(v) for v in args.size.lower().split("x"))
-    except ValueError:
-        raise VitisegError(f"--size {args.size!r}: expected WIDTHxHEIGHT, e.g. 512x384") from None
-    if width < 64 or height < 64 or args.n < 1:
-        raise VitisegError("--size must be at least 64x64 and --n at least 1")
-    names = write_synthetic(args.out, args.n, (width, height), args.seed)
+    names = write_synthetic(args.out, args.n, args.size, args.seed)
     print(
         f"{len(names)} photos with masks in {args.out}, colour annotations in {Path(args.out) / 'annotations'}"
     )

@@ -6,32 +6,25 @@ import argparse
 from dataclasses import fields
 from pathlib import Path
 
+from vitiseg.checks import AT_LEAST_0, AT_LEAST_1, OPEN_SHARE, POSITIVE, SCALE, SIDE, Range
+from vitiseg.cli import options as o
 from vitiseg.cli.evaluate import print_summary
-from vitiseg.config import AUGMENTATIONS, CLASS_WEIGHTS, LOSSES, PRECISIONS, TrainConfig
+from vitiseg.config import (
+    ACCELERATORS,
+    AUGMENTATIONS,
+    CLASS_WEIGHTS,
+    LOSSES,
+    PRECISIONS,
+    TrainConfig,
+)
 from vitiseg.errors import VitisegError
 
 S = argparse.SUPPRESS
-RESUMABLE = {
-    "epochs",
-    "max_time",
-    "workers",
-    "devices",
-    "num_nodes",
-    "strategy",
-    "accelerator",
-    "precision",
-    "patience",
-}
 DEFAULTS = {f.name: f.default for f in fields(TrainConfig)}
 
 
 def _d(name: str) -> str:
     return f" (default: {DEFAULTS[name]})"
-
-
-def _integers(text: str) -> list[int]:
-    """``128,64,32`` -> [128, 64, 32]; argparse turns the ValueError into exit 2."""
-    return [int(part) for part in text.split(",")]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -42,10 +35,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "train.py options keep their spelling), then score it on the test split.",
     )
     seed = p.add_argument_group("the seed's options")
-    seed.add_argument("-n", "--name", default=S, help="model name; the run goes to OUTPUT/NAME")
-    seed.add_argument("-e", "--epochs", type=int, default=S, help="number of epochs" + _d("epochs"))
     seed.add_argument(
-        "-bs", "--batch_size", type=int, default=S, help="batch size per device" + _d("batch_size")
+        "-n", "--name", type=o.run_name, default=S, help="model name; the run goes to OUTPUT/NAME"
+    )
+    seed.add_argument(
+        "-e",
+        "--epochs",
+        type=o.number(int, AT_LEAST_1),
+        default=S,
+        help="number of epochs" + _d("epochs"),
+    )
+    seed.add_argument(
+        "-bs",
+        "--batch_size",
+        type=o.number(int, AT_LEAST_1),
+        default=S,
+        help="batch size per device" + _d("batch_size"),
     )
     seed.add_argument(
         "-p",
@@ -59,24 +64,31 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     seed.add_argument(
         "-d",
         "--directory",
+        type=o.existing_folder,
         default=S,
         help="dataset folder: NAME.jpg + NAME_bin.png, or train/ valid/ test/",
     )
-    seed.add_argument("-o", "--output", default=S, help="output folder" + _d("output"))
     seed.add_argument(
-        "-c", "--classes", type=int, default=S, help="number of classes" + _d("classes")
+        "-o", "--output", type=o.output_folder, default=S, help="output folder" + _d("output")
+    )
+    seed.add_argument(
+        "-c",
+        "--classes",
+        type=o.number(int, Range(low=2)),
+        default=S,
+        help="number of classes" + _d("classes"),
     )
     seed.add_argument(
         "-lr",
         "--learning_rate",
-        type=float,
+        type=o.number(float, POSITIVE),
         default=S,
         help="peak learning rate of the OneCycle schedule" + _d("learning_rate"),
     )
     seed.add_argument(
         "-wd",
         "--weight_decay",
-        type=float,
+        type=o.number(float, AT_LEAST_0),
         default=S,
         help="AdamW weight decay" + _d("weight_decay"),
     )
@@ -86,30 +98,38 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         nargs="?",
         const=True,
         default=None,
+        type=o.existing_path,
         metavar="RUN",
         help="resume a run: with -m CHECKPOINT, a run folder, or OUTPUT/NAME",
     )
-    seed.add_argument("-m", "--model", default=None, help="checkpoint to resume from (with -r)")
+    seed.add_argument(
+        "-m",
+        "--model",
+        type=o.existing_file,
+        default=None,
+        help="checkpoint to resume from (with -r)",
+    )
     seed.add_argument(
         "-s",
         "--save",
         dest="save_every",
-        type=int,
+        type=o.number(int, AT_LEAST_1),
         default=S,
         help="also keep checkpoints/NAME_E.ckpt every S epochs",
     )
     net = p.add_argument_group("network")
-    net.add_argument("--arch", default=S, help="smp architecture" + _d("arch"))
-    net.add_argument("--encoder", default=S, help="smp encoder" + _d("encoder"))
+    net.add_argument("--arch", type=o.architecture, default=S, help="smp architecture" + _d("arch"))
+    net.add_argument("--encoder", type=o.encoder, default=S, help="smp encoder" + _d("encoder"))
     net.add_argument(
         "--encoder-weights",
+        type=o.encoder_weights,
         default=S,
         metavar="imagenet|none|PATH",
         help="encoder initialisation; PATH is a local weights file" + _d("encoder_weights"),
     )
     net.add_argument(
         "--decoder-channels",
-        type=_integers,
+        type=o.integer_list(AT_LEAST_1),
         default=S,
         metavar="256,128,64,32,16",
         help="U-Net decoder widths, deepest first (default: the seed's 256,128,64,32,16); "
@@ -125,7 +145,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     net.add_argument(
         "--ema",
-        type=float,
+        type=o.number(float, OPEN_SHARE),
         default=S,
         metavar="DECAY",
         help="validate, keep and export an exponential moving average of the weights, "
@@ -133,18 +153,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     net.add_argument(
         "--warmup",
-        type=float,
+        type=o.number(float, OPEN_SHARE),
         default=S,
         metavar="SHARE",
         help="share of the OneCycle schedule spent raising the learning rate" + _d("warmup"),
     )
     data = p.add_argument_group("data")
     data.add_argument(
-        "--crop-size", type=int, default=S, help="training crop side" + _d("crop_size")
+        "--crop-size",
+        type=o.number(int, SIDE),
+        default=S,
+        help="training crop side" + _d("crop_size"),
     )
     data.add_argument(
         "--crops-per-image",
-        type=int,
+        type=o.number(int, AT_LEAST_1),
         default=S,
         metavar="K",
         help="random crops drawn from each training photo per epoch: more steps per "
@@ -159,17 +182,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     data.add_argument(
         "--scale",
-        type=float,
+        type=o.number(float, SCALE),
         default=S,
         help="resize photos by this factor before cropping" + _d("scale"),
     )
     data.add_argument(
-        "--class-map", default=S, metavar="0,1,0,0,2", help="raw mask value i becomes class MAP[i]"
+        "--class-map",
+        type=o.class_map,
+        default=S,
+        metavar="0,1,0,0,2",
+        help="raw mask value i becomes class MAP[i]",
     )
     data.add_argument(
         "--class-names",
         default=S,
-        type=lambda s: s.split(","),
+        type=o.names,
         metavar="background,leaf,...",
         help="comma-separated class names",
     )
@@ -178,15 +205,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=S,
         help="mask name = photo name + suffix (default: the first of _bin, _mask, _label, _gt found)",
     )
-    data.add_argument("--mask-dir", default=S, help="folder of the masks, if not beside the photos")
+    data.add_argument(
+        "--mask-dir",
+        type=o.existing_folder,
+        default=S,
+        help="folder of the masks, if not beside the photos",
+    )
     data.add_argument(
         "--group-by",
+        type=o.regex,
         default=S,
         metavar="REGEX",
         help="split by groups of names (e.g. '^([^_]+)' for the camera id)",
     )
     data.add_argument(
         "--split",
+        type=o.existing_file,
         default=S,
         metavar="CSV",
         help="take train/valid/test from CSV instead (an earlier run's split.csv, to compare "
@@ -194,10 +228,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "to -d; its test split may be empty)",
     )
     data.add_argument(
-        "--workers", type=int, default=S, help="data loading processes" + _d("workers")
+        "--workers",
+        type=o.number(int, AT_LEAST_0),
+        default=S,
+        help="data loading processes" + _d("workers"),
     )
     data.add_argument(
-        "--seed", type=int, default=S, help="random seed for split and training" + _d("seed")
+        "--seed",
+        type=o.number(int, AT_LEAST_0),
+        default=S,
+        help="random seed for split and training" + _d("seed"),
     )
     hardware = p.add_argument_group("hardware and run")
     hardware.add_argument(
@@ -206,13 +246,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=S,
         help="auto: bf16-mixed where the CPU/GPU supports it, else 32",
     )
-    hardware.add_argument("--accelerator", default=S, help="auto, cpu or gpu" + _d("accelerator"))
     hardware.add_argument(
-        "--devices", type=int, default=S, help="devices per machine" + _d("devices")
+        "--accelerator",
+        choices=ACCELERATORS,
+        default=S,
+        help="auto, cpu or gpu" + _d("accelerator"),
     )
-    hardware.add_argument("--num-nodes", type=int, default=S, help="machines" + _d("num_nodes"))
     hardware.add_argument(
-        "--strategy", default=S, help="Lightning strategy, e.g. ddp" + _d("strategy")
+        "--devices",
+        type=o.number(int, AT_LEAST_1),
+        default=S,
+        help="devices per machine" + _d("devices"),
+    )
+    hardware.add_argument(
+        "--num-nodes", type=o.number(int, AT_LEAST_1), default=S, help="machines" + _d("num_nodes")
+    )
+    hardware.add_argument(
+        "--strategy",
+        type=o.strategy,
+        default=S,
+        help="Lightning strategy, e.g. ddp" + _d("strategy"),
     )
     hardware.add_argument(
         "--sync-batchnorm",
@@ -222,6 +275,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     hardware.add_argument(
         "--max-time",
+        type=o.max_time,
         default=S,
         metavar="MINUTES|DD:HH:MM:SS",
         help="time budget: the learning-rate schedule is re-planned after each epoch to end "
@@ -234,7 +288,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="figure that picks best.ckpt" + _d("monitor"),
     )
     hardware.add_argument(
-        "--patience", type=int, default=S, help="stop after N epochs without progress"
+        "--patience",
+        type=o.number(int, AT_LEAST_1),
+        default=S,
+        help="stop after N epochs without progress",
     )
     hardware.add_argument(
         "--compile", action="store_true", default=S, help="torch.compile the network"
@@ -249,39 +306,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _train_config(args: argparse.Namespace) -> tuple[TrainConfig, Path | None]:
+    """The run's settings from the options; when resuming, the saved ones with the changes
+    a resume allows, and the checkpoint to resume from."""
+    from vitiseg.run import Run
+
     given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if hasattr(args, f.name)}
     if args.model and not args.resume:
         raise VitisegError(
             "-m/--model is for resuming: add -r, or use --encoder-weights PATH to start from weights"
         )
     if args.resume:
-        from vitiseg.training.run import RunPaths, run_of_checkpoint
-
         if args.model:
             checkpoint = Path(args.model)
         elif args.resume is True:
             if "name" not in given:
                 raise VitisegError("-r needs -m CHECKPOINT, a run folder (-r RUN), or -n NAME")
-            checkpoint = RunPaths(
-                Path(given.get("output", DEFAULTS["output"])) / given["name"]
-            ).last
+            checkpoint = Run(Path(given.get("output", DEFAULTS["output"])) / given["name"]).last
         else:
-            checkpoint = (
-                RunPaths(Path(args.resume)).last
-                if Path(args.resume).is_dir()
-                else Path(args.resume)
-            )
-        paths = run_of_checkpoint(checkpoint)
-        if not paths.config.is_file():
-            raise VitisegError(f"{paths.root}: not a vitiseg run folder (no config.yaml)")
-        saved = TrainConfig.load(paths.config)
-        ignored = sorted(
-            k for k, v in given.items() if k not in RESUMABLE and v != getattr(saved, k)
-        )
-        if ignored:
-            print(f"Resuming: keeping the run's saved {', '.join(ignored)} (from {paths.config})")
-        updates = {k: v for k, v in given.items() if k in RESUMABLE}
-        return TrainConfig(**{**saved.__dict__, **updates}), checkpoint
+            resume = Path(args.resume)
+            checkpoint = Run(resume).last if resume.is_dir() else resume
+        return Run.open(checkpoint).resume_config(given), checkpoint
     missing = [
         flag
         for key, flag in (("name", "-n/--name"), ("directory", "-d/--directory"))
@@ -296,30 +340,20 @@ def _train_config(args: argparse.Namespace) -> tuple[TrainConfig, Path | None]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vitiseg.data.masks import parse_class_map
-    from vitiseg.data.split import read_split
-    from vitiseg.evaluate import evaluate
     from vitiseg.hardware import is_rank_zero
     from vitiseg.training.run import train
 
     config, checkpoint = _train_config(args)
-    paths = train(config, resume_from=checkpoint, overwrite=args.overwrite)
+    trained = train(config, resume_from=checkpoint, overwrite=args.overwrite)
     if not is_rank_zero():
         return 0
-    test = [] if args.no_test else read_split(paths.split, config.directory)["test"]
+    test = [] if args.no_test else trained.pairs("test")
     if test:
-        summary = evaluate(
-            paths.root,
-            test,
-            paths.root,
-            config.name,
-            parse_class_map(config.class_map, config.classes),
-        )
-        print_summary(summary)
+        print_summary(trained.evaluate())
     elif not args.no_test:
         print(f"No test evaluation: {config.split} gives no test photos")
     from vitiseg.report.html import report_after
 
-    report_after(paths.root, "train")
-    print(f"Run folder: {paths.root}")
+    report_after(trained.root, "train")
+    print(f"Run folder: {trained.root}")
     return 0

@@ -74,7 +74,7 @@ def check_pairs(
                 desc="Checking data",
                 unit="pair",
                 leave=False,
-                disable=len(pairs) < 20,
+                disable=True if len(pairs) < 20 else None,
             )
         )
     problems = [r for r in results if isinstance(r, str)]

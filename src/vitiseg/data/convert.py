@@ -56,7 +56,7 @@ def convert_folder(
         )
     results = []
     for path, output in tqdm(
-        list(zip(files, outputs, strict=True)), desc="Converting", unit="mask"
+        list(zip(files, outputs, strict=True)), desc="Converting", unit="mask", disable=None
     ):
         with Image.open(path) as picture:
             rgb = np.asarray(picture.convert("RGB"))
@@ -82,7 +82,7 @@ def mask_stats(directory: str | Path, suffix: str | None = None) -> tuple[list[s
         raise DataError(f"{directory}: no masks NAME{suffix}.png found (see --mask-suffix)")
     counts = [
         np.bincount(read_mask(p).ravel())
-        for p in tqdm(files, desc="Reading masks", unit="mask", leave=False)
+        for p in tqdm(files, desc="Reading masks", unit="mask", disable=None, leave=False)
     ]
     width = max(len(c) for c in counts)
     table = np.stack([np.pad(c, (0, width - len(c))) for c in counts])

@@ -208,7 +208,7 @@ def write_synthetic(
     out = Path(out)
     (out / "annotations").mkdir(parents=True, exist_ok=True)
     names = []
-    for index in tqdm(range(n), desc="Drawing vineyards", unit="photo", leave=False):
+    for index in tqdm(range(n), desc="Drawing vineyards", unit="photo", disable=None, leave=False):
         canvas = draw_vineyard(*size, seed=seed * 100_003 + index)
         name = f"vineyard_{index:03d}"
         for path, array, fmt in (

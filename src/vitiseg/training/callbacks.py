@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 from pathlib import Path
 
 import lightning as L
 import torch
+from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from vitiseg import metrics
 from vitiseg.atomic import atomic_path, write_text
 from vitiseg.report.history import history_frame, plot_history
+from vitiseg.run import Run
+
+log = logging.getLogger(__name__)
 
 
 class DiskFullError(OSError):
@@ -55,8 +60,8 @@ def epoch_line(row: dict, epochs: int) -> str:
 class RunFiles(L.Callback):
     """After each validation (rank 0): print the epoch line, rewrite CSV, plot and JSON."""
 
-    def __init__(self, run_dir: Path, name: str, class_names: list[str]) -> None:
-        self.run_dir = run_dir
+    def __init__(self, run: Run, name: str, class_names: list[str]) -> None:
+        self.run = run
         self.name = name
         self.class_names = class_names
 
@@ -64,26 +69,36 @@ class RunFiles(L.Callback):
         if trainer.sanity_checking or not trainer.is_global_zero or not module.history:
             return
         history = module.history
-        module.print(epoch_line(history[-1], trainer.max_epochs))
+        log.info(epoch_line(history[-1], trainer.max_epochs))
         frame = history_frame(history, len(self.class_names))
-        with atomic_path(self.run_dir / f"Train_{self.name}.csv") as tmp:
+        with atomic_path(self.run.train_csv(self.name)) as tmp:
             frame.to_csv(tmp, encoding="utf-8")
-        write_text(self.run_dir / "history.json", json.dumps(history, indent=1))
-        plot_history(frame, self.run_dir / "metrics.png", self.class_names)
+        write_text(self.run.history, json.dumps(history, indent=1))
+        plot_history(frame, self.run.metrics_plot, self.class_names)
+
+
+class EpochProgressBar(TQDMProgressBar):
+    """Lightning's bar, with epochs counted from 1 as the epoch lines count them."""
+
+    def on_train_epoch_start(self, trainer: L.Trainer, *_) -> None:
+        super().on_train_epoch_start(trainer)
+        self.train_progress_bar.set_description(
+            f"Epoch {trainer.current_epoch + 1}/{trainer.max_epochs}"
+        )
 
 
 class PeriodicCheckpoint(L.Callback):
     """Save ``NAME_E.ckpt`` every ``every`` epochs (the seed's ``-s``), E counted from 1."""
 
-    def __init__(self, directory: Path, name: str, every: int) -> None:
-        self.directory = directory
+    def __init__(self, run: Run, name: str, every: int) -> None:
+        self.run = run
         self.name = name
         self.every = every
 
     def on_validation_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         epoch = trainer.current_epoch + 1
         if not trainer.sanity_checking and epoch % self.every == 0:
-            trainer.save_checkpoint(self.directory / f"{self.name}_{epoch}.ckpt")
+            trainer.save_checkpoint(self.run.periodic(self.name, epoch))
 
 
 class ResumeHint(L.Callback):
@@ -100,9 +115,9 @@ class ResumeHint(L.Callback):
                     self.last_checkpoint, map_location="cpu", weights_only=True, mmap=True
                 )
                 done = saved["epoch"] + 1
-                print(
-                    f"\nStopped. {self.last_checkpoint} holds the {done} finished epoch(s); "
-                    f"resume with:\n  {self.resume_command}"
-                )
+                log.info(
+                    "\nStopped. %s holds the %d finished epoch(s); resume with:\n  %s",
+                    self.last_checkpoint, done, self.resume_command,
+                )  # fmt: skip
             else:
-                print("\nStopped before the first epoch ended: nothing to resume from.")
+                log.info("\nStopped before the first epoch ended: nothing to resume from.")

@@ -13,7 +13,7 @@ from vitiseg import metrics
 from vitiseg.data.masks import IGNORE_INDEX
 from vitiseg.model import IMAGENET_MEAN, IMAGENET_STD, ModelSpec, build_model, normalize
 from vitiseg.training.losses import build_loss
-from vitiseg.training.schedule import ResumableOneCycleLR
+from vitiseg.training.schedule import OneCycleSchedule
 
 
 class NonFiniteLossError(RuntimeError):
@@ -127,11 +127,11 @@ class SegmentationModule(L.LightningModule):
         optimizer = torch.optim.AdamW(
             self.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
         )
-        scheduler = ResumableOneCycleLR(
+        scheduler = OneCycleSchedule(
             optimizer,
             max_lr=self.learning_rate,
-            pct_start=self.warmup,
             total_steps=self.trainer.estimated_stepping_batches,
+            warmup=self.warmup,
         )
         return {
             "optimizer": optimizer,

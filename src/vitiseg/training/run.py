@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import shutil
-from dataclasses import dataclass
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,9 +25,11 @@ from vitiseg.errors import ConfigError, TrainingFault
 from vitiseg.hardware import is_rank_zero, keep_freed_memory, resolve_precision
 from vitiseg.model import ModelInfo, ModelSpec, build_model, export_model
 from vitiseg.quiet import quiet_libraries
+from vitiseg.run import Run
 from vitiseg.training.callbacks import (
     AtomicCheckpointIO,
     DiskFullError,
+    EpochProgressBar,
     PeriodicCheckpoint,
     ResumeHint,
     RunFiles,
@@ -35,49 +38,13 @@ from vitiseg.training.module import NonFiniteLossError, SegmentationModule
 from vitiseg.training.schedule import FitScheduleToTime
 from vitiseg.weights import check_checkpoint, read_state_dict
 
-CHECKPOINTS = "checkpoints"
-
-
-@dataclass(frozen=True)
-class RunPaths:
-    """Where a run keeps its files."""
-
-    root: Path
-
-    @property
-    def config(self) -> Path:
-        return self.root / "config.yaml"
-
-    @property
-    def split(self) -> Path:
-        return self.root / "split.csv"
-
-    @property
-    def checkpoints(self) -> Path:
-        return self.root / CHECKPOINTS
-
-    @property
-    def last(self) -> Path:
-        return self.checkpoints / "last.ckpt"
-
-    @property
-    def best(self) -> Path:
-        return self.checkpoints / "best.ckpt"
+log = logging.getLogger(__name__)
 
 
 def say(message: str) -> None:
-    """Print on the first process only."""
+    """Tell the user, from the first process only."""
     if is_rank_zero():
-        print(message, flush=True)
-
-
-def run_of_checkpoint(checkpoint: Path) -> RunPaths:
-    """The run folder holding ``RUN/checkpoints/X.ckpt`` (or a run folder itself)."""
-    if checkpoint.is_dir():
-        return RunPaths(checkpoint)
-    if checkpoint.parent.name != CHECKPOINTS:
-        raise ConfigError(f"{checkpoint}: expected a checkpoint inside RUN/{CHECKPOINTS}/")
-    return RunPaths(checkpoint.parent.parent)
+        log.info(message)
 
 
 def parse_max_time(text: str | None) -> timedelta | str | None:
@@ -91,23 +58,12 @@ def parse_max_time(text: str | None) -> timedelta | str | None:
     raise ConfigError(f"--max-time {text!r}: give minutes (90) or DD:HH:MM:SS (00:12:00:00)")
 
 
-def holds_run(paths: RunPaths) -> bool:
-    """True if the folder exists and is not empty."""
-    return paths.root.exists() and any(paths.root.iterdir())
-
-
-def refuse_earlier_run(paths: RunPaths) -> None:
+def refuse_earlier_run(run: Run) -> None:
     """A new run never writes into a folder that already holds one, unless told to."""
     raise ConfigError(
-        f"{paths.root} already holds a run; resume it with -r -m {paths.last}, "
+        f"{run.root} already holds a run; resume it with -r -m {run.last}, "
         "choose another -n/--name or -o/--output, or pass --overwrite to replace it"
     )
-
-
-def remove_stale_temporaries(paths: RunPaths) -> None:
-    """Delete half-written temporary files left by a run killed while saving."""
-    for stale in paths.root.glob("**/.*.tmp"):
-        stale.unlink(missing_ok=True)
 
 
 def validation_batch_size(config: TrainConfig, data: PreparedData) -> int:
@@ -150,25 +106,31 @@ def _loaders(config: TrainConfig, data: PreparedData) -> tuple[DataLoader, DataL
     return train, valid
 
 
-def _callbacks(config: TrainConfig, paths: RunPaths) -> list[L.Callback]:
+def _callbacks(config: TrainConfig, run: Run) -> list[L.Callback]:
     callbacks: list[L.Callback] = [
-        RunFiles(paths.root, config.name, config.names_of_classes),
+        RunFiles(run, config.name, config.names_of_classes),
         ModelCheckpoint(
-            dirpath=paths.checkpoints,
+            dirpath=run.checkpoints,
             filename="best",
             monitor=config.monitor,
             mode="max",
             save_top_k=1,
-            save_last=True,
             enable_version_counter=False,
             auto_insert_metric_name=False,
         ),
+        # Every epoch, whatever the monitored figure does: since Lightning 2.6, save_last
+        # follows the top-k saves, which would make last.ckpt a copy of best.ckpt.
+        ModelCheckpoint(
+            dirpath=run.checkpoints, filename="last", save_top_k=1, enable_version_counter=False
+        ),
         ResumeHint(
-            paths.last, f"vitiseg train -n {config.name} -d {config.directory} -r -m {paths.last}"
+            run.last, f"vitiseg train -n {config.name} -d {config.directory} -r -m {run.last}"
         ),
     ]
+    if sys.stdout.isatty():  # in a log file, the epoch lines alone
+        callbacks.append(EpochProgressBar())
     if config.save_every:
-        callbacks.append(PeriodicCheckpoint(paths.checkpoints, config.name, config.save_every))
+        callbacks.append(PeriodicCheckpoint(run, config.name, config.save_every))
     if config.max_time:
         callbacks.append(FitScheduleToTime())
     if config.ema:
@@ -203,11 +165,11 @@ def _print_summary(config: TrainConfig, data: PreparedData, precision: str) -> N
         say(f"Preloading   : {data.preload_bytes(config.scale) / 2**30:.2f} GiB of decoded images")
 
 
-def export_best(config: TrainConfig, paths: RunPaths, module: SegmentationModule) -> Path:
+def export_best(config: TrainConfig, run: Run, module: SegmentationModule) -> Path:
     """Export the best checkpoint's weights (or the current ones) as model.safetensors."""
     spec = module.spec
     model = build_model(spec)
-    source = paths.best if paths.best.is_file() else None
+    source = run.best if run.best.is_file() else None
     if source is not None:
         state = read_state_dict(source)
         state = {
@@ -219,13 +181,13 @@ def export_best(config: TrainConfig, paths: RunPaths, module: SegmentationModule
         state = {k.replace("_orig_mod.", ""): v for k, v in module.model.state_dict().items()}
     model.load_state_dict(state)
     info = ModelInfo(spec=spec, class_names=config.names_of_classes, scale=config.scale)
-    return export_model(model.float(), info, paths.root)
+    return export_model(model.float(), info, run.root)
 
 
-def _fault_message(exc: Exception, paths: RunPaths, epochs_done: int) -> str:
+def _fault_message(exc: Exception, run: Run, epochs_done: int) -> str:
     kept = (
-        f"{paths.last} (epoch {epochs_done}) is kept"
-        if paths.last.is_file()
+        f"{run.last} (epoch {epochs_done}) is kept"
+        if run.last.is_file()
         else "no epoch had finished, so there is no checkpoint"
     )
     advice = (
@@ -233,20 +195,22 @@ def _fault_message(exc: Exception, paths: RunPaths, epochs_done: int) -> str:
         if isinstance(exc, NonFiniteLossError)
         else "free some disk space"
     )
-    resume = f"; then resume with: vitiseg train -r -m {paths.last}" if paths.last.is_file() else ""
+    resume = f"; then resume with: vitiseg train -r -m {run.last}" if run.last.is_file() else ""
     return f"{exc}. {kept}; {advice}{resume}"
 
 
-def train(
-    config: TrainConfig, resume_from: Path | None = None, overwrite: bool = False
-) -> RunPaths:
-    """Train (or resume) a run; write its folder; export the best model. Returns its paths."""
-    quiet_libraries()
-    paths = (
-        run_of_checkpoint(resume_from)
-        if resume_from
-        else RunPaths(Path(config.output) / config.name)
-    )
+def train(config: TrainConfig, resume_from: Path | None = None, overwrite: bool = False) -> Run:
+    """Train (or resume) a run; write its folder; export the best model. Returns its run.
+
+    Messages go to the ``vitiseg`` logger (the command line shows them; from Python,
+    ``logging.basicConfig(level=logging.INFO)`` does).
+    """
+    with quiet_libraries():
+        return _train(config, resume_from, overwrite)
+
+
+def _train(config: TrainConfig, resume_from: Path | None, overwrite: bool) -> Run:
+    run = Run.open(resume_from) if resume_from else Run(Path(config.output) / config.name)
     if resume_from is not None:
         if not resume_from.is_file():
             raise ConfigError(
@@ -254,27 +218,27 @@ def train(
                 "its first epoch ended); start it again with --overwrite"
             )
         epochs_done = check_checkpoint(resume_from)
-    replace = resume_from is None and is_rank_zero() and holds_run(paths)
+    replace = resume_from is None and is_rank_zero() and run.holds_files()
     if replace and not overwrite:
-        refuse_earlier_run(paths)
+        refuse_earlier_run(run)
     max_time = parse_max_time(config.max_time)
     spec = ModelSpec(
         config.arch, config.encoder, config.classes, decoder_channels=config.decoder_channels
     )
     if config.sync_batchnorm and not torch.cuda.is_available():
         raise ConfigError("--sync-batchnorm works on GPUs only (PyTorch's SyncBatchNorm)")
-    data = prepare(config, paths.split if resume_from and paths.split.is_file() else None)
+    data = prepare(config, run.split_file if resume_from and run.split_file.is_file() else None)
     precision = resolve_precision(config.precision, config.accelerator)
     if config.accelerator == "cpu" or not torch.cuda.is_available():
         keep_freed_memory()
     _print_summary(config, data, precision)
     if is_rank_zero():
         if replace:  # only now that the new run's data passed its checks
-            shutil.rmtree(paths.root)
-        remove_stale_temporaries(paths)
-        paths.root.mkdir(parents=True, exist_ok=True)
-        config.save(paths.config)
-        write_split(paths.split, data.splits, config.directory)
+            shutil.rmtree(run.root)
+        run.remove_stale_temporaries()
+        run.root.mkdir(parents=True, exist_ok=True)
+        config.save(run.config_file)
+        write_split(run.split_file, data.splits, config.directory)
     L.seed_everything(config.seed, workers=True, verbose=False)
     module = SegmentationModule(
         spec,
@@ -301,19 +265,20 @@ def train(
         strategy=config.strategy,
         precision=precision,
         sync_batchnorm=config.sync_batchnorm,
-        callbacks=_callbacks(config, paths),
+        callbacks=_callbacks(config, run),
+        enable_progress_bar=sys.stdout.isatty(),
         plugins=[AtomicCheckpointIO()],
         logger=False,
         num_sanity_val_steps=0,
         use_distributed_sampler=False,
         enable_model_summary=False,
         log_every_n_steps=1,
-        default_root_dir=paths.root,
+        default_root_dir=run.root,
     )
     try:
         trainer.fit(module, train_loader, valid_loader, ckpt_path=resume_from, weights_only=True)
     except (NonFiniteLossError, DiskFullError) as exc:
-        raise TrainingFault(_fault_message(exc, paths, len(module.history))) from None
+        raise TrainingFault(_fault_message(exc, run, len(module.history))) from None
     if trainer.is_global_zero:
-        export_best(config, paths, module)
-    return paths
+        export_best(config, run, module)
+    return run

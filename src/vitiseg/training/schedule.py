@@ -2,23 +2,68 @@
 
 from __future__ import annotations
 
+import logging
+import math
 import statistics
 import time
-import warnings
 
 import lightning as L
 from lightning.pytorch.callbacks import Timer
-from torch.optim.lr_scheduler import OneCycleLR
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler
 
 from vitiseg.hardware import is_rank_zero
 
+log = logging.getLogger(__name__)
 
-class ResumableOneCycleLR(OneCycleLR):
-    """``OneCycleLR`` that can be re-planned for another total length mid-run.
 
-    Resuming with more (or fewer) epochs keeps the step counter and follows the schedule
-    planned for the new total, instead of failing when the old total is passed.
+class OneCycleSchedule(LRScheduler):
+    """The one-cycle policy (Smith & Topin 2018) as PyTorch's ``OneCycleLR`` computes it,
+    cosine annealing, momentum cycled inversely, that can be re-planned mid-run.
+
+    The rate rises from ``max_lr / 25`` to ``max_lr`` over the first ``warmup`` share of
+    ``total_steps``, then falls to ``max_lr / 25e4`` at the last step; the first Adam beta
+    (momentum) falls from 0.95 to 0.85 and rises back. Every figure it needs is a public
+    attribute saved in its state, so resuming with more (or fewer) epochs re-plans the
+    remaining steps instead of failing when the old total is passed.
     """
+
+    def __init__(
+        self, optimizer: Optimizer, max_lr: float, total_steps: int, warmup: float = 0.3
+    ) -> None:
+        self.max_lr = max_lr
+        self.total_steps = total_steps
+        self.warmup = warmup
+        self.initial_lr = max_lr / 25
+        self.min_lr = self.initial_lr / 1e4
+        self.momentum = (0.95, 0.85)  # at the start and end, at the peak of the rate
+        for group in optimizer.param_groups:
+            group["lr"] = self.initial_lr
+            group.setdefault("initial_lr", self.initial_lr)
+        super().__init__(optimizer)
+
+    @property
+    def warmup_steps(self) -> float:
+        """The step at which the rate peaks."""
+        return self.warmup * self.total_steps - 1
+
+    def factors(self, step: int) -> tuple[float, float]:
+        """(learning rate, momentum) at ``step``."""
+        if step > self.total_steps:
+            raise ValueError(f"step {step} is past the schedule's {self.total_steps} steps")
+        top, low = self.momentum
+        if step <= self.warmup_steps:
+            share = step / self.warmup_steps
+            return _cosine(self.initial_lr, self.max_lr, share), _cosine(top, low, share)
+        share = (step - self.warmup_steps) / (self.total_steps - 1 - self.warmup_steps)
+        return _cosine(self.max_lr, self.min_lr, share), _cosine(low, top, share)
+
+    def get_lr(self) -> list[float]:
+        rate, momentum = self.factors(self.last_epoch)
+        for group in self.optimizer.param_groups:
+            if "betas" in group:
+                group["betas"] = (momentum, *group["betas"][1:])
+        return [rate for _ in self.optimizer.param_groups]
 
     def replan(self, total_steps: int) -> None:
         """Stretch or shrink the schedule to ``total_steps``, keeping the steps made."""
@@ -27,15 +72,9 @@ class ResumableOneCycleLR(OneCycleLR):
                 f"the run already made {self.last_epoch} steps, more than the {total_steps} "
                 "the new number of epochs allows"
             )
-        warmup = (self._schedule_phases[0]["end_step"] + 1) / self.total_steps
-        self._schedule_phases[0]["end_step"] = warmup * total_steps - 1
-        self._schedule_phases[-1]["end_step"] = total_steps - 1
         self.total_steps = total_steps
-        with warnings.catch_warnings():  # get_lr() outside step() warns, needlessly here
-            warnings.simplefilter("ignore", UserWarning)
-            rates = self.get_lr()
-        for group, lr in zip(self.optimizer.param_groups, rates, strict=True):
-            group["lr"] = lr
+        for group, rate in zip(self.optimizer.param_groups, self.get_lr(), strict=True):
+            group["lr"] = rate
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
     def load_state_dict(self, state_dict: dict) -> None:
@@ -44,11 +83,16 @@ class ResumableOneCycleLR(OneCycleLR):
         if self.total_steps == planned:
             return
         if is_rank_zero():
-            print(
-                f"Learning-rate schedule rebuilt for the new length: {self.total_steps} -> "
-                f"{planned} steps, continuing from step {self.last_epoch}"
-            )
+            log.info(
+                "Learning-rate schedule rebuilt for the new length: %d -> %d steps, "
+                "continuing from step %d", self.total_steps, planned, self.last_epoch,
+            )  # fmt: skip
         self.replan(planned)
+
+
+def _cosine(start: float, end: float, share: float) -> float:
+    """Cosine annealing from ``start`` (share 0) to ``end`` (share 1)."""
+    return end + (start - end) / 2 * (1 + math.cos(math.pi * share))
 
 
 class FitScheduleToTime(L.Callback):
@@ -88,5 +132,7 @@ class FitScheduleToTime(L.Callback):
             trainer.fit_loop.max_epochs = fitting
             trainer.lr_scheduler_configs[0].scheduler.replan(fitting * trainer.num_training_batches)
             if trainer.is_global_zero and not self.announced:
-                print(f"--max-time: about {fitting} epochs fit; learning-rate schedule re-planned")
+                log.info(
+                    "--max-time: about %d epochs fit; learning-rate schedule re-planned", fitting
+                )
             self.announced = True

@@ -1,0 +1,183 @@
+"""`vitiseg season`: follow each camera through the season."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from vitiseg.cli import options as o
+from vitiseg.cli.inference import (
+    add_canopy_options,
+    add_inference_options,
+    inference_options,
+    role_classes,
+)
+from vitiseg.errors import ConfigError
+
+SHOWN = 30
+"""Dropped photos printed; photos.csv lists them all."""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    from vitiseg import season
+
+    p = sub.add_parser(
+        "season",
+        help="per camera and day: quality checks, daily traits, smoothed curves, transition dates",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=f"""\
+Group the photos of a `vitiseg predict` output folder (its canopy.csv) by camera and day,
+drop photos that fail the quality checks, take each trait's median per camera and day,
+smooth it over the season and find when leaf cover and leaf gcc rise through 10, 25 and
+50 % of their seasonal amplitude. Writes OUT/season.csv (camera, date, trait, value,
+smoothed, photos, dropped), OUT/transitions.csv, OUT/photos.csv (every photo, its quality
+measures and why it was dropped) and OUT/figures/CAMERA.png, leaf_cover_by_camera.png.
+
+Quality checks: too dark (mean grey < {season.DARK:g}/255), over-exposed (more than
+{season.OVEREXPOSED:.0%} of pixels >= {season.WHITE}), blurred (sharpness < {season.BLUR:g} x the camera's
+median), camera moved (view shifted more than {season.MOVED:.0%} of the width from the
+camera's usual position).
+
+  vitiseg season Season2024 -o Season2024/summary
+  vitiseg season photos/ --model Result/Modele_1 -o Season2024      # predict first (resumable)
+  vitiseg season labeled/ --masks --class-names background,leaf,inter-row,pipe,trunk -o S""",
+    )
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="output folder of `vitiseg predict`; with --model, photos, folders or patterns; "
+        "with --masks, folders of NAME.jpg + NAME_bin.png",
+    )
+    p.add_argument(
+        "-o", "--output", required=True, type=o.output_folder, help="folder for the season files"
+    )
+    p.add_argument(
+        "--camera-from",
+        choices=("name", "folder"),
+        default="name",
+        help="camera = the file name's part before its date (default), or the photo's folder",
+    )
+    p.add_argument(
+        "--camera",
+        metavar="REGEX",
+        type=o.regex,
+        help="camera = this regex's first group in the file name",
+    )
+    p.add_argument(
+        "--date-from",
+        choices=("auto", "mtime"),
+        default="auto",
+        help="day from the EXIF date, else the date in the name (auto), or the file's time",
+    )
+    p.add_argument(
+        "--no-quality-checks",
+        action="store_true",
+        help="keep every photo (the checks read each photo's thumbnail)",
+    )
+    p.add_argument(
+        "--smooth-days",
+        default=str(season.SMOOTH_DAYS),
+        type=o.days_or_auto,
+        metavar="DAYS",
+        help="smoothing spline bandwidth in days, or 'auto' (generalised cross-validation) "
+        f"(default: {season.SMOOTH_DAYS:g})",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier season in -o")
+    g = p.add_argument_group("from photos (--model) or from masks already made (--masks)")
+    g.add_argument(
+        "--model",
+        type=o.existing_path,
+        help="predict the photos with this model first, into OUT/predictions",
+    )
+    g.add_argument(
+        "--masks", action="store_true", help="INPUTs hold photos with masks: measure those"
+    )
+    g.add_argument("--mask-suffix", help="with --masks: mask name = photo name + suffix")
+    g.add_argument(
+        "--class-names",
+        type=o.names,
+        help="with --masks: the mask values' names, e.g. background,leaf,wood",
+    )
+    g.add_argument("--recursive", action="store_true", help="with --model: look in sub-folders")
+    add_canopy_options(g)
+    add_inference_options(p)
+    p.set_defaults(handler=run)
+
+
+def _table(args: argparse.Namespace, out: Path):
+    from vitiseg import season, traits
+
+    if args.model and args.masks:
+        raise ConfigError("give either --model (predict the photos) or --masks, not both")
+    if args.model:
+        from vitiseg.exported import Model
+        from vitiseg.predict import PhotoPredictor, collect_photos, predict_photos
+
+        model = Model(
+            args.model, inference_options(args), args.leaf_class, args.k, role_classes(args)
+        )
+        photos = collect_photos(args.inputs, args.recursive)
+        worker = PhotoPredictor(model, out / "predictions", False, False)
+        if note := traits.roles_note(model.roles, model.class_names):
+            print(f"note: {note}")
+        report = predict_photos(photos, worker, overwrite=False)
+        print(f"{report.done} photo(s) predicted, {report.skipped} already done, "
+              f"{len(report.failed)} unreadable, into {out / 'predictions'}")  # fmt: skip
+        for _, message in report.failed:
+            print(f"  skipped: {message}")
+        return season.read_predictions(out / "predictions")
+    if args.masks:
+        from vitiseg.data.layout import find_pairs
+
+        if not args.class_names:
+            raise ConfigError(
+                "--masks needs --class-names (the mask values' names in order, e.g. "
+                "background,leaf,inter-row,pipe,trunk)"
+            )
+        names = args.class_names
+        roles = traits.roles_from_names(names, args.leaf_class, **role_classes(args))
+        if note := traits.roles_note(roles, names):
+            print(f"note: {note}")
+        pairs = [pair for folder in args.inputs for pair in find_pairs(folder, args.mask_suffix)]
+        table = season.rows_from_masks(pairs, names, roles, args.k)
+        from vitiseg.atomic import atomic_path
+
+        with atomic_path(out / "canopy.csv") as tmp:
+            table.to_csv(tmp, index=False)
+        return table
+    if len(args.inputs) != 1:
+        raise ConfigError(
+            "give one `vitiseg predict` output folder (or photos with --model, masks with --masks)"
+        )
+    return season.read_predictions(args.inputs[0])
+
+
+def run(args: argparse.Namespace) -> int:
+    from vitiseg import season
+
+    out = Path(args.output)
+    bandwidth = args.smooth_days  # None: chosen by cross-validation
+    season.check_output(out, args.overwrite)
+    table = _table(args, out)
+    photos, notes = season.prepare(
+        table, args.camera_from, args.camera, args.date_from, not args.no_quality_checks
+    )
+    result = season.summarise(photos, bandwidth)
+    season.write_season(result, out)
+    dropped = photos[photos["dropped"] != ""]
+    days = result.season.drop_duplicates(["camera", "date"])
+    print(f"{len(photos)} photo(s), {photos['camera'].nunique()} camera(s), {len(days)} "
+          f"camera-days; {len(dropped)} photo(s) dropped by the quality checks")  # fmt: skip
+    for file, reason in list(zip(dropped["file"], dropped["dropped"], strict=True))[:SHOWN]:
+        print(f"  dropped {file}: {reason}")
+    if len(dropped) > SHOWN:
+        print(f"  ... and {len(dropped) - SHOWN} more, all in {out / 'photos.csv'}")
+    for row in result.transitions.itertuples():
+        print(
+            f"  {row.camera} {row.trait}: {row.level:.0%} of its amplitude on {row.date:%Y-%m-%d}"
+        )
+    for note in notes + result.notes:
+        print(f"note: {note}")
+    print(f"Season in {out}: season.csv, transitions.csv, photos.csv, figures/")
+    return 0

@@ -1,0 +1,105 @@
+"""An exported model, ready to predict: ``vitiseg.load(path)``.
+
+One object loads the weights and ``model.json``, checks the canopy options against the
+model's classes once, and predicts a photo (an array or a file) at its own size.
+``evaluate`` and ``predict`` both use it, so both check the same things.
+
+Example:
+    >>> model = vitiseg.load("Result/Modele_1")                      # doctest: +SKIP
+    >>> result = model.predict("vine_001.jpg")                       # doctest: +SKIP
+    >>> result.mask.shape, model.canopy(result.mask)["leaf_cover"]   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from vitiseg import canopy, traits
+from vitiseg.checks import POSITIVE, check
+from vitiseg.config import InferenceOptions
+from vitiseg.data.imageio import decode_image
+from vitiseg.errors import ConfigError
+from vitiseg.hardware import inference_precision
+from vitiseg.inference import Prediction, Predictor, resolve_device
+from vitiseg.model import ModelInfo, load_model, resolve_model_dir
+
+
+class Model:
+    """An exported model (``model.safetensors`` + ``model.json``) with how to run it.
+
+    Args:
+        path: a run folder, its ``model.safetensors``, or a folder holding the export.
+        inference: device, tiles, TTA, precision (defaults: :class:`InferenceOptions`).
+        leaf_class: the class counted as leaf (default: the class named leaf, else 1).
+        k: extinction coefficient of the LAI estimate.
+        roles: class indices of ``inter_row``, ``pipe``, ``trunk`` for the canopy traits
+            (default: found from the class names; see :func:`vitiseg.traits.roles_from_names`).
+
+    Raises:
+        WeightsError: no readable export at ``path``.
+        ConfigError: ``leaf_class`` is not one of the model's classes, or ``k <= 0``.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        inference: InferenceOptions | None = None,
+        leaf_class: int | None = None,
+        k: float = canopy.DEFAULT_K,
+        roles: dict[str, int | None] | None = None,
+    ) -> None:
+        check("--k", k, POSITIVE)
+        self.directory = resolve_model_dir(path)
+        network, self.info = load_model(self.directory)
+        classes = self.info.spec.classes
+        self.leaf_class = (
+            leaf_class if leaf_class is not None else canopy.leaf_class_index(self.info.class_names)
+        )
+        if not 0 <= self.leaf_class < classes:
+            names = ", ".join(f"{i} {n}" for i, n in enumerate(self.info.class_names))
+            raise ConfigError(
+                f"--leaf-class {self.leaf_class} is not a class of this model ({names})"
+            )
+        self.roles = traits.roles_from_names(self.class_names, self.leaf_class, **(roles or {}))
+        self.k = k
+        options = inference or InferenceOptions()
+        device = resolve_device(options.device)
+        self.precision = inference_precision(options.precision, device)
+        self.predictor = Predictor(
+            network, self.info, str(device), options.tile, options.overlap, options.batch_size,
+            options.tta, self.precision,
+        )  # fmt: skip
+
+    @property
+    def classes(self) -> int:
+        return self.info.spec.classes
+
+    @property
+    def class_names(self) -> list[str]:
+        return self.info.class_names
+
+    @property
+    def device(self):
+        return self.predictor.device
+
+    def predict(
+        self, photo: np.ndarray | str | Path, probability_of: int | None = None
+    ) -> Prediction:
+        """Class mask of a photo (uint8 RGB array, or an image file) at its own size."""
+        image = decode_image(photo)[0] if isinstance(photo, str | Path) else photo
+        return self.predictor.predict(image, probability_of)
+
+    def canopy(self, mask: np.ndarray, photo: np.ndarray | None = None) -> dict:
+        """Cover of each class (``cover_NAME``), leaf cover, LAI estimate and the canopy
+        traits of :func:`vitiseg.traits.photo_traits` (colour traits need the ``photo``)."""
+        return traits.photo_traits(mask, photo, self.roles, self.class_names, self.k)
+
+
+def load(path: str | Path, **options) -> Model:
+    """Open an exported model; ``options`` are :class:`Model`'s (inference, leaf_class, k)."""
+    return Model(path, **options)
+
+
+__all__ = ["Model", "ModelInfo", "load"]

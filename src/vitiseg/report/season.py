@@ -1,0 +1,96 @@
+"""Season figures: a panel per trait for one camera, and the cameras' leaf cover together.
+
+Draws what ``season.csv`` and ``transitions.csv`` hold; computes nothing new.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.dates as mdates  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from vitiseg.atomic import atomic_path  # noqa: E402
+
+LABELS = {
+    "leaf_cover": "leaf cover (share)",
+    "lai_estimate": "LAI estimate",
+    "canopy_height": "canopy height (share of photo)",
+    "porosity": "porosity (share of gaps)",
+    "leaf_hue": "leaf hue (deg)",
+    "inter_row_hue": "inter-row hue (deg)",
+    "leaf_gcc": "leaf gcc (mean)",
+    "leaf_gcc_p90": "leaf gcc (90th pct)",
+}
+LEVEL_STYLES = {0.10: ":", 0.25: "--", 0.50: "-"}
+
+
+def figure_name(camera: str) -> str:
+    """A file name for the camera's figure (characters other than letters, digits, ``-_.``
+    become ``_``)."""
+    return re.sub(r"[^\w.-]", "_", camera) + ".png"
+
+
+def _save(fig, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)
+
+
+def plot_camera(season: pd.DataFrame, transitions: pd.DataFrame, camera: str, path: Path) -> None:
+    """One panel per trait: daily values (points), smoothed curve (line), transition dates
+    (vertical lines on the leaf cover and gcc panels)."""
+    rows = season[season["camera"] == camera]
+    traits = [t for t in LABELS if t in set(rows["trait"])]
+    columns = 2
+    fig, axes = plt.subplots(
+        (len(traits) + 1) // columns, columns, figsize=(11, 2.4 * ((len(traits) + 1) // 2)),
+        sharex=True, squeeze=False,
+    )  # fmt: skip
+    for ax, trait in zip(axes.flat, traits, strict=False):
+        data = rows[rows["trait"] == trait]
+        ax.plot(data["date"], data["value"], "o", ms=3.5, color="tab:green", label="daily value")
+        if data["smoothed"].notna().any():
+            ax.plot(data["date"], data["smoothed"], "-", color="black", lw=1.2, label="smoothed")
+        for _, t in transitions[
+            (transitions["camera"] == camera) & (transitions["trait"] == trait)
+        ].iterrows():
+            ax.axvline(t["date"], color="tab:red", lw=0.9, ls=LEVEL_STYLES.get(t["level"], "-"),
+                       label=f"{t['level']:.0%} of amplitude {t['date']:%m-%d}")  # fmt: skip
+        ax.set_ylabel(LABELS[trait], fontsize=8)
+        ax.grid(alpha=0.3)
+        if trait in ("leaf_cover", "leaf_gcc"):
+            ax.legend(fontsize=6, loc="best")
+    for ax in list(axes.flat)[len(traits) :]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))
+    dropped = int(rows.drop_duplicates("date")["dropped"].sum())
+    kept = int(rows.drop_duplicates("date")["photos"].sum())
+    fig.suptitle(f"camera {camera}: {kept} photos kept, {dropped} dropped")
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def plot_cameras(season: pd.DataFrame, path: Path, trait: str = "leaf_cover") -> None:
+    """Every camera's daily values and smoothed curve of one trait on one plot."""
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    data = season[season["trait"] == trait]
+    for i, (camera, rows) in enumerate(data.groupby("camera", sort=True)):
+        colour = f"C{i % 10}"
+        ax.plot(rows["date"], rows["value"], "o", ms=3, color=colour, alpha=0.6)
+        line = rows["smoothed"] if rows["smoothed"].notna().any() else rows["value"]
+        ax.plot(rows["date"], line, "-", color=colour, label=camera)
+    ax.set_ylabel(LABELS.get(trait, trait))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))
+    ax.grid(alpha=0.3)
+    if data["camera"].nunique() <= 20:
+        ax.legend(fontsize=7, ncol=2)
+    ax.set_title(f"{LABELS.get(trait, trait)} by camera")
+    fig.tight_layout()
+    _save(fig, path)

@@ -1,0 +1,176 @@
+"""A run folder: its layout, settings, split, checkpoints, and the rules of resuming.
+
+Every file name of a run folder is spelled here and nowhere else; the training
+callbacks, ``evaluate``, the CLI, the benchmarks and Python users ask a :class:`Run`.
+
+Example:
+    >>> run = Run(Path("Result/Modele_1"))
+    >>> run.last
+    PosixPath('Result/Modele_1/checkpoints/last.ckpt')
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from vitiseg.config import TrainConfig
+from vitiseg.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+CHECKPOINTS = "checkpoints"
+RESUMABLE = frozenset(
+    {"epochs", "max_time", "workers", "devices", "num_nodes", "strategy", "accelerator",
+     "precision", "patience"}
+)  # fmt: skip
+"""Settings a resumed run may change: its length, time limit and hardware."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run folder of ``vitiseg train`` (or of ``vitiseg evaluate``'s results)."""
+
+    root: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))
+
+    @classmethod
+    def open(cls, path: str | Path) -> Run:
+        """The run holding ``path``: a run folder, or a checkpoint inside ``RUN/checkpoints/``.
+
+        Raises:
+            ConfigError: the folder holds no ``config.yaml``.
+        """
+        path = Path(path)
+        if path.is_dir():
+            run = cls(path)
+        elif path.parent.name == CHECKPOINTS:
+            run = cls(path.parent.parent)
+        else:
+            raise ConfigError(
+                f"{path}: expected a run folder or a checkpoint inside RUN/{CHECKPOINTS}/"
+            )
+        if not run.config_file.is_file():
+            raise ConfigError(f"{run.root}: not a vitiseg run folder (no config.yaml)")
+        return run
+
+    # the layout
+    @property
+    def config_file(self) -> Path:
+        return self.root / "config.yaml"
+
+    @property
+    def split_file(self) -> Path:
+        return self.root / "split.csv"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.root / CHECKPOINTS
+
+    @property
+    def last(self) -> Path:
+        """Full training state after the last finished epoch."""
+        return self.checkpoints / "last.ckpt"
+
+    @property
+    def best(self) -> Path:
+        """Full training state of the epoch with the best validation figure."""
+        return self.checkpoints / "best.ckpt"
+
+    def periodic(self, name: str, epoch: int) -> Path:
+        """The ``-s`` checkpoint of ``epoch`` (counted from 1)."""
+        return self.checkpoints / f"{name}_{epoch}.ckpt"
+
+    @property
+    def history(self) -> Path:
+        return self.root / "history.json"
+
+    @property
+    def metrics_plot(self) -> Path:
+        return self.root / "metrics.png"
+
+    def train_csv(self, name: str) -> Path:
+        return self.root / f"Train_{name}.csv"
+
+    def test_csv(self, name: str) -> Path:
+        return self.root / f"Test_{name}.csv"
+
+    @property
+    def summary(self) -> Path:
+        return self.root / "summary.json"
+
+    @property
+    def confusion_plot(self) -> Path:
+        return self.root / "confusion.png"
+
+    def pictures(self, name: str) -> Path:
+        return self.root / "Predictions" / name
+
+    # what it holds
+    @property
+    def config(self) -> TrainConfig:
+        return TrainConfig.load(self.config_file)
+
+    def pairs(self, split: str) -> list:
+        """The photo/mask pairs of ``split`` (train, valid or test), as the run used them."""
+        from vitiseg.data.split import read_split
+
+        return read_split(self.split_file, self.config.directory)[split]
+
+    @property
+    def class_map(self) -> tuple[int, ...] | None:
+        """How raw mask values became classes (``--class-map``), None if they were kept."""
+        from vitiseg.data.masks import parse_class_map
+
+        config = self.config
+        return parse_class_map(config.class_map, config.classes)
+
+    def holds_files(self) -> bool:
+        """True if the folder exists and is not empty."""
+        return self.root.exists() and any(self.root.iterdir())
+
+    def remove_stale_temporaries(self) -> None:
+        """Delete half-written temporary files left by a run killed while saving."""
+        for stale in self.root.glob("**/.*.tmp"):
+            stale.unlink(missing_ok=True)
+
+    def resume_config(self, changes: dict) -> TrainConfig:
+        """The saved settings with the resumable ``changes`` applied; others are kept (and said).
+
+        Example: ``run.resume_config({"epochs": 400})`` extends the run to 400 epochs.
+        """
+        saved = self.config
+        known = {f.name for f in fields(TrainConfig)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise ConfigError(f"unknown settings {unknown}")
+        kept = sorted(
+            k for k, v in changes.items() if k not in RESUMABLE and v != getattr(saved, k)
+        )
+        if kept:
+            log.info(
+                "Resuming: keeping the run's saved %s (from %s)", ", ".join(kept), self.config_file
+            )
+        updates = {k: v for k, v in changes.items() if k in RESUMABLE}
+        return TrainConfig(**{**saved.__dict__, **updates})
+
+    def resume(self, checkpoint: str | Path | None = None, **changes) -> Run:
+        """Continue training from ``checkpoint`` (default: :attr:`last`) with ``changes``
+        among :data:`RESUMABLE` (e.g. ``epochs=400``); returns this run when it ends."""
+        from vitiseg.training.run import train
+
+        return train(self.resume_config(changes), resume_from=Path(checkpoint or self.last))
+
+    def evaluate(self, split: str = "test", **options) -> dict:
+        """Score the exported model on a split of this run; writes ``Test_NAME.csv`` etc.
+
+        ``options`` are those of :func:`vitiseg.evaluate.evaluate` (``options``, ``inference``).
+        """
+        from vitiseg.evaluate import evaluate
+
+        return evaluate(
+            self.root, self.pairs(split), self.root, self.config.name, self.class_map, **options
+        )

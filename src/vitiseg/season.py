@@ -1,0 +1,484 @@
+"""Follow each camera through the season: quality checks, daily values, smoothing, transitions.
+
+Input: one row per photo with its traits (``canopy.csv`` of ``vitiseg predict``, see
+:mod:`vitiseg.traits`). Photos are grouped by camera and day; photos failing a quality
+check are dropped (each with its reason); each trait gets one value per camera and day
+(the median of the day's good photos; hues: their circular mean), then a smoothing spline
+over the season (:func:`scipy.interpolate.make_smoothing_spline`, with a smoothing of about
+:data:`SMOOTH_DAYS` days, or chosen by generalised cross-validation) and, for leaf cover and leaf gcc, the transition dates: the
+days the smoothed curve first rises through 10, 25 and 50 % of its seasonal amplitude
+(``min + level * (max - min)``, from the lowest point before the maximum), as phenocam
+tools report them.
+
+Quality checks, measured on a grey thumbnail (:data:`THUMB_WIDTH` pixels wide) of the photo:
+
+- ``too dark``: mean grey level below :data:`DARK` (of 255);
+- ``over-exposed``: more than :data:`OVEREXPOSED` of the pixels at :data:`WHITE` or above;
+- ``blurred``: sharpness (variance of the Laplacian) below :data:`BLUR` times the median
+  sharpness of the camera's photos;
+- ``camera moved``: the view (edges, phase correlation against the camera's first
+  well-exposed photo) shifted by more than :data:`MOVED` of the width from the camera's
+  median position.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+from PIL import Image
+from scipy.interpolate import make_smoothing_spline
+from tqdm import tqdm
+
+from vitiseg.errors import DataError
+
+DARK = 40.0
+WHITE = 250
+OVEREXPOSED = 0.25
+BLUR = 0.35
+MOVED = 0.10
+THUMB_WIDTH = 320
+SMOOTH_DAYS = 10.0
+"""Default bandwidth of the smoothing spline, in days (see :func:`smooth`)."""
+MIN_DAYS = 5
+"""Fewest days with a value for a smoothed curve (the spline needs five points)."""
+TRAITS = (
+    "leaf_cover", "lai_estimate", "canopy_height", "porosity", "leaf_hue", "inter_row_hue",
+    "leaf_gcc", "leaf_gcc_p90",
+)  # fmt: skip
+CIRCULAR = ("leaf_hue", "inter_row_hue")
+TRANSITION_TRAITS = ("leaf_cover", "leaf_gcc")
+LEVELS = (0.10, 0.25, 0.50)
+QUALITY_COLUMNS = ("brightness", "overexposed", "sharpness", "shift")
+NAME_CAMERA = r"^(.+?)[_\-. ]*\d{4}-?\d{2}-?\d{2}"
+"""Default camera rule: the part of the file name before its date."""
+
+
+@dataclass
+class Season:
+    """What :func:`summarise` found."""
+
+    season: pd.DataFrame
+    """Tidy: camera, date, trait, value, smoothed, photos, dropped."""
+    transitions: pd.DataFrame
+    """camera, trait, level, date."""
+    photos: pd.DataFrame
+    """Every photo: camera, date, quality measures, ``dropped`` reason ('' when kept)."""
+    notes: list[str] = field(default_factory=list)
+
+
+def read_predictions(folder: str | Path) -> pd.DataFrame:
+    """``canopy.csv`` of a ``vitiseg predict`` output folder, with its trait columns.
+
+    Raises:
+        DataError: no such folder, no ``canopy.csv``, an empty one, or one without traits.
+    """
+    folder = Path(folder)
+    table_path = folder / "canopy.csv"
+    if not folder.is_dir():
+        raise DataError(f"{folder}: no such folder (give the output folder of `vitiseg predict`)")
+    if not table_path.is_file():
+        raise DataError(
+            f"{folder}: no canopy.csv, so no predictions here; run `vitiseg predict --model MODEL "
+            f"PHOTOS -o {folder}` first, or give `vitiseg season PHOTOS --model MODEL`"
+        )
+    table = pd.read_csv(table_path, keep_default_na=True, dtype={"file": str, "datetime": str})
+    if table.empty:
+        raise DataError(f"{table_path}: no photos in it")
+    if "leaf_cover" not in table:
+        raise DataError(
+            f"{table_path}: no leaf_cover column: the masks have no leaf class (see --leaf-class)"
+        )
+    missing = [t for t in TRAITS if t not in table]
+    if missing:
+        raise DataError(
+            f"{table_path}: no {', '.join(missing)} columns (written by an older vitiseg); run "
+            "the same `vitiseg predict` command again: it recomputes every row from the saved masks"
+        )
+    return table
+
+
+def cameras(files: pd.Series, rule: str = "name", regex: str | None = None) -> pd.Series:
+    """The camera of each photo: ``name`` (the file name before its date), ``folder`` (the
+    photo's folder name) or ``regex`` (its first group, else the whole match, in the name).
+
+    Raises:
+        DataError: a photo the rule finds no camera in.
+    """
+    paths = files.map(Path)
+    if rule == "folder":
+        found = paths.map(lambda p: p.parent.name or None)
+        how = "its folder"
+    else:
+        pattern = re.compile(regex if regex else NAME_CAMERA)
+        how = f"--camera {regex!r}" if regex else "its name (no date in it)"
+
+        def match(path: Path) -> str | None:
+            hit = pattern.search(path.stem)
+            return None if not hit else (hit.group(1) if pattern.groups else hit.group(0))
+
+        found = paths.map(match)
+    bad = files[found.isna() | (found == "")]
+    if len(bad):
+        raise DataError(
+            f"{len(bad)} photo(s) whose camera is not found from {how}, e.g. {bad.iloc[0]}: "
+            "name them CAMERA_YYYY-MM-DD_HHMMSS.jpg, or use --camera-from folder or --camera REGEX"
+        )
+    return found.astype(str)
+
+
+def dates(table: pd.DataFrame, date_from: str = "auto") -> pd.Series:
+    """The day of each photo: from the ``datetime`` column (EXIF, else the file name) with
+    ``auto``, from the file's modification time with ``mtime``.
+
+    Raises:
+        DataError: photos without a date (``auto``) or missing files (``mtime``).
+    """
+    if date_from == "mtime":
+        try:
+            stamps = table["file"].map(lambda f: datetime.fromtimestamp(Path(f).stat().st_mtime))
+        except FileNotFoundError as exc:
+            raise DataError(f"{exc.filename}: photo not found, so no modification time") from None
+        return pd.to_datetime(stamps).dt.normalize()
+    stamps = pd.to_datetime(table.get("datetime"), errors="coerce")
+    bad = table["file"][stamps.isna()]
+    if len(bad):
+        raise DataError(
+            f"{len(bad)} photo(s) without a date in EXIF or in the name, e.g. {bad.iloc[0]}: name "
+            "them CAMERA_YYYY-MM-DD_HHMMSS.jpg, or pass --date-from mtime (the file's time)"
+        )
+    return stamps.dt.normalize()
+
+
+def thumbnail(path: str | Path) -> np.ndarray:
+    """A grey float32 picture of the photo :data:`THUMB_WIDTH` pixels wide (JPEGs decoded
+    at reduced size)."""
+    with Image.open(path) as image:
+        width, height = image.size
+        image.draft("L", (THUMB_WIDTH, max(1, height * THUMB_WIDTH // width)))
+        grey = image.convert("L")
+        size = (THUMB_WIDTH, max(1, round(grey.height * THUMB_WIDTH / grey.width)))
+        return np.asarray(grey.resize(size, Image.Resampling.BOX), np.float32)
+
+
+def _edges(grey: np.ndarray) -> np.ndarray:
+    return cv2.magnitude(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1))
+
+
+def measure_quality(files: pd.Series, camera: pd.Series, day: pd.Series) -> pd.DataFrame:
+    """Per photo: ``brightness`` (mean grey), ``overexposed`` (share at :data:`WHITE`+),
+    ``sharpness`` (variance of the Laplacian) and ``shift`` (view shift in pixels from the
+    camera's first well-exposed photo, as a share of the thumbnail's width).
+
+    Raises:
+        DataError: a photo that is missing or unreadable.
+    """
+    measures = pd.DataFrame(index=files.index, columns=list(QUALITY_COLUMNS), dtype=float)
+    references: dict[str, np.ndarray] = {}
+    order = day.sort_values(kind="stable").index
+    for i in tqdm(order, desc="Checking photos", unit="photo", disable=len(order) < 50):
+        try:
+            grey = thumbnail(files[i])
+        except (OSError, ValueError) as exc:
+            raise DataError(
+                f"{files[i]}: cannot read the photo for the quality checks ({exc}); give "
+                "--no-quality-checks to summarise without them"
+            ) from None
+        brightness = float(grey.mean())
+        overexposed = float((grey >= WHITE).mean())
+        edges = _edges(grey)
+        shift = math.nan
+        good = brightness >= DARK and overexposed <= OVEREXPOSED
+        reference = references.get(camera[i])
+        if reference is not None and reference.shape == edges.shape:
+            window = cv2.createHanningWindow(edges.shape[::-1], cv2.CV_32F)
+            (dx, dy), _ = cv2.phaseCorrelate(reference, edges, window)
+            shift = math.hypot(dx, dy) / edges.shape[1]
+        elif reference is None and good:
+            references[camera[i]] = edges
+            shift = 0.0
+        measures.loc[i] = (
+            brightness,
+            overexposed,
+            float(cv2.Laplacian(grey, cv2.CV_32F).var()),
+            shift,
+        )
+    return measures
+
+
+def quality_reasons(photos: pd.DataFrame) -> pd.Series:
+    """Why each photo is dropped ('' when kept), from its quality measures and camera.
+
+    Relative checks (blur, movement) compare a photo with the median of its camera.
+    """
+    reasons = pd.Series("", index=photos.index, dtype=object)
+    if not set(QUALITY_COLUMNS) <= set(photos):
+        return reasons
+    by_camera = photos.groupby("camera")
+    sharp = by_camera["sharpness"].transform("median")
+    usual = by_camera["shift"].transform("median")
+    checks = (
+        (photos["brightness"] < DARK, f"too dark (mean grey {{brightness:.0f}} < {DARK:g})"),
+        (photos["overexposed"] > OVEREXPOSED,
+         f"over-exposed ({{overexposed:.0%}} of pixels white > {OVEREXPOSED:.0%})"),
+        (photos["sharpness"] < BLUR * sharp,
+         f"blurred (sharpness {{sharpness:.0f}} < {BLUR:g} x the camera's median)"),
+        ((photos["shift"] - usual).abs() > MOVED,
+         f"camera moved (view shifted {{shift:.1%}} of the width, > {MOVED:.0%})"),
+    )  # fmt: skip
+    for failed, text in checks:
+        for i in photos.index[failed.fillna(False).to_numpy(bool)]:
+            if not reasons[i]:
+                reasons[i] = text.format(**photos.loc[i, list(QUALITY_COLUMNS)].to_dict())
+    return reasons
+
+
+def daily(photos: pd.DataFrame) -> pd.DataFrame:
+    """One row per camera and day: each trait's median over the day's kept photos (hues:
+    circular mean), ``photos`` kept and ``dropped``."""
+    kept = photos[photos["dropped"] == ""]
+    keys = ["camera", "date"]
+    linear = [t for t in TRAITS if t not in CIRCULAR]
+    table = kept.groupby(keys)[linear].median()
+    radians = np.radians(kept[list(CIRCULAR)].astype(float))
+    parts = pd.concat(
+        [np.sin(radians).add_suffix("_sin"), np.cos(radians).add_suffix("_cos")], axis=1
+    )
+    parts[keys] = kept[keys]
+    means = parts.groupby(keys).mean()
+    for trait in CIRCULAR:
+        s, c = means[f"{trait}_sin"], means[f"{trait}_cos"]
+        mean = np.degrees(np.arctan2(s, c)) % 360
+        mean = np.where(mean > 360 - 1e-9, 0.0, mean)  # -1e-15 % 360 is 360
+        table[trait] = np.where(np.hypot(s, c) > 1e-9, mean, np.nan)
+    counts = photos.assign(kept=photos["dropped"] == "").groupby(keys)["kept"].agg(["sum", "size"])
+    table = table.reindex(counts.index)
+    table["photos"] = counts["sum"].astype(int)
+    table["dropped"] = (counts["size"] - counts["sum"]).astype(int)
+    return table.reset_index()
+
+
+def smooth(
+    days: np.ndarray,
+    values: np.ndarray,
+    circular: bool = False,
+    bandwidth: float | None = SMOOTH_DAYS,
+) -> np.ndarray | None:
+    """Smoothing spline through the values (nan skipped), evaluated at ``days``.
+
+    :func:`scipy.interpolate.make_smoothing_spline` minimises
+    ``sum (y_i - f(x_i))^2 + lam * integral f''(x)^2 dx``. A smoothing spline acts like a
+    kernel smoother of bandwidth ``h = (lam / density)^(1/4)`` (Silverman 1984), with
+    ``density`` the values per day, so ``lam = bandwidth^4 * density`` smooths over about
+    ``bandwidth`` days however sparse the photos are; ``bandwidth=None`` lets generalised
+    cross-validation choose ``lam`` (slower, and with few days it follows every point).
+    Hues are unwrapped first and wrapped back to [0, 360). None with fewer than
+    :data:`MIN_DAYS` values.
+    """
+    ok = ~np.isnan(values)
+    if ok.sum() < MIN_DAYS:
+        return None
+    x, y = days[ok].astype(float), values[ok].astype(float)
+    if circular:
+        y = np.degrees(np.unwrap(np.radians(y)))
+    if np.ptp(y) == 0:
+        fitted = np.full(len(days), y[0])
+    else:
+        lam = None if bandwidth is None else bandwidth**4 * len(x) / max(np.ptp(x), 1.0)
+        fitted = make_smoothing_spline(x, y, lam=lam)(days.astype(float))
+    return fitted % 360 if circular else fitted
+
+
+def transition_dates(days: np.ndarray, curve: np.ndarray, levels=LEVELS) -> dict[float, float]:
+    """Day (fractional) each level of the seasonal amplitude is first crossed on the rise.
+
+    From the curve's lowest point before its maximum, the first day with
+    ``curve >= min + level * (max - min)``, interpolated linearly between the two days
+    around it. Empty when the curve does not rise.
+
+    Example:
+        >>> transition_dates(np.arange(5), np.array([0.0, 0.0, 1.0, 2.0, 2.0]), (0.25, 0.5))
+        {0.25: 1.5, 0.5: 2.0}
+    """
+    top = int(np.argmax(curve))
+    low = int(np.argmin(curve[: top + 1]))
+    amplitude = curve[top] - curve[low]
+    if top == low or amplitude <= 0:
+        return {}
+    found = {}
+    for level in levels:
+        threshold = curve[low] + level * amplitude
+        j = low + int(np.argmax(curve[low : top + 1] >= threshold))
+        before, after = curve[j - 1], curve[j]
+        share = (threshold - before) / (after - before) if after != before else 1.0
+        found[level] = float(days[j - 1] + share * (days[j] - days[j - 1]))
+    return found
+
+
+def summarise(photos: pd.DataFrame, bandwidth: float | None = SMOOTH_DAYS) -> Season:
+    """Daily values, smoothed curves and transition dates of every camera.
+
+    Args:
+        photos: one row per photo with ``camera``, ``date`` (day), the :data:`TRAITS` and a
+            ``dropped`` reason ('' to keep it).
+        bandwidth: smoothing in days (see :func:`smooth`); None for cross-validation.
+    """
+    notes = []
+    table = daily(photos)
+    rows, transitions = [], []
+    for camera, group in table.groupby("camera", sort=True):
+        group = group.sort_values("date")
+        start = group["date"].iloc[0]
+        days = ((group["date"] - start).dt.days).to_numpy(float)
+        with_values = int(group["leaf_cover"].notna().sum())
+        if with_values < MIN_DAYS:
+            notes.append(
+                f"camera {camera}: {with_values} day(s) with kept photos, no smoothed curve or "
+                f"transition dates (they need at least {MIN_DAYS} days)"
+            )
+        grid = np.arange(days[-1] + 1)
+        for trait in TRAITS:
+            values = group[trait].to_numpy(float)
+            fitted = smooth(days, values, trait in CIRCULAR, bandwidth)
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "camera": camera,
+                        "date": group["date"].to_numpy(),
+                        "trait": trait,
+                        "value": values,
+                        "smoothed": fitted if fitted is not None else np.nan,
+                        "photos": group["photos"].to_numpy(),
+                        "dropped": group["dropped"].to_numpy(),
+                    }
+                )  # fmt: skip
+            )
+            if trait in TRANSITION_TRAITS and fitted is not None:
+                curve = np.interp(grid, days, fitted)
+                for level, day in transition_dates(grid, curve).items():
+                    when = start + pd.Timedelta(days=round(day))
+                    transitions.append((camera, trait, level, when))
+    season = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    return Season(
+        season,
+        pd.DataFrame(transitions, columns=["camera", "trait", "level", "date"]),
+        photos,
+        notes,
+    )
+
+
+def prepare(
+    table: pd.DataFrame,
+    camera_from: str = "name",
+    camera_regex: str | None = None,
+    date_from: str = "auto",
+    quality_checks: bool = True,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Photo rows -> rows with ``camera``, ``date``, quality measures and ``dropped``.
+
+    Returns:
+        The photos, and notes for the user.
+    """
+    photos = table.copy()
+    photos["camera"] = cameras(photos["file"], camera_from, camera_regex)
+    photos["date"] = dates(photos, date_from)
+    notes = []
+    if quality_checks:
+        photos[list(QUALITY_COLUMNS)] = measure_quality(
+            photos["file"], photos["camera"], photos["date"]
+        )
+    photos["dropped"] = quality_reasons(photos)
+    if "porosity_rule" in photos and (photos["porosity_rule"] == "leaf-bottom").all():
+        notes.append(
+            "porosity measured down to the bottom of the leaves in every photo (no pipe or trunk found)"
+        )
+    return photos, notes
+
+
+OUTPUTS = ("season.csv", "transitions.csv", "photos.csv")
+
+
+def check_output(out: str | Path, overwrite: bool = False) -> None:
+    """Refuse an output folder that already holds a season, unless ``overwrite``.
+
+    Raises:
+        DataError: ``season.csv`` (or another season output) already there.
+    """
+    out = Path(out)
+    there = [name for name in OUTPUTS if (out / name).exists()]
+    if there and not overwrite:
+        raise DataError(
+            f"{out} already holds a season ({', '.join(there)}); give --overwrite to replace "
+            "it, or another -o folder"
+        )
+
+
+def write_season(result: Season, out: str | Path) -> list[Path]:
+    """Write ``season.csv``, ``transitions.csv``, ``photos.csv`` and the figures.
+
+    Returns:
+        The files written.
+    """
+    from vitiseg.atomic import atomic_path
+    from vitiseg.report.season import figure_name, plot_camera, plot_cameras
+
+    out = Path(out)
+    written = []
+    tables = (
+        ("season.csv", result.season),
+        ("transitions.csv", result.transitions),
+        ("photos.csv", result.photos),
+    )
+    for name, frame in tables:
+        frame = frame.copy()
+        if "date" in frame:
+            frame["date"] = pd.to_datetime(frame["date"]).dt.strftime("%Y-%m-%d")
+        with atomic_path(out / name) as tmp:
+            frame.to_csv(tmp, index=False, float_format="%.6g")
+        written.append(out / name)
+    for camera in sorted(result.season["camera"].unique()):
+        path = out / "figures" / figure_name(camera)
+        plot_camera(result.season, result.transitions, camera, path)
+        written.append(path)
+    path = out / "figures" / "leaf_cover_by_camera.png"
+    plot_cameras(result.season, path)
+    written.append(path)
+    return written
+
+
+def rows_from_masks(
+    pairs: list, class_names: list[str], roles, k: float, masks_out: Path | None = None
+) -> pd.DataFrame:
+    """``canopy.csv`` rows computed from masks already made (true masks, another tool's),
+    as ``vitiseg predict`` writes them from its own.
+
+    Args:
+        pairs: photo/mask pairs (:func:`vitiseg.data.layout.find_pairs`).
+    """
+    from vitiseg.data.imageio import decode_image, read_mask
+    from vitiseg.predict import photo_datetime
+    from vitiseg.traits import photo_traits
+
+    rows = []
+    for pair in tqdm(pairs, desc="Measuring masks", unit="photo"):
+        mask = read_mask(pair.mask)
+        bad = np.setdiff1d(np.unique(mask), np.arange(len(class_names))).tolist()
+        if bad:
+            raise DataError(
+                f"{pair.mask}: mask values {bad} are not among the {len(class_names)} classes "
+                f"{', '.join(class_names)} (see --class-names)"
+            )
+        image = decode_image(pair.image)[0]
+        row = {"file": str(pair.image), "width": mask.shape[1], "height": mask.shape[0],
+               "datetime": photo_datetime(pair.image)}  # fmt: skip
+        try:
+            rows.append(row | photo_traits(mask, image, roles, class_names, k))
+        except DataError as exc:
+            raise DataError(f"{pair.mask}: {exc}") from None
+    return pd.DataFrame(rows)

@@ -1,0 +1,92 @@
+"""How well the traits of predicted masks match those of the true masks.
+
+For each photo scored by ``vitiseg evaluate``, every trait of :mod:`vitiseg.traits` is
+measured on the true mask and on the predicted one (same photo, same class roles);
+``Test_NAME.csv`` gets both, and ``summary.json`` each trait's error over the photos
+where both could be measured:
+
+- ``mae = mean |predicted - true|`` and ``bias = mean (predicted - true)``;
+- for hues the difference is circular: ``((predicted - true + 180) mod 360) - 180``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from vitiseg import traits
+
+COMPARED = {
+    "canopy_height": "Canopy height",
+    "porosity": "Porosity",
+    "leaf_hue": "Leaf hue",
+    "inter_row_hue": "Inter-row hue",
+    "leaf_gcc": "Leaf gcc",
+    "leaf_gcc_p90": "Leaf gcc p90",
+}
+"""Trait column -> its label in ``Test_NAME.csv`` (leaf cover and LAI are already there)."""
+CIRCULAR = ("leaf_hue", "inter_row_hue")
+
+
+def true_and_predicted(
+    truth: np.ndarray,
+    prediction: np.ndarray,
+    image: np.ndarray,
+    roles: traits.Roles,
+    class_names: list[str],
+) -> dict:
+    """``{(label, "True"): value, (label, "Predicted"): value}`` for every compared trait."""
+    true = traits.photo_traits(truth, image, roles, class_names)
+    predicted = traits.photo_traits(prediction, image, roles, class_names)
+    row = {}
+    for column, label in COMPARED.items():
+        row[(label, "True")] = true[column]
+        row[(label, "Predicted")] = predicted[column]
+    return row
+
+
+def difference(predicted: pd.Series, true: pd.Series, circular: bool) -> pd.Series:
+    """``predicted - true``; for angles in degrees the signed shortest turn (-180, 180]."""
+    diff = predicted - true
+    return -((180 - diff) % 360) + 180 if circular else diff
+
+
+def trait_errors(per_image: pd.DataFrame) -> dict:
+    """Each compared trait's ``mae``, ``bias`` and number of ``photos`` measured on both.
+
+    ``per_image`` has the two-level columns of :func:`true_and_predicted`; a trait with
+    no photo measured on both gets ``None`` figures.
+
+    Example:
+        >>> table = pd.DataFrame({("Porosity", "True"): [0.2, 0.4], ("Porosity", "Predicted"): [0.3, 0.2]})
+        >>> trait_errors(table)["porosity"]
+        {'mae': 0.15, 'bias': -0.05, 'photos': 2}
+    """
+    errors = {}
+    for column, label in COMPARED.items():
+        if (label, "True") not in per_image:
+            continue
+        true = pd.to_numeric(per_image[(label, "True")], errors="coerce")
+        predicted = pd.to_numeric(per_image[(label, "Predicted")], errors="coerce")
+        diff = difference(predicted, true, column in CIRCULAR).dropna()
+        errors[column] = {
+            "mae": round(float(diff.abs().mean()), 6) if len(diff) else None,
+            "bias": round(float(diff.mean()), 6) if len(diff) else None,
+            "photos": len(diff),
+        }
+    return errors
+
+
+def summary_lines(errors: dict) -> list[str]:
+    """One printed line per trait: ``Canopy height   MAE 0.031  bias +0.012  (8 photos)``."""
+    lines = []
+    for column, figures in errors.items():
+        if figures["mae"] is None:
+            lines.append(f"  {COMPARED[column]:<16} not measurable on these photos")
+        else:
+            unit = " deg" if column in CIRCULAR else ""
+            lines.append(
+                f"  {COMPARED[column]:<16} MAE {figures['mae']:.3f}{unit}  bias "
+                f"{figures['bias']:+.3f}{unit}  ({figures['photos']} photos)"
+            )
+    return lines

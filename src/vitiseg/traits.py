@@ -1,0 +1,339 @@
+"""Canopy traits of one photo from its class mask (and the photo, for colours).
+
+Every function is plain maths over numpy arrays. A trait that cannot be measured on a
+photo (no leaf pixels, no inter-row class) is ``nan``, never 0, so that it stays empty in
+tables and out of means and medians.
+
+The traits, as columns of ``canopy.csv`` (:func:`photo_traits`):
+
+- ``cover_NAME``: share of the photo's pixels in each class; ``leaf_cover``, the leaf's.
+- ``lai_estimate``: Beer-Lambert estimate ``-ln(1 - leaf_cover) / k`` (:mod:`vitiseg.canopy`).
+- ``canopy_height``, ``canopy_height_px``: median over the columns with leaves of the
+  vertical extent of the leaves, as a share of the photo's height and in pixels.
+- ``porosity``, ``porosity_rule``: share of gaps inside the canopy band.
+- ``leaf_hue``, ``inter_row_hue``: circular mean hue (degrees) of those pixels.
+- ``leaf_gcc``, ``leaf_gcc_p90``: mean and 90th percentile of G / (R + G + B) over leaves.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy import ndimage
+
+from vitiseg import canopy
+from vitiseg.data.masks import IGNORE_INDEX
+from vitiseg.errors import DataError
+
+INTER_ROW_NAMES = ("inter-row", "inter_row", "interrow", "inter row", "ground", "soil")
+PIPE_NAMES = ("pipe", "irrigation pipe", "irrigation", "drip line", "dripline")
+TRUNK_NAMES = ("trunk", "trunks", "tronc")
+MIN_PATCH = 1e-4
+"""Leaf patches smaller than this share of the photo are ignored by height and porosity."""
+TRAIT_COLUMNS = (
+    "leaf_cover", "lai_estimate", "canopy_height", "canopy_height_px", "porosity",
+    "porosity_rule", "leaf_hue", "inter_row_hue", "leaf_gcc", "leaf_gcc_p90",
+)  # fmt: skip
+"""The trait columns of a photo's row, after the ``cover_NAME`` columns."""
+
+
+@dataclass(frozen=True)
+class Roles:
+    """Which class index plays each part; None where the model has no such class."""
+
+    leaf: int
+    inter_row: int | None = None
+    pipe: int | None = None
+    trunk: int | None = None
+
+    @property
+    def base_rule(self) -> str:
+        """The porosity base line the classes allow: ``pipe``, ``trunk`` or ``leaf-bottom``."""
+        return (
+            "pipe"
+            if self.pipe is not None
+            else "trunk"
+            if self.trunk is not None
+            else "leaf-bottom"
+        )
+
+
+def _find(class_names: list[str], names: tuple[str, ...]) -> int | None:
+    for index, name in enumerate(class_names):
+        if name.strip().lower() in names:
+            return index
+    return None
+
+
+def roles_from_names(
+    class_names: list[str],
+    leaf: int | None = None,
+    inter_row: int | None = None,
+    pipe: int | None = None,
+    trunk: int | None = None,
+) -> Roles:
+    """Class roles from the class names; an index given overrides the name's.
+
+    The leaf is the class named leaf (leaves, feuille, canopy), else class 1 as in
+    :func:`vitiseg.canopy.leaf_class_index`; inter-row, pipe and trunk classes are found by
+    name (``inter-row``, ``ground``, ``soil``; ``pipe``, ``irrigation``; ``trunk``) or absent.
+
+    Raises:
+        DataError: a model with a single class, or an index outside the model's classes.
+
+    Example:
+        >>> roles_from_names(["background", "leaf", "inter-row", "pipe", "trunk"])
+        Roles(leaf=1, inter_row=2, pipe=3, trunk=4)
+    """
+    n = len(class_names)
+    if n < 2:
+        raise DataError(f"a model with classes {class_names} has no leaf class to measure")
+    roles = Roles(
+        canopy.leaf_class_index(class_names) if leaf is None else leaf,
+        _find(class_names, INTER_ROW_NAMES) if inter_row is None else inter_row,
+        _find(class_names, PIPE_NAMES) if pipe is None else pipe,
+        _find(class_names, TRUNK_NAMES) if trunk is None else trunk,
+    )
+    for role, index in vars(roles).items():
+        if index is not None and not 0 <= index < n:
+            raise DataError(
+                f"{role.replace('_', '-')} class {index} is not a class of this model "
+                f"(0..{n - 1}: {', '.join(class_names)})"
+            )
+    return roles
+
+
+def roles_note(roles: Roles, class_names: list[str]) -> str | None:
+    """One line for the user where some trait falls back or stays empty, else None."""
+    notes = []
+    if roles.base_rule == "leaf-bottom":
+        notes.append(
+            "no pipe or trunk class: porosity is measured down to the bottom of the leaves"
+        )
+    if roles.inter_row is None:
+        notes.append("no inter-row class: inter_row_hue stays empty")
+    if not notes:
+        return None
+    return f"classes {', '.join(class_names)}: " + "; ".join(notes)
+
+
+def leaf_columns(leaf: np.ndarray, min_patch: float = MIN_PATCH) -> tuple[np.ndarray, ...]:
+    """Top and bottom leaf row of each column with leaves, stray patches removed first.
+
+    Connected leaf patches (4-connected) smaller than ``min_patch`` of the photo's pixels
+    are dropped, so a few stray pixels neither make a column leafy nor stretch one.
+
+    Returns:
+        ``(columns, top, bottom)``: the indices of the leafy columns and, for each, the
+        first and last row holding a leaf pixel.
+    """
+    if leaf.ndim != 2:
+        raise ValueError(f"leaf must be a 2-D boolean mask, got shape {leaf.shape}")
+    smallest = min_patch * leaf.size
+    if smallest > 1 and leaf.any():
+        labels, count = ndimage.label(leaf)
+        sizes = np.bincount(labels.ravel(), minlength=count + 1)
+        keep = sizes >= smallest
+        keep[0] = False
+        leaf = keep[labels]
+    columns = np.flatnonzero(leaf.any(axis=0))
+    rows = leaf[:, columns]
+    top = rows.argmax(axis=0)
+    bottom = leaf.shape[0] - 1 - rows[::-1].argmax(axis=0)
+    return columns, top, bottom
+
+
+def canopy_height(leaf: np.ndarray, min_patch: float = MIN_PATCH) -> tuple[float, float]:
+    """Canopy height as a share of the photo's height and in pixels.
+
+    ``height_px = median over leafy columns c of (bottom_c - top_c + 1)`` where ``top_c``
+    and ``bottom_c`` are the first and last leaf rows of column c (see
+    :func:`leaf_columns`); ``height = height_px / H``. The median over columns (not the
+    first and last leaf rows of the whole photo) keeps a few stray pixels from moving it.
+
+    Example:
+        >>> leaf = np.zeros((10, 4), bool); leaf[2:6, 1:3] = True
+        >>> canopy_height(leaf)
+        (0.4, 4.0)
+    """
+    columns, top, bottom = leaf_columns(leaf, min_patch)
+    if not len(columns):
+        return math.nan, math.nan
+    pixels = float(np.median(bottom - top + 1))
+    return pixels / leaf.shape[0], pixels
+
+
+def base_line(mask: np.ndarray, roles: Roles) -> tuple[np.ndarray | None, str]:
+    """Row of the canopy's base line in every column, and the rule that found it.
+
+    - ``pipe``: the top pipe row of each column holding pipe pixels, fitted by a straight
+      line ``row = a * column + b`` (least squares) over those columns; at least two
+      columns of pipe are needed.
+    - ``trunk``: else, a level line at the median over trunk columns of the top trunk
+      row (where the trunk disappears into the canopy).
+    - ``leaf-bottom``: else (no such class, or none in this photo), None: the band ends at
+      each column's bottom leaf row.
+    """
+    height, width = mask.shape
+    if roles.pipe is not None:
+        pipe = mask == roles.pipe
+        columns = np.flatnonzero(pipe.any(axis=0))
+        if len(columns) >= 2:
+            top = pipe[:, columns].argmax(axis=0)
+            a, b = np.polyfit(columns, top, 1)
+            return a * np.arange(width) + b, "pipe"
+    if roles.trunk is not None:
+        trunk = mask == roles.trunk
+        columns = np.flatnonzero(trunk.any(axis=0))
+        if len(columns):
+            level = float(np.median(trunk[:, columns].argmax(axis=0)))
+            return np.full(width, level), "trunk"
+    return None, "leaf-bottom"
+
+
+def porosity(mask: np.ndarray, roles: Roles, min_patch: float = MIN_PATCH) -> tuple[float, str]:
+    """Share of gaps (non-leaf pixels) inside the canopy band, and the base rule used.
+
+    The band of a leafy column c runs from its top leaf row ``top_c`` down to its base
+    ``base_c``: the base line of :func:`base_line` (pipe, else trunk) rounded to a row and
+    kept inside the photo, else the column's bottom leaf row ``bottom_c``.
+    ``porosity = 1 - (leaf pixels in the bands) / (pixels in the bands)``; ignored
+    pixels count in neither. Columns whose base line lies above their top leaf are left
+    out; nan where no band remains.
+
+    Example:
+        >>> mask = np.zeros((6, 2), int); mask[1:4, :] = 1; mask[2, 0] = 0
+        >>> porosity(mask, Roles(leaf=1))
+        (0.16666666666666663, 'leaf-bottom')
+    """
+    leaf = mask == roles.leaf
+    columns, top, bottom = leaf_columns(leaf, min_patch)
+    line, rule = base_line(mask, roles)
+    if line is None:
+        base = bottom
+    else:
+        base = np.clip(np.rint(line[columns]).astype(int), 0, mask.shape[0] - 1)
+    keep = base >= top
+    columns, top, base = columns[keep], top[keep], base[keep]
+    if not len(columns):
+        return math.nan, rule
+    rows = np.arange(mask.shape[0])[:, None]
+    band = (rows >= top) & (rows <= base)
+    sub = mask[:, columns]
+    valid = band & (sub != IGNORE_INDEX)
+    total = int(valid.sum())
+    if not total:
+        return math.nan, rule
+    return 1.0 - int((valid & (sub == roles.leaf)).sum()) / total, rule
+
+
+def hue_degrees(pixels: np.ndarray) -> np.ndarray:
+    """HSV hue in degrees [0, 360) of RGB uint8 pixels (``N x 3``); nan for greys.
+
+    Greys (R = G = B) have no hue and are left out of hue means.
+    """
+    pixels = np.asarray(pixels, np.uint8).reshape(-1, 1, 3)
+    if not len(pixels):
+        return np.zeros(0)
+    hsv = cv2.cvtColor(pixels.astype(np.float32) / 255, cv2.COLOR_RGB2HSV).reshape(-1, 3)
+    hue = hsv[:, 0].astype(np.float64)
+    grey = pixels.reshape(-1, 3).max(axis=1) == pixels.reshape(-1, 3).min(axis=1)
+    hue[grey] = math.nan
+    return hue
+
+
+def circular_mean_degrees(angles: np.ndarray) -> float:
+    """Circular mean ``atan2(mean sin a, mean cos a)`` in degrees [0, 360); nan if none.
+
+    The mean of 350 and 10 degrees is 0, not 180. Nan entries are left out; nan also
+    when the angles cancel out (no mean direction).
+
+    Example:
+        >>> round(circular_mean_degrees(np.array([350.0, 10.0])), 6)
+        0.0
+    """
+    angles = np.asarray(angles, np.float64)
+    angles = np.radians(angles[~np.isnan(angles)])
+    if not len(angles):
+        return math.nan
+    s, c = np.sin(angles).mean(), np.cos(angles).mean()
+    if math.hypot(s, c) < 1e-9:
+        return math.nan
+    value = math.degrees(math.atan2(s, c)) % 360.0
+    return 0.0 if value > 360.0 - 1e-9 else value  # -1e-15 % 360 is 360.0
+
+
+def class_hue(image: np.ndarray, mask: np.ndarray, index: int | None) -> float:
+    """Circular mean hue in degrees of the pixels of class ``index`` (nan if none)."""
+    if index is None:
+        return math.nan
+    return circular_mean_degrees(hue_degrees(image[mask == index]))
+
+
+def gcc(image: np.ndarray, mask: np.ndarray, index: int) -> tuple[float, float]:
+    """Green chromatic coordinate ``G / (R + G + B)`` over a class: mean and 90th percentile.
+
+    Pixels with ``R + G + B = 0`` are left out; nan where no pixel remains. The
+    percentile is numpy's linear one.
+
+    Example:
+        >>> image = np.array([[[10, 20, 10], [0, 30, 30]]], np.uint8)
+        >>> gcc(image, np.array([[1, 1]]), 1)
+        (0.5, 0.5)
+    """
+    pixels = image[mask == index].astype(np.float64)
+    total = pixels.sum(axis=1)
+    pixels, total = pixels[total > 0], total[total > 0]
+    if not len(total):
+        return math.nan, math.nan
+    values = pixels[:, 1] / total
+    return float(values.mean()), float(np.percentile(values, 90))
+
+
+def photo_traits(
+    mask: np.ndarray,
+    image: np.ndarray | None,
+    roles: Roles,
+    class_names: list[str],
+    k: float = canopy.DEFAULT_K,
+) -> dict:
+    """The trait columns of one photo's row: ``cover_NAME`` for each class, then
+    :data:`TRAIT_COLUMNS`. Without ``image`` the colour traits are nan.
+
+    Raises:
+        DataError: the mask and photo differ in size.
+    """
+    if image is not None and image.shape[:2] != mask.shape:
+        raise DataError(
+            f"mask {mask.shape[1]}x{mask.shape[0]} and photo {image.shape[1]}x{image.shape[0]} differ in size"
+        )
+    covers = canopy.class_cover(mask, len(class_names))
+    leaf_cover = float(covers[roles.leaf])
+    height, height_px = canopy_height(mask == roles.leaf)
+    gaps, rule = porosity(mask, roles)
+    if image is None:
+        leaf_hue = inter_row_hue = leaf_gcc = leaf_gcc_p90 = math.nan
+    else:
+        leaf_hue = class_hue(image, mask, roles.leaf)
+        inter_row_hue = class_hue(image, mask, roles.inter_row)
+        leaf_gcc, leaf_gcc_p90 = gcc(image, mask, roles.leaf)
+    row = {f"cover_{name}": _round(c, 6) for name, c in zip(class_names, covers, strict=True)}
+    return row | {
+        "leaf_cover": _round(leaf_cover, 6),
+        "lai_estimate": _round(canopy.lai_from_cover(leaf_cover, k), 4),
+        "canopy_height": _round(height, 6),
+        "canopy_height_px": height_px,
+        "porosity": _round(gaps, 6),
+        "porosity_rule": rule,
+        "leaf_hue": _round(leaf_hue, 3),
+        "inter_row_hue": _round(inter_row_hue, 3),
+        "leaf_gcc": _round(leaf_gcc, 6),
+        "leaf_gcc_p90": _round(leaf_gcc_p90, 6),
+    }
+
+
+def _round(value: float, digits: int) -> float:
+    return value if math.isnan(value) else round(float(value), digits)
