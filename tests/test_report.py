@@ -302,3 +302,22 @@ def test_html_in_a_class_name_is_escaped_in_the_written_file(tmp_path):
     text = write_report(run).read_text(encoding="utf-8")
     assert "<script>leaf" not in text and "&lt;script&gt;leaf" in text
     assert "http://" not in text and "https://" not in text  # nothing fetched from the network
+
+
+@needs_shared_data
+def test_season_page_shows_curves_transitions_and_dropped_photos(browser, tmp_path):
+    out = tmp_path / "season"
+    result = run_cli(
+        "season", str(AGROCAM), "--masks", "--class-names",
+        "background,leaf,inter-row,pipe,trunk", "-o", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert detect_kind(out) == "season"  # before predict: the folder holds canopy.csv too
+    page, images = open_checked(browser, out / "report.html", tmp_path / "season.png")
+    cameras = pd.read_csv(out / "season.csv")["camera"].nunique()
+    assert len(images) == cameras + 1  # one figure per camera, one for all
+    transitions = pd.read_csv(out / "transitions.csv")
+    assert len(page.query_selector_all("#transitions tr")) == len(transitions) + 1
+    dropped = pd.read_csv(out / "photos.csv", keep_default_na=False).query("dropped != ''")
+    for reason in dropped["dropped"]:
+        assert reason in page.inner_text("#dropped")

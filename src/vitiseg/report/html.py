@@ -52,6 +52,12 @@ def _evaluation(folder: Path) -> Page:
     return run_page(folder, "evaluation")
 
 
+def _season(folder: Path) -> Page:
+    from vitiseg.report.season_page import season_page
+
+    return season_page(folder)
+
+
 def _predict(folder: Path) -> Page:
     from vitiseg.report.predict_page import predict_page
 
@@ -59,6 +65,9 @@ def _predict(folder: Path) -> Page:
 
 
 KINDS: dict[str, Kind] = {
+    "season": Kind(
+        _has("season.csv", "transitions.csv"), _season, "season.html.j2", "season (season.csv)"
+    ),
     "predict": Kind(
         _has("canopy.csv", "masks", "overlays"), _predict, "predict.html.j2", "predict (canopy.csv)"
     ),
