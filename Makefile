@@ -1,9 +1,9 @@
-# make demo | make test | make bench: each creates .venv and installs vitiseg first if needed.
+# make demo | make test | make test-fast | make bench: each creates .venv and installs vitiseg first if needed.
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: install demo test bench lint
+.PHONY: install demo test test-fast bench lint
 
 $(BIN)/vitiseg: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,9 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow"
 
 bench: install
 	$(BIN)/python benchmarks/predict.py

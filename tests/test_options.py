@@ -9,8 +9,8 @@ import pytest
 
 from vitiseg.cli import build_parser, main
 
-FREE_TEXT = {"mask_suffix", "suffix", "strip", "inputs"}
-"""Options whose every value is acceptable (names, suffixes, glob patterns)."""
+FREE_TEXT = {"mask_suffix", "suffix", "strip", "inputs", "image_url"}
+"""Options whose every value is acceptable (suffixes, glob patterns, URL prefixes)."""
 
 
 def commands(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()):

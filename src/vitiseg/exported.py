@@ -85,11 +85,15 @@ class Model:
         return self.predictor.device
 
     def predict(
-        self, photo: np.ndarray | str | Path, probability_of: int | None = None
+        self,
+        photo: np.ndarray | str | Path,
+        probability_of: int | None = None,
+        uncertainty: bool = False,
     ) -> Prediction:
-        """Class mask of a photo (uint8 RGB array, or an image file) at its own size."""
+        """Class mask of a photo (uint8 RGB array, or an image file) at its own size; also
+        ``probability_of``'s probability map and the mean pixel entropy (``uncertainty``)."""
         image = decode_image(photo)[0] if isinstance(photo, str | Path) else photo
-        return self.predictor.predict(image, probability_of)
+        return self.predictor.predict(image, probability_of, uncertainty)
 
     def canopy(self, mask: np.ndarray, photo: np.ndarray | None = None) -> dict:
         """Cover of each class (``cover_NAME``), leaf cover, LAI estimate and the canopy

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from vitiseg.data.dataset import rescale
 from vitiseg.model import ModelInfo, normalize
+from vitiseg.uncertainty import pixel_entropy_sum
 
 DIVISOR = 32
 
@@ -30,6 +31,7 @@ class Prediction:
 
     mask: np.ndarray
     probability: np.ndarray | None = None
+    uncertainty: float | None = None  # mean normalised pixel entropy, see vitiseg.uncertainty
 
 
 def _ceil_to(value: int, divisor: int = DIVISOR) -> int:
@@ -200,8 +202,11 @@ class Predictor:
                 rows = min(tile_h, height - band_top)
                 yield band_top, (band[:, :rows] / band_weight[:rows])[:, :, :width]
 
-    def predict(self, image: np.ndarray, probability_of: int | None = None) -> Prediction:
-        """Class mask (and optionally ``probability_of``'s probability) at the photo's size."""
+    def predict(
+        self, image: np.ndarray, probability_of: int | None = None, uncertainty: bool = False
+    ) -> Prediction:
+        """Class mask (and optionally ``probability_of``'s probability, the mean pixel
+        entropy) at the photo's size."""
         original = image.shape[:2]
         scaled, _ = rescale(image, None, self.info.scale)
         bands = self.predict_logits_rows(scaled)
@@ -209,10 +214,13 @@ class Predictor:
             bands = upsample_rows(bands, scaled.shape[:2], original)
         mask = np.empty(original, np.uint8)
         probability = np.empty(original, np.uint8) if probability_of is not None else None
+        entropy = 0.0
         for top, logits in bands:
             rows = slice(top, top + logits.shape[1])
+            if uncertainty:
+                entropy += pixel_entropy_sum(logits)
             mask[rows] = logits.argmax(0).to(torch.uint8).cpu().numpy()
             if probability is not None:
                 p = logits.softmax(0)[probability_of] * 255 + 0.5
                 probability[rows] = p.to(torch.uint8).cpu().numpy()
-        return Prediction(mask, probability)
+        return Prediction(mask, probability, entropy / mask.size if uncertainty else None)

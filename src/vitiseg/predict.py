@@ -114,8 +114,18 @@ def photo_datetime(path: Path) -> str:
 class PhotoPredictor:
     """Writes the outputs of one photo and gives its canopy.csv row."""
 
-    def __init__(self, model: Model, out: Path, overlays: bool, probabilities: bool) -> None:
+    def __init__(
+        self,
+        model: Model,
+        out: Path,
+        overlays: bool,
+        probabilities: bool,
+        uncertainty: bool = False,
+        earlier_uncertainty: dict[str, str] | None = None,
+    ) -> None:
         self.model = model
+        self.uncertainty = uncertainty
+        self.earlier_uncertainty = earlier_uncertainty or {}
         self.info: ModelInfo = model.info
         self.out = out
         self.overlays = overlays
@@ -139,11 +149,16 @@ class PhotoPredictor:
             "height": mask.shape[0],
             "datetime": photo_datetime(photo.path),
         }
-        return row | self.model.canopy(mask, image)
+        row |= self.model.canopy(mask, image)
+        if earlier := self.earlier_uncertainty.get(row["file"]):
+            row["uncertainty"] = earlier  # a resumed photo keeps its uncertainty
+        return row
 
     def run(self, photo: Photo, image: np.ndarray) -> dict:
         prediction = self.model.predict(
-            image, probability_of=self.model.leaf_class if self.probabilities else None
+            image,
+            probability_of=self.model.leaf_class if self.probabilities else None,
+            uncertainty=self.uncertainty,
         )
         paths = iter(self.outputs(photo))
         _save(palette_png(prediction.mask, self.info.spec.classes), next(paths), "PNG")
@@ -155,7 +170,11 @@ class PhotoPredictor:
             )
         if self.probabilities:
             _save(Image.fromarray(prediction.probability), next(paths), "PNG")
-        return self.row(photo, prediction.mask, image)
+        row = self.row(photo, prediction.mask, image)
+        row.pop("uncertainty", None)  # an earlier run's, for a photo redone now
+        if prediction.uncertainty is not None:
+            row["uncertainty"] = round(prediction.uncertainty, 6)
+        return row
 
 
 def _save(picture: Image.Image, path: Path, fmt: str) -> None:
@@ -171,7 +190,8 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
     if not rows:
         return
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+    columns = list(dict.fromkeys(key for row in rows for key in row))  # some rows add columns
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(sorted(rows, key=lambda r: r["file"]))
     write_text(path, buffer.getvalue())

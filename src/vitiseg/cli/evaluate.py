@@ -56,6 +56,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--mask-suffix", default=None, help="mask name = photo name + suffix (default: detected)"
     )
     p.add_argument(
+        "--mask-dir",
+        type=o.existing_folder,
+        help="folder of the masks, if not beside the photos (same names are found by themselves)",
+    )
+    p.add_argument(
         "-o", "--output", type=o.output_folder, help="where to write (default: the run folder)"
     )
     p.add_argument(
@@ -91,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     class_map_text = args.class_map or (run.config.class_map if run else None)
     class_map = parse_class_map(class_map_text, model.classes)
     if args.directory:
-        pairs = find_pairs(args.directory, args.mask_suffix)
+        pairs = find_pairs(args.directory, args.mask_suffix, args.mask_dir)
     elif run is not None:
         pairs = run.pairs("test")
     else:

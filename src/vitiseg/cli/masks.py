@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from vitiseg.cli import options as o
+from vitiseg.cli.labels import add_import_parser
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -29,8 +30,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--strip", default="", help="remove this from the end of annotation names first")
     c.add_argument("--overwrite", action="store_true", help="replace existing masks")
     c.set_defaults(handler=run_convert)
+    add_import_parser(masks)
     st = masks.add_parser("stats", help="pixel count and share of each class, per mask and overall")
-    st.add_argument("directory", type=o.existing_folder, help="folder of masks")
+    st.add_argument(
+        "directory",
+        type=o.existing_folder,
+        help="folder of NAME_bin.png masks, of same-name masks, or holding images/ + masks/",
+    )
     st.add_argument("--mask-suffix", default=None, help="(default: detected)")
     st.add_argument("--csv", type=o.output_file, help="also write the table to this CSV file")
     st.set_defaults(handler=run_stats)

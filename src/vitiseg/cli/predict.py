@@ -14,6 +14,12 @@ from vitiseg.cli.inference import (
     inference_options,
     role_classes,
 )
+from vitiseg.cli.labels import (
+    add_export_options,
+    earlier_uncertainty,
+    export_after_predict,
+    select_after_predict,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -43,6 +49,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--probabilities", action="store_true", help="also save the leaf probability map (0-255)"
     )
     add_canopy_options(p)
+    add_export_options(p)
     p.add_argument("--overwrite", action="store_true", help="redo photos whose outputs exist")
     p.add_argument(
         "--workers",
@@ -63,13 +70,19 @@ def run(args: argparse.Namespace) -> int:
     if note := roles_note(model.roles, model.class_names):
         print(f"note: {note}")
     photos = collect_photos(args.inputs, args.recursive)
-    worker = PhotoPredictor(model, Path(args.output), not args.no_overlays, args.probabilities)
+    worker = PhotoPredictor(
+        model, Path(args.output), not args.no_overlays, args.probabilities,
+        uncertainty=args.uncertainty or args.select is not None,
+        earlier_uncertainty=earlier_uncertainty(Path(args.output)),
+    )  # fmt: skip
     print(f"{len(photos)} photo(s); model {model.info.spec.arch}/{model.info.spec.encoder}, "
           f"{model.device}, precision {model.precision}")  # fmt: skip
     report = predict_photos(photos, worker, args.overwrite, args.workers)
     rate = report.done / report.seconds if report.seconds else 0.0
     print(f"{report.done} predicted in {report.seconds:.1f} s ({rate:.2f} photos/s), "
           f"{report.skipped} skipped, {len(report.failed)} failed; table: {Path(args.output) / 'canopy.csv'}")  # fmt: skip
+    export_after_predict(args, photos, model.class_names)
+    select_after_predict(args)
     from vitiseg.report.html import report_after
 
     report_after(args.output, "predict", {**vars(report), "model": args.model, "device": str(model.device), "precision": model.precision})  # fmt: skip

@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from vitiseg.atomic import atomic_path
 from vitiseg.data.imageio import read_mask
-from vitiseg.data.layout import IMAGE_EXTENSIONS, MASK_EXTENSIONS, detect_mask_suffix
+from vitiseg.data.layout import IMAGE_EXTENSIONS, mask_files
 from vitiseg.errors import DataError
 
 
@@ -68,18 +68,13 @@ def convert_folder(
 
 
 def mask_stats(directory: str | Path, suffix: str | None = None) -> tuple[list[str], np.ndarray]:
-    """Pixel counts per class for every mask in ``directory``: (names, counts [N, C])."""
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise DataError(f"{directory}: no such directory")
-    suffix = suffix or detect_mask_suffix(directory)
-    files = sorted(
-        p
-        for p in directory.iterdir()
-        if p.suffix.lower() in MASK_EXTENSIONS and p.stem.endswith(suffix)
-    )
-    if not files:
-        raise DataError(f"{directory}: no masks NAME{suffix}.png found (see --mask-suffix)")
+    """Pixel counts per class for every mask in ``directory``: (names, counts [N, C]).
+
+    ``directory`` is a folder of ``NAME{suffix}.png`` masks, a folder of masks under the
+    photos' own names, or one holding ``images/`` + ``masks/`` (see
+    :func:`vitiseg.data.layout.mask_files`).
+    """
+    files = mask_files(directory, suffix)
     counts = [
         np.bincount(read_mask(p).ravel())
         for p in tqdm(files, desc="Reading masks", unit="mask", disable=None, leave=False)

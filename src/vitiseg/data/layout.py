@@ -11,6 +11,7 @@ from vitiseg.errors import DataError
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff")
 MASK_EXTENSIONS = (".png", ".tif", ".tiff")
 KNOWN_MASK_SUFFIXES = ("_bin", "_mask", "_label", "_gt")
+IMAGE_MASK_FOLDERS = (("images", "masks"), ("img", "ann"), ("JPEGImages", "SegmentationClass"))
 SPLIT_FOLDERS = {"train": ("train",), "valid": ("valid", "val"), "test": ("test",)}
 
 
@@ -60,15 +61,42 @@ def detect_mask_suffix(masks_in: Path) -> str:
     return KNOWN_MASK_SUFFIXES[0]
 
 
+def _detect_suffix(directory: Path, masks_in: Path) -> str:
+    """``""`` when the masks are in their own folder under the photos' own names, else
+    the known suffix found (see :func:`detect_mask_suffix`)."""
+    if masks_in.resolve() != directory.resolve():
+        photos = {p.stem for p in _files(directory, IMAGE_EXTENSIONS)}
+        masks = {p.stem for p in _files(masks_in, MASK_EXTENSIONS)}
+        if photos & masks:
+            return ""
+    return detect_mask_suffix(masks_in)
+
+
+def find_image_mask_folders(directory: str | Path) -> tuple[Path, Path] | None:
+    """The ``(photos, masks)`` sub-folders of ``directory``, if it holds one of
+    :data:`IMAGE_MASK_FOLDERS` (names compared without case), else None."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return None
+    folders = {p.name.lower(): p for p in directory.iterdir() if p.is_dir()}
+    for images, masks in IMAGE_MASK_FOLDERS:
+        if images.lower() in folders and masks.lower() in folders:
+            return folders[images.lower()], folders[masks.lower()]
+    return None
+
+
 def find_pairs(
     directory: str | Path, mask_suffix: str | None = None, mask_dir: str | Path | None = None
 ) -> list[Pair]:
     """List the photo/mask pairs of one folder, sorted by name.
 
     Args:
-        directory: folder of photos (and of masks unless ``mask_dir`` is given).
-        mask_suffix: what follows the photo's name in its mask's name (``_bin``, ``_mask``);
-            None picks the first of :data:`KNOWN_MASK_SUFFIXES` found.
+        directory: folder of photos (and of masks unless ``mask_dir`` is given), or a
+            folder holding one of :data:`IMAGE_MASK_FOLDERS` (``images/`` + ``masks/``...).
+        mask_suffix: what follows the photo's name in its mask's name (``_bin``, ``_mask``,
+            ``""`` for the same name in ``mask_dir``); None detects it: ``""`` if some
+            mask in a separate ``mask_dir`` has a photo's own name, else the first of
+            :data:`KNOWN_MASK_SUFFIXES` found.
         mask_dir: separate folder holding the masks, if any.
 
     Raises:
@@ -78,11 +106,21 @@ def find_pairs(
     directory = Path(directory)
     if not directory.is_dir():
         raise DataError(f"{directory}: no such directory")
+    ignore_unmasked = False
+    if mask_dir is None and (found := find_image_mask_folders(directory)) is not None:
+        directory, mask_dir = found
+        ignore_unmasked = directory.name.lower() == "jpegimages"  # VOC: not every photo is labelled
     masks_in = Path(mask_dir) if mask_dir else directory
     if not masks_in.is_dir():
         raise DataError(f"{masks_in}: mask directory does not exist")
+    same_folder = masks_in.resolve() == directory.resolve()
     if mask_suffix is None:
-        mask_suffix = detect_mask_suffix(masks_in)
+        mask_suffix = _detect_suffix(directory, masks_in)
+    if mask_suffix == "" and same_folder:
+        raise DataError(
+            f"{directory}: an empty --mask-suffix needs the masks in another folder "
+            "(--mask-dir), or photos and masks would have the same names"
+        )
     all_masks = _by_stem(
         [p for p in _files(masks_in, MASK_EXTENSIONS) if p.stem.endswith(mask_suffix)],
         masks_in,
@@ -90,9 +128,14 @@ def find_pairs(
     )
     masks = {stem[: len(stem) - len(mask_suffix)]: path for stem, path in all_masks.items()}
     image_paths = [
-        p for p in _files(directory, IMAGE_EXTENSIONS) if not p.stem.endswith(mask_suffix)
+        p
+        for p in _files(directory, IMAGE_EXTENSIONS)
+        if not (same_folder and p.stem.endswith(mask_suffix))
     ]
     images = _by_stem(image_paths, directory, "photo")
+    if ignore_unmasked:
+        images = {name: path for name, path in images.items() if name in masks}
+    shown = f"NAME{mask_suffix}.png" if mask_suffix else "NAME.png (same name)"
     if not images and not masks:
         raise DataError(
             f"{directory}: no photos found (expected NAME.jpg beside NAME{mask_suffix}.png; "
@@ -101,7 +144,7 @@ def find_pairs(
     orphans = sorted(set(images) - set(masks))
     if orphans:
         raise DataError(
-            f"{directory}: {len(orphans)} photo(s) without a mask NAME{mask_suffix}.png in "
+            f"{directory}: {len(orphans)} photo(s) without a mask {shown} in "
             f"{masks_in}: {_list_examples(orphans)} (wrong --mask-suffix or --mask-dir?)"
         )
     widowed = sorted(set(masks) - set(images))
@@ -111,6 +154,59 @@ def find_pairs(
             f"{_list_examples([masks[n].name for n in widowed])}"
         )
     return [Pair(name, images[name], masks[name]) for name in sorted(images)]
+
+
+def find_split_pairs(
+    directory: str | Path, mask_suffix: str | None = None, mask_dir: str | Path | None = None
+) -> dict[str, list[Pair]] | None:
+    """Pairs per split if ``directory`` is pre-split, else None.
+
+    Recognised: ``train/ valid/ test/`` sub-folders of ``directory`` (each a folder of
+    pairs, or of ``images/`` + ``masks/``...), or split sub-folders inside the photo and
+    mask folders (``images/train/`` + ``masks/train/``...). A ``mask_dir`` with split
+    sub-folders of its own gives each split its masks.
+    """
+    directory = Path(directory)
+    if (folders := find_split_folders(directory)) is not None:
+        for part, folder in folders.items():
+            if not any(folder.iterdir()):
+                raise DataError(f"{folder}: the {part} split has no images")
+        mask_folders = find_split_folders(mask_dir) if mask_dir else None
+        return {
+            part: find_pairs(folder, mask_suffix, mask_folders[part] if mask_folders else mask_dir)
+            for part, folder in folders.items()
+        }
+    if mask_dir is None and (found := find_image_mask_folders(directory)) is not None:
+        images, masks = found
+        folders = find_split_folders(images)
+        if folders is not None:
+            mask_folders = find_split_folders(masks)
+            if mask_folders is None:
+                raise DataError(f"{images} has train/ valid/ test/ sub-folders but {masks} has not")
+            return {
+                part: find_pairs(folders[part], mask_suffix, mask_folders[part]) for part in folders
+            }
+    return None
+
+
+def mask_files(directory: str | Path, mask_suffix: str | None = None) -> list[Path]:
+    """Every mask of a folder: ``NAME{suffix}.png`` files, the ``masks/`` of a folder
+    holding ``images/`` + ``masks/``, or, in a folder with no known suffix, every PNG/TIFF
+    (masks under the photos' names, in their own folder)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise DataError(f"{directory}: no such directory")
+    if (found := find_image_mask_folders(directory)) is not None:
+        directory = found[1]
+    files = _files(directory, MASK_EXTENSIONS)
+    if mask_suffix is None:
+        stems = [p.stem for p in files]
+        known = [s for s in KNOWN_MASK_SUFFIXES if any(stem.endswith(s) for stem in stems)]
+        mask_suffix = known[0] if known else ""
+    files = [p for p in files if p.stem.endswith(mask_suffix)]
+    if not files:
+        raise DataError(f"{directory}: no masks NAME{mask_suffix}.png found (see --mask-suffix)")
+    return files
 
 
 def find_split_folders(directory: str | Path) -> dict[str, Path] | None:

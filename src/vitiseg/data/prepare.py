@@ -10,7 +10,7 @@ import numpy as np
 
 from vitiseg.config import TrainConfig
 from vitiseg.data.check import PairFacts, check_pairs
-from vitiseg.data.layout import Pair, find_pairs, find_split_folders
+from vitiseg.data.layout import Pair, find_pairs, find_split_pairs
 from vitiseg.data.masks import parse_class_map
 from vitiseg.data.split import SPLITS, assign, read_split, split_names
 from vitiseg.errors import DataError
@@ -56,12 +56,10 @@ def split_pairs(config: TrainConfig, split_csv: Path | None = None) -> dict[str,
         if not split_csv.is_file():
             raise DataError(f"--split {split_csv}: no such file")
         splits = read_split(split_csv, config.directory)
-    elif (folders := find_split_folders(config.directory)) is not None:
-        splits = {}
-        for part in SPLITS:
-            if not any(folders[part].iterdir()):
-                raise DataError(f"{folders[part]}: the {part} split has no images")
-            splits[part] = find_pairs(folders[part], config.mask_suffix, config.mask_dir)
+    elif (
+        found := find_split_pairs(config.directory, config.mask_suffix, config.mask_dir)
+    ) is not None:
+        splits = found
     else:
         pairs = find_pairs(config.directory, config.mask_suffix, config.mask_dir)
         names = split_names([p.name for p in pairs], seed=config.seed, group_by=config.group_by)

@@ -1,0 +1,153 @@
+"""`vitiseg masks import` and `predict --export`: CVAT, Label Studio and COCO labels in and out."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from vitiseg.checks import AT_LEAST_1
+from vitiseg.cli import options as o
+
+
+def add_import_parser(masks: argparse._SubParsersAction) -> None:
+    p = masks.add_parser(
+        "import",
+        help="CVAT / Label Studio / COCO export -> NAME.jpg + NAME_bin.png",
+        description="Turn an annotation tool's export into photos beside class masks. "
+        "cvat: the unzipped 'Segmentation mask 1.1' export folder (labelmap.txt + "
+        "SegmentationClass/); labelstudio: the JSON export (brush and polygon labels); coco: "
+        "a COCO JSON file (polygons and RLE). Overlapping regions: the smaller one is on "
+        "top. Nothing is written unless every photo imports.",
+    )
+    p.add_argument(
+        "source", type=o.existing_path, help="export folder (cvat) or JSON file (labelstudio, coco)"
+    )
+    p.add_argument(
+        "target", type=o.output_folder, help="folder for NAME.jpg + NAME_bin.png and classes.txt"
+    )
+    p.add_argument("--from", dest="fmt", required=True, choices=("cvat", "labelstudio", "coco"))
+    p.add_argument(
+        "--classes",
+        type=o.names,
+        help="class names by index, e.g. background,leaf,wood (default: the file's order, "
+        "background first)",
+    )
+    p.add_argument(
+        "--images",
+        type=o.existing_folder,
+        help="folder of the photos (default: JPEGImages/ of a CVAT export, else the JSON "
+        "file's folder and its images/)",
+    )
+    p.add_argument("--suffix", default="_bin", help="mask name suffix (default: _bin)")
+    p.add_argument("--copy", action="store_true", help="copy the photos (default: hard links)")
+    p.add_argument(
+        "--skip-missing", action="store_true", help="import the photos found, list the others"
+    )
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace files of TARGET with the same names"
+    )
+    p.set_defaults(handler=run_import)
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from vitiseg.data.importers import import_labels
+
+    summary = import_labels(
+        args.fmt, args.source, args.target, args.classes, args.images, args.suffix, args.copy,
+        args.overwrite, args.skip_missing,
+    )  # fmt: skip
+    total = max(1, int(summary.pixels.sum()))
+    print(f"{summary.photos} photo(s) with masks written to {args.target}")
+    for index, (name, count) in enumerate(zip(summary.classes, summary.pixels, strict=True)):
+        print(f"  {index} {name:<16} {int(count):>12} px  {count / total:7.2%}")
+    for what, names in (("photos without labels (not imported)", summary.unlabelled),
+                        ("labels without photos (not imported)", summary.missing)):  # fmt: skip
+        if names:
+            shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+            print(f"{len(names)} {what}: {shown}")
+    print(f"train with: -c {len(summary.classes)} --class-names {','.join(summary.classes)}")
+    return 0
+
+
+def add_export_options(p: argparse.ArgumentParser) -> None:
+    """``--export``, ``--image-url``, ``--uncertainty``, ``--select``, ``--camera`` of
+    ``vitiseg predict``."""
+    p.add_argument(
+        "--uncertainty",
+        action="store_true",
+        help="add each photo's uncertainty to canopy.csv: the mean pixel entropy of the class "
+        "probabilities, 0 (sure) to 1 (with --tta: of the averaged views)",
+    )
+    p.add_argument(
+        "--select",
+        type=o.number(int, AT_LEAST_1),
+        metavar="K",
+        help="write OUT/select.csv: the K photos most worth labelling next (most uncertain, "
+        "spread over cameras and dates); implies --uncertainty",
+    )
+    p.add_argument(
+        "--camera",
+        metavar="REGEX",
+        type=o.regex,
+        help="for --select: the camera is this pattern's first group in the file name "
+        "(default: the name up to its first _)",
+    )
+    p.add_argument(
+        "--export",
+        action="append",
+        choices=("cvat", "labelstudio", "coco"),
+        help="also write the masks as pre-annotations in OUT/export/ (cvat: a 'Segmentation "
+        "mask 1.1' folder to zip and upload; labelstudio: labelstudio.json with "
+        "labeling_config.xml; coco: coco.json); may be repeated",
+    )
+    p.add_argument(
+        "--image-url",
+        default="",
+        help="prefix of the photo names in labelstudio.json, e.g. /data/local-files/?d=vines/",
+    )
+
+
+def export_after_predict(args: argparse.Namespace, photos: list, classes: list[str]) -> None:
+    from vitiseg.data.exporters import export_predictions
+
+    for fmt in dict.fromkeys(args.export or []):
+        written = export_predictions(photos, args.output, fmt, classes, args.image_url)
+        print(f"pre-annotations for {fmt}: {written}")
+
+
+def earlier_uncertainty(out: Path) -> dict[str, str]:
+    """file -> uncertainty from an earlier run's canopy.csv, kept for the photos it skips."""
+    import csv
+
+    table = out / "canopy.csv"
+    if not table.is_file():
+        return {}
+    with open(table, encoding="utf-8", newline="") as handle:
+        return {r["file"]: r["uncertainty"] for r in csv.DictReader(handle) if r.get("uncertainty")}
+
+
+def select_after_predict(args: argparse.Namespace) -> None:
+    import csv
+    import io
+
+    from vitiseg.atomic import write_text
+    from vitiseg.uncertainty import select_photos
+
+    if args.select is None:
+        return
+    table = Path(args.output) / "canopy.csv"
+    with open(table, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    scored = [r for r in rows if r.get("uncertainty")]
+    if len(scored) < len(rows):
+        print(f"warning: {len(rows) - len(scored)} photo(s) done by an earlier run have no "
+              "uncertainty and are not considered; --overwrite computes it")  # fmt: skip
+    chosen = select_photos(scored, args.select, args.camera)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(
+        buffer, ["rank", "file", "uncertainty", "camera", "date"], lineterminator="\n"
+    )
+    writer.writeheader()
+    writer.writerows(chosen)
+    write_text(Path(args.output) / "select.csv", buffer.getvalue())
+    print(f"{len(chosen)} photo(s) to label next: {Path(args.output) / 'select.csv'}")
