@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         "  Predictions/demo/*.png        photos with the predicted classes overlaid\n"
         "  model.safetensors, model.json the model, for `vitiseg predict --model "
         f"{run} PHOTOS -o OUT`\n"
-        "  checkpoints/                  last.ckpt (resume with -r), best.ckpt"
+        "  checkpoints/                  last.ckpt (resume with -r), best.ckpt\n"
+        f"Open the report in a browser: {(run / 'report.html').resolve()}"
     )
     return 0
 

@@ -180,4 +180,7 @@ def run(args: argparse.Namespace) -> int:
     for note in notes + result.notes:
         print(f"note: {note}")
     print(f"Season in {out}: season.csv, transitions.csv, photos.csv, figures/")
+    from vitiseg.report.html import report_after
+
+    report_after(out, "season")
     return 0

@@ -360,5 +360,8 @@ def run(args: argparse.Namespace) -> int:
         print_summary(trained.evaluate())
     elif not args.no_test:
         print(f"No test evaluation: {config.split} gives no test photos")
+    from vitiseg.report.html import report_after
+
+    report_after(trained.root, "train")
     print(f"Run folder: {trained.root}")
     return 0
