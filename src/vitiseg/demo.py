@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from vitiseg.data.synthetic import CLASS_NAMES, write_synthetic
+from vitiseg.run import Run
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     if code:
         return code
     run = out / "runs" / "demo"
-    summary = json.loads((run / "summary.json").read_text())
+    summary = json.loads(Run(run).summary.read_text())
     leaf = summary["per_class"]["leaf"]["IoU"]
     print(
         f"\nDone in {(time.monotonic() - started) / 60:.1f} min. Leaf IoU on the synthetic test split: "

@@ -21,6 +21,14 @@ from vitiseg.errors import ConfigError
 log = logging.getLogger(__name__)
 
 CHECKPOINTS = "checkpoints"
+CONFIG_FILE = "config.yaml"
+SPLIT_FILE = "split.csv"
+HISTORY_FILE = "history.json"
+METRICS_PLOT = "metrics.png"
+SUMMARY_FILE = "summary.json"
+CONFUSION_PLOT = "confusion.png"
+TRAIN_CSV = "Train_{name}.csv"
+TEST_CSV = "Test_{name}.csv"
 RESUMABLE = frozenset(
     {"epochs", "max_time", "workers", "devices", "num_nodes", "strategy", "accelerator",
      "precision", "patience", "logger"}
@@ -60,11 +68,11 @@ class Run:
     # the layout
     @property
     def config_file(self) -> Path:
-        return self.root / "config.yaml"
+        return self.root / CONFIG_FILE
 
     @property
     def split_file(self) -> Path:
-        return self.root / "split.csv"
+        return self.root / SPLIT_FILE
 
     @property
     def checkpoints(self) -> Path:
@@ -86,17 +94,17 @@ class Run:
 
     @property
     def history(self) -> Path:
-        return self.root / "history.json"
+        return self.root / HISTORY_FILE
 
     @property
     def metrics_plot(self) -> Path:
-        return self.root / "metrics.png"
+        return self.root / METRICS_PLOT
 
     def train_csv(self, name: str) -> Path:
-        return self.root / f"Train_{name}.csv"
+        return self.root / TRAIN_CSV.format(name=name)
 
     def test_csv(self, name: str) -> Path:
-        return self.root / f"Test_{name}.csv"
+        return self.root / TEST_CSV.format(name=name)
 
     @property
     def logs(self) -> Path:
@@ -105,11 +113,17 @@ class Run:
 
     @property
     def summary(self) -> Path:
-        return self.root / "summary.json"
+        return self.root / SUMMARY_FILE
 
     @property
     def confusion_plot(self) -> Path:
-        return self.root / "confusion.png"
+        return self.root / CONFUSION_PLOT
+
+    def test_names(self) -> list[str]:
+        """The NAMEs of the ``Test_NAME.csv`` tables here, the newest last."""
+        prefix, suffix = TEST_CSV.split("{name}")
+        tables = sorted(self.root.glob(TEST_CSV.format(name="*")), key=lambda p: p.stat().st_mtime)
+        return [p.name.removeprefix(prefix).removesuffix(suffix) for p in tables]
 
     def pictures(self, name: str) -> Path:
         return self.root / "Predictions" / name

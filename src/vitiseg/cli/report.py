@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from vitiseg.cli import options as o
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -16,7 +18,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "and leaf cover. train, evaluate and predict write it themselves; this writes it again "
         "(after an upgrade, or for a folder from an older vitiseg: the page says what is missing).",
     )
-    p.add_argument("folder", help="a run folder, an evaluate output folder or a predict folder")
+    p.add_argument(
+        "folder",
+        type=o.existing_folder,
+        help="a run folder, an evaluate output folder or a predict folder",
+    )
     p.set_defaults(handler=run)
 
 

@@ -22,6 +22,7 @@ from vitiseg.atomic import write_text
 from vitiseg.errors import DataError
 from vitiseg.report.facts import record_facts
 from vitiseg.report.page import Page
+from vitiseg.run import CONFIG_FILE, HISTORY_FILE, SPLIT_FILE, SUMMARY_FILE, TEST_CSV, TRAIN_CSV
 
 REPORT_FILE = "report.html"
 
@@ -72,13 +73,16 @@ KINDS: dict[str, Kind] = {
         _has("canopy.csv", "masks", "overlays"), _predict, "predict.html.j2", "predict (canopy.csv)"
     ),
     "run": Kind(
-        _has("config.yaml", "history.json", "split.csv", "Train_*.csv"),
+        _has(CONFIG_FILE, HISTORY_FILE, SPLIT_FILE, TRAIN_CSV.format(name="*")),
         _run,
         "run.html.j2",
-        "train run (config.yaml, history.json)",
+        f"train run ({CONFIG_FILE}, {HISTORY_FILE})",
     ),
     "evaluation": Kind(
-        _has("summary.json", "Test_*.csv"), _evaluation, "run.html.j2", "evaluate (summary.json)"
+        _has(SUMMARY_FILE, TEST_CSV.format(name="*")),
+        _evaluation,
+        "run.html.j2",
+        f"evaluate ({SUMMARY_FILE})",
     ),
 }
 

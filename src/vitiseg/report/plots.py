@@ -14,6 +14,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from vitiseg.report.embed import figure_uri, png_file_uri  # noqa: E402
 from vitiseg.report.history import history_frame, plot_history  # noqa: E402
+from vitiseg.run import Run  # noqa: E402
 
 
 def cover_scatter_uri(true: np.ndarray, predicted: np.ndarray, what: str = "Leaf cover") -> str:
@@ -65,6 +66,6 @@ def history_uri(history: list[dict], class_names: list[str]) -> str:
     """The four per-class curves (IoU, accuracy, precision, recall) from ``history.json``."""
     frame = history_frame(history, len(class_names))
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "metrics.png"
+        path = Run(Path(folder)).metrics_plot
         plot_history(frame, path, class_names)
         return png_file_uri(path)

@@ -18,6 +18,16 @@ from PIL import Image
 from vitiseg.report.embed import jpeg_uri, png_file_uri, shrink_mask, thumbnail
 from vitiseg.report.facts import read_facts
 from vitiseg.report.page import Page, number, read_json, read_yaml
+from vitiseg.run import (
+    CONFIG_FILE,
+    CONFUSION_PLOT,
+    HISTORY_FILE,
+    METRICS_PLOT,
+    SPLIT_FILE,
+    SUMMARY_FILE,
+    TEST_CSV,
+    Run,
+)
 
 GALLERY_LIMIT = 40
 LIST_LIMIT = 2000  # rows of the per-photo table, names per split: keeps the page under 5 MB
@@ -26,11 +36,11 @@ TABLE_METRICS = ("IoU", "Precision", "Recall", "F1")
 
 def run_name(folder: Path, config: dict | None) -> str | None:
     """The NAME of ``Test_NAME.csv``: the config's, else the newest ``Test_*.csv``'s."""
-    if config and config.get("name") and (folder / f"Test_{config['name']}.csv").is_file():
+    run = Run(folder)
+    if config and config.get("name") and run.test_csv(str(config["name"])).is_file():
         return str(config["name"])
-    tests = sorted(folder.glob("Test_*.csv"), key=lambda p: p.stat().st_mtime)
-    if tests:
-        return tests[-1].stem[len("Test_") :]
+    if tests := run.test_names():
+        return tests[-1]
     return str(config["name"]) if config and config.get("name") else None
 
 
@@ -49,15 +59,16 @@ def read_test_table(path: Path) -> pd.DataFrame:
 
 def run_page(folder: Path, kind: str = "run", gallery_limit: int = GALLERY_LIMIT) -> Page:
     """Everything the train/evaluate template shows for ``folder``."""
+    run = Run(folder)
     page = Page(folder.resolve(), kind)
     facts = read_facts(folder)
-    config = read_yaml(folder / "config.yaml")
+    config = read_yaml(run.config_file)
     if kind == "run" and config is None:
-        page.lack("config.yaml", "no data folder, model or settings")
+        page.lack(CONFIG_FILE, "no data folder, model or settings")
     name = run_name(folder, config)
     page.title = f"vitiseg {'run' if kind == 'run' else 'evaluation'} {name or page.folder.name}"
     model = read_json(folder / "model.json")
-    summary = read_json(folder / "summary.json")
+    summary = read_json(run.summary)
     class_names = (
         (summary or {}).get("classes")
         or (config or {}).get("class_names")
@@ -74,7 +85,7 @@ def run_page(folder: Path, kind: str = "run", gallery_limit: int = GALLERY_LIMIT
         page.sections["data"] = _data_section(folder, config)
         page.sections["model"] = _model_section(config, model)
         page.sections["training"] = _training_section(folder, class_names, page)
-    test = folder / f"Test_{name}.csv" if name else None
+    test = run.test_csv(name) if name else None
     table = None
     if test and test.is_file():
         try:
@@ -83,12 +94,14 @@ def run_page(folder: Path, kind: str = "run", gallery_limit: int = GALLERY_LIMIT
             page.notes.append(f"{test.name} could not be read ({exc}): no per-photo figures.")
     if summary is None:
         page.lack(
-            "summary.json",
+            SUMMARY_FILE,
             "no test figures: the run was trained with --no-test, or stopped before its test"
             " stage (`vitiseg evaluate RUN` writes them)",
         )
     if table is None and not (test and test.is_file()):
-        page.lack(f"Test_{name or 'NAME'}.csv", "no per-photo figures, gallery or cover scatter")
+        page.lack(
+            TEST_CSV.format(name=name or "NAME"), "no per-photo figures, gallery or cover scatter"
+        )
     if summary is not None:
         page.sections["classes"] = _class_table(summary, table, class_names)
         page.sections["confusion"] = _confusion_section(folder, summary, class_names, page)
@@ -99,12 +112,14 @@ def run_page(folder: Path, kind: str = "run", gallery_limit: int = GALLERY_LIMIT
         if len(ranked) > LIST_LIMIT:
             page.notes.append(
                 f"The table of test photos lists the {LIST_LIMIT} worst of {len(ranked)}; "
-                f"Test_{name}.csv holds them all."
+                f"{run.test_csv(name).name} holds them all."
             )
         page.sections["scatter"] = _scatter(table)
-        pictures = folder / "Predictions" / (name or "")
+        pictures = run.pictures(name or "")
         if not pictures.is_dir():
-            page.lack(f"Predictions/{name}/", "no predicted pictures in the gallery")
+            page.lack(
+                f"{run.pictures(name).relative_to(folder)}/", "no predicted pictures in the gallery"
+            )
         page.sections["gallery"] = _gallery(
             ranked,
             photos,
@@ -135,23 +150,25 @@ def _commands(facts: dict) -> list[dict]:
 
 def _photo_paths(folder: Path, config: dict | None, facts: dict, page: Page) -> dict:
     """name -> (photo, true mask) from ``split.csv`` (or what evaluate recorded)."""
+    run = Run(folder)
     paths: dict[str, tuple[Path, Path]] = {}
     for command in ("evaluate", "train"):
         for name, (image, mask) in (facts.get(command, {}).get("photos") or {}).items():
             paths[name] = (Path(image), Path(mask))
-    split = folder / "split.csv"
+    split = run.split_file
     if split.is_file():
         root = Path((config or {}).get("directory") or folder)
         for row in read_split_rows(split):
             if row.get("name") and row.get("image") and row.get("mask"):
                 paths.setdefault(row["name"], (root / row["image"], root / row["mask"]))
     elif page.kind == "run":
-        page.lack("split.csv", "no split counts and no photos or true masks in the gallery")
+        page.lack(SPLIT_FILE, "no split counts and no photos or true masks in the gallery")
     return paths
 
 
 def _data_section(folder: Path, config: dict | None) -> dict:
-    split = folder / "split.csv"
+    run = Run(folder)
+    split = run.split_file
     rows = read_split_rows(split) if split.is_file() else []
     names: dict[str, list[str]] = {}
     for row in rows:
@@ -187,19 +204,20 @@ def _model_section(config: dict | None, model: dict | None) -> dict:
 
 
 def _training_section(folder: Path, class_names: list[str], page: Page) -> dict | None:
+    run = Run(folder)
     from vitiseg.report.plots import history_uri
 
-    history = read_json(folder / "history.json")
+    history = read_json(run.history)
     if not isinstance(history, list) or not history:
-        page.lack("history.json", "no epoch table (training time, best epoch)")
+        page.lack(HISTORY_FILE, "no epoch table (training time, best epoch)")
         history = None
     section: dict = {}
-    if (folder / "metrics.png").is_file():
-        section["curves"] = png_file_uri(folder / "metrics.png")
+    if (run.metrics_plot).is_file():
+        section["curves"] = png_file_uri(run.metrics_plot)
     elif history and class_names:
         section["curves"] = history_uri(history, class_names)
     else:
-        page.lack("metrics.png", "no metric curves")
+        page.lack(METRICS_PLOT, "no metric curves")
     if history:
         val_miou = [number(np.nanmean(row["val"]["IoU"])) for row in history if "val" in row]
         best = (
@@ -208,7 +226,7 @@ def _training_section(folder: Path, class_names: list[str], page: Page) -> dict 
         section |= {
             "epochs": len(history),
             "minutes": sum(float(row.get("minutes") or 0) for row in history),
-            "finished": datetime.fromtimestamp((folder / "history.json").stat().st_mtime)
+            "finished": datetime.fromtimestamp((run.history).stat().st_mtime)
             .astimezone()
             .isoformat(timespec="seconds"),
             "best_epoch": history[best]["epoch"] if best is not None else None,
@@ -245,11 +263,12 @@ def _class_table(summary: dict, table: pd.DataFrame | None, class_names: list[st
 
 
 def _confusion_section(folder: Path, summary: dict, class_names: list[str], page: Page) -> dict:
+    run = Run(folder)
     section: dict = {}
-    if (folder / "confusion.png").is_file():
-        section["picture"] = png_file_uri(folder / "confusion.png")
+    if (run.confusion_plot).is_file():
+        section["picture"] = png_file_uri(run.confusion_plot)
     else:
-        page.lack("confusion.png", "the confusion matrix only as a table")
+        page.lack(CONFUSION_PLOT, "the confusion matrix only as a table")
     counts = np.asarray(summary.get("confusion") or [], dtype=float)
     if counts.ndim == 2 and counts.shape == (len(class_names), len(class_names)):
         totals = counts.sum(1, keepdims=True)
