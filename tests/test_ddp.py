@@ -40,6 +40,6 @@ def test_two_processes_sum_one_confusion_matrix_and_write_one_run(tmp_path: Path
         f"d/{name}" for name in (
             "Test_d.csv", "Train_d.csv", "checkpoints/best.ckpt", "checkpoints/last.ckpt", "config.json",
             "config.yaml", "confusion.png", "history.json", "metrics.png", "model.json", "model.safetensors",
-            "split.csv", "summary.json",
+            "report-facts.json", "report.html", "split.csv", "summary.json",
         )
     )  # fmt: skip

@@ -3,11 +3,14 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from vitiseg.cli import main
 from vitiseg.data.synthetic import write_synthetic
 from vitiseg.hardware import cpu_has_bf16, resolve_precision
 
 
+@pytest.mark.slow
 def test_bf16_and_fp32_reach_close_validation_iou(tmp_path: Path):
     write_synthetic(tmp_path / "data", n=14, size=(192, 128), seed=3)
     leaf = {}
@@ -26,3 +29,9 @@ def test_bf16_and_fp32_reach_close_validation_iou(tmp_path: Path):
 def test_auto_precision_follows_the_hardware():
     assert resolve_precision("32") == "32"
     assert resolve_precision("auto", "cpu") == ("bf16-mixed" if cpu_has_bf16() else "32")
+
+
+def test_onednn_capped_below_bf16_means_fp32(monkeypatch):
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")  # how an AVX2 laptop is emulated
+    assert not cpu_has_bf16()
+    assert resolve_precision("auto", "cpu") == "32"

@@ -23,6 +23,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--size", default="512x384", help="photo size WxH (default: 512x384)")
     parser.add_argument("--epochs", type=int, default=40, help="training epochs (default: 40)")
     parser.add_argument("--crop-size", type=int, default=256, help="training crop (default: 256)")
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        default=3.0,
+        help="training time budget; the schedule is fitted to it (default: 3)",
+    )
     return parser.parse_args(argv)
 
 
@@ -59,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
             str(args.crop_size),
             "-e",
             str(args.epochs),
+            "--max-time",
+            str(args.minutes),
             "-bs",
             "8",
             "-lr",

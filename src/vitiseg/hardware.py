@@ -8,9 +8,15 @@ from pathlib import Path
 
 import torch
 
+BELOW_BF16 = {"SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI"}
+"""oneDNN instruction sets without native bfloat16 (values of ``ONEDNN_MAX_CPU_ISA``)."""
+
 
 def cpu_has_bf16() -> bool:
-    """True if the CPU has native bfloat16 instructions (AVX512-BF16 or AMX)."""
+    """True if the CPU has native bfloat16 instructions (AVX512-BF16 or AMX) and oneDNN
+    may use them (``ONEDNN_MAX_CPU_ISA`` set below them, e.g. ``AVX2``, says no)."""
+    if os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper() in BELOW_BF16:
+        return False
     try:
         flags = Path("/proc/cpuinfo").read_text()
     except OSError:
