@@ -26,9 +26,8 @@ from vitiseg.config import InferenceOptions
 from vitiseg.data.imageio import decode_image, read_mask
 from vitiseg.data.layout import IMAGE_EXTENSIONS
 from vitiseg.errors import DataError
-from vitiseg.hardware import inference_precision
-from vitiseg.inference import Predictor, resolve_device
-from vitiseg.model import ModelInfo, load_model
+from vitiseg.inference import Predictor
+from vitiseg.model import ModelInfo
 from vitiseg.prefetch import prefetch
 from vitiseg.report.overlay import overlay, palette_png
 
@@ -115,15 +114,17 @@ class PhotoPredictor:
     """Writes the outputs of one photo and gives its canopy.csv row."""
 
     def __init__(self, model_path: str | Path, out: Path, options: InferenceOptions, leaf_class: int | None,
-                 k: float, overlays: bool, probabilities: bool) -> None:  # fmt: skip
-        model, info = load_model(model_path)
-        device = resolve_device(options.device)
+                 k: float, overlays: bool, probabilities: bool, backend: str = "auto") -> None:  # fmt: skip
+        from vitiseg.backends import load_engine
+
+        self.engine = load_engine(model_path, backend, options.device, options.precision)
+        info = self.engine.info
         self.info: ModelInfo = info
-        self.precision = inference_precision(options.precision, device)
+        self.precision = self.engine.precision
         self.predictor = Predictor(
-            model,
+            self.engine.model,
             info,
-            str(device),
+            str(self.engine.device),
             options.tile,
             options.overlap,
             options.batch_size,

@@ -1,4 +1,4 @@
-"""Command line: ``vitiseg train|evaluate|predict|masks|synth``.
+"""Command line: ``vitiseg train|evaluate|predict|export|masks|synth``.
 
 Only parses arguments and calls library functions. User mistakes (VitisegError) print one
 message and exit with code 2; no traceback.
@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from vitiseg import __version__
-from vitiseg.cli import evaluate, masks, predict, synth, train
+from vitiseg.cli import evaluate, export, masks, predict, synth, train
 from vitiseg.errors import TrainingFault, VitisegError
 from vitiseg.quiet import quiet_libraries
 
@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"vitiseg {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (train, evaluate, predict, masks, synth):
+    for command in (train, evaluate, predict, export, masks, synth):
         command.add_parser(sub)
     return parser
 

@@ -24,7 +24,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="photos, folders or glob patterns ('photos/*.jpg')",
     )
     p.add_argument(
-        "--model", required=True, help="run folder, or model.safetensors with its model.json"
+        "--model",
+        required=True,
+        help="run folder, model.safetensors with its model.json, or a FILE.onnx from `vitiseg export`",
+    )
+    p.add_argument(
+        "--backend",
+        default="auto",
+        choices=("auto", "torch", "onnxruntime"),
+        help="engine: torch, or onnxruntime (an ONNX file: --model FILE.onnx, or model.int8.onnx "
+        "/ model.onnx beside the model; needs the onnx extra). auto: onnxruntime on a CPU "
+        "without bf16 when an exported ONNX file is beside the model, else torch (default: auto)",
     )
     p.add_argument("-o", "--output", required=True, help="output folder")
     p.add_argument("--recursive", action="store_true", help="also look in sub-folders")
@@ -47,8 +57,9 @@ def run(args: argparse.Namespace) -> int:
     photos = collect_photos(args.inputs, args.recursive)
     worker = PhotoPredictor(
         args.model, Path(args.output), inference_options(args), args.leaf_class, args.k,
-        not args.no_overlays, args.probabilities,
+        not args.no_overlays, args.probabilities, args.backend,
     )  # fmt: skip
+    print(f"backend: {worker.engine.name} ({worker.engine.reason})")
     print(f"{len(photos)} photo(s); model {worker.info.spec.arch}/{worker.info.spec.encoder}, "
           f"{worker.predictor.device}, precision {worker.precision}")  # fmt: skip
     report = predict_photos(photos, worker, args.overwrite, args.workers)
