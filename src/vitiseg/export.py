@@ -12,6 +12,7 @@ Needs the ``onnx`` extra (``pip install 'vitiseg[onnx]'``: onnx, onnxruntime, on
 from __future__ import annotations
 
 import json
+import logging
 import re
 import tempfile
 from collections.abc import Callable
@@ -224,20 +225,28 @@ def quantize_int8(
             item = next(self.items, None)
             return None if item is None else {INPUT: item}
 
-    with tempfile.TemporaryDirectory(prefix="vitiseg-quant-") as tmp:
-        prepared = Path(tmp) / "prepared.onnx"
-        quant_pre_process(str(fp32), str(prepared), skip_symbolic_shape=True)
-        quantized = Path(tmp) / "int8.onnx"
-        quantize_static(
-            str(prepared), str(quantized), Reader(), quant_format=QuantFormat.QDQ,
-            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True,
-        )  # fmt: skip
-        proto = onnx.load(str(quantized))
-        del proto.metadata_props[:]
-        for key, value in onnx_metadata(info, quantized=f"int8 static, {len(crops)} crops").items():
-            proto.metadata_props.add(key=key, value=value)
-        with atomic_path(path) as out:
-            onnx.save(proto, str(out))
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # quantize_static's notes (e.g. per-channel axes of an unfused BN)
+    try:
+        with tempfile.TemporaryDirectory(prefix="vitiseg-quant-") as tmp:
+            prepared = Path(tmp) / "prepared.onnx"
+            quant_pre_process(str(fp32), str(prepared), skip_symbolic_shape=True)
+            quantized = Path(tmp) / "int8.onnx"
+            quantize_static(
+                str(prepared), str(quantized), Reader(), quant_format=QuantFormat.QDQ,
+                activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True,
+            )  # fmt: skip
+            proto = onnx.load(str(quantized))
+            del proto.metadata_props[:]
+            for key, value in onnx_metadata(
+                info, quantized=f"int8 static, {len(crops)} crops"
+            ).items():
+                proto.metadata_props.add(key=key, value=value)
+            with atomic_path(path) as out:
+                onnx.save(proto, str(out))
+    finally:
+        root.setLevel(level)
     return Path(path)
 
 
