@@ -55,7 +55,7 @@ class OnnxBackend:
     Args:
         path: the ``.onnx`` file written by ``vitiseg export``.
         device: ``cpu``, or ``cuda`` where onnxruntime-gpu provides CUDA.
-        threads: intra-op threads (None: ONNX Runtime's default, one per core).
+        threads: intra-op threads (None: as many as PyTorch uses, one per core by default).
 
     Raises:
         ConfigError: onnxruntime is not installed (names the extra).
@@ -70,8 +70,7 @@ class OnnxBackend:
         self.info: ModelInfo = read_onnx_info(path)
         options = ort.SessionOptions()
         options.log_severity_level = 3
-        if threads:
-            options.intra_op_num_threads = threads
+        options.intra_op_num_threads = threads or torch.get_num_threads()
         providers = ["CPUExecutionProvider"]
         if device.startswith("cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
             providers.insert(0, "CUDAExecutionProvider")

@@ -47,14 +47,35 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--workers", type=int, default=2, help="threads decoding photos ahead (default: 2)"
     )
+    p.add_argument(
+        "--devices",
+        type=int,
+        default=1,
+        help="processes on this machine, one per GPU (or sharing the CPU cores), each "
+        "predicting a share of the photos; under torchrun or srun the launcher decides "
+        "(default: 1)",
+    )
     add_inference_options(p)
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from vitiseg import shard as sharding
     from vitiseg.predict import PhotoPredictor, collect_photos, predict_photos
 
-    photos = collect_photos(args.inputs, args.recursive)
+    shard = sharding.current_shard()
+    if args.devices != 1 and not sharding.launched():
+        sharding.check_devices(args.devices, args.device)
+        collect_photos(args.inputs, args.recursive)  # input mistakes before any process starts
+        return sharding.launch(args.devices, args.argv)
+    if shard.world > 1:
+        args.device = sharding.process_device(args.device, shard)
+        if not args.device.startswith("cuda"):
+            torch.set_num_threads(sharding.cpu_threads(shard))
+        sharding.start(shard)
+    photos = shard.take(collect_photos(args.inputs, args.recursive))
     worker = PhotoPredictor(
         args.model, Path(args.output), inference_options(args), args.leaf_class, args.k,
         not args.no_overlays, args.probabilities, args.backend,
@@ -62,7 +83,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"backend: {worker.engine.name} ({worker.engine.reason})")
     print(f"{len(photos)} photo(s); model {worker.info.spec.arch}/{worker.info.spec.encoder}, "
           f"{worker.predictor.device}, precision {worker.precision}")  # fmt: skip
-    report = predict_photos(photos, worker, args.overwrite, args.workers)
+    report = predict_photos(photos, worker, args.overwrite, args.workers, shard.table)
+    sharding.finish(Path(args.output), shard)
+    if shard.world > 1:
+        print(f"process {shard.rank + 1} of {shard.world}: ", end="")
     rate = report.done / report.seconds if report.seconds else 0.0
     print(f"{report.done} predicted in {report.seconds:.1f} s ({rate:.2f} photos/s), "
           f"{report.skipped} skipped, {len(report.failed)} failed; table: {Path(args.output) / 'canopy.csv'}")  # fmt: skip
