@@ -77,3 +77,20 @@ def test_devices_beyond_the_machine_exit_2(tmp_path: Path):
                      "--devices", "4096", "--device", "cpu")  # fmt: skip
     assert result.returncode == 2
     assert "--devices 4096: this machine has" in result.stderr
+
+
+def test_the_launch_environment_is_read(monkeypatch):
+    from vitiseg.shard import current_shard
+
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SLURM_NTASKS", "8")
+    monkeypatch.setenv("SLURM_PROCID", "5")
+    assert current_shard() == Shard()  # inside an allocation but not launched: alone
+    monkeypatch.setenv("MASTER_ADDR", "node1")
+    monkeypatch.setenv("SLURM_LOCALID", "1")
+    monkeypatch.setenv("SLURM_NTASKS_PER_NODE", "4(x2)")
+    assert current_shard() == Shard(5, 8, 1, 4)
+    monkeypatch.setenv("RANK", "9")
+    with pytest.raises(ConfigError, match="outside WORLD_SIZE"):
+        current_shard()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -54,18 +55,23 @@ class Shard:
 def _env_int(*names: str, default: int) -> int:
     for name in names:
         value = os.environ.get(name)
-        if value not in (None, ""):
-            return int(value)
+        digits = re.match(r"\d+", value or "")  # SLURM writes e.g. "4(x2)"
+        if digits:
+            return int(digits.group())
+        if value:
+            raise ConfigError(f"{name}={value!r} is not a process count or rank")
     return default
 
 
 def current_shard() -> Shard:
     """Read torchrun's (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``LOCAL_WORLD_SIZE``)
-    or SLURM's (``SLURM_PROCID``, ``SLURM_NTASKS``, ``SLURM_LOCALID``) environment."""
-    world = _env_int("WORLD_SIZE", "SLURM_NTASKS", default=1)
-    rank = _env_int("RANK", "SLURM_PROCID", default=0)
-    local = _env_int("LOCAL_RANK", "SLURM_LOCALID", default=0)
-    local_world = _env_int("LOCAL_WORLD_SIZE", "SLURM_NTASKS_PER_NODE", default=world)
+    or SLURM's (``SLURM_PROCID``, ``SLURM_NTASKS``, ``SLURM_LOCALID``) environment; SLURM's
+    only with ``MASTER_ADDR`` set, so a command run once inside an allocation stays alone."""
+    slurm = "MASTER_ADDR" in os.environ
+    world = _env_int("WORLD_SIZE", *(["SLURM_NTASKS"] * slurm), default=1)
+    rank = _env_int("RANK", *(["SLURM_PROCID"] * slurm), default=0)
+    local = _env_int("LOCAL_RANK", *(["SLURM_LOCALID"] * slurm), default=0)
+    local_world = _env_int("LOCAL_WORLD_SIZE", *(["SLURM_NTASKS_PER_NODE"] * slurm), default=world)
     if not 0 <= rank < world:
         raise ConfigError(f"RANK {rank} outside WORLD_SIZE {world}")
     return Shard(rank, world, local, local_world)
@@ -144,7 +150,9 @@ def start(shard: Shard) -> None:
     import torch.distributed as dist
 
     if shard.world > 1 and not dist.is_initialized():
-        dist.init_process_group("gloo", timeout=timedelta(days=7))  # shares may be unequal
+        dist.init_process_group(  # MASTER_ADDR and MASTER_PORT from the launcher
+            "gloo", rank=shard.rank, world_size=shard.world, timeout=timedelta(days=7)
+        )  # a long wait: shares may take unequal times
 
 
 def finish(out: Path, shard: Shard) -> None:
