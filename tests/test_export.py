@@ -140,6 +140,12 @@ def test_int8_export_agrees_and_is_the_default_without_bf16(
     )
     forced = predict(model, photos, tmp_path / "t", "--backend", "torch", env=no_bf16)
     assert "backend: torch 32" in forced.stdout
+    torch.manual_seed(1)  # retrained: the ONNX file beside it is now stale
+    export_model(build_model(SPEC), ModelInfo(SPEC, NAMES), model)
+    stale = run_cli("predict", "--model", str(model), str(photos), "-o", str(tmp_path / "s"),
+                    env=no_bf16)  # fmt: skip
+    assert "exported from other weights" in stale.stdout
+    assert "backend: torch 32" in stale.stdout
 
 
 @needs_shared_data

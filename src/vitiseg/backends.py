@@ -108,11 +108,35 @@ class Engine:
 
 
 def _onnx_beside(path: Path) -> Path | None:
+    """The exported ONNX file beside a model, if it was exported from these weights."""
+    import importlib.util
+
     try:
         directory = resolve_model_dir(path)
     except WeightsError:
         return None
-    return next((directory / n for n in ONNX_BESIDE_MODEL if (directory / n).is_file()), None)
+    found = [directory / n for n in ONNX_BESIDE_MODEL if (directory / n).is_file()]
+    if not found or importlib.util.find_spec("onnx") is None:
+        return None
+    import onnx
+
+    from vitiseg.export import weights_digest
+
+    digest = weights_digest(directory / "model.safetensors")
+    for onnx_path in found:
+        try:
+            meta = {
+                p.key: p.value
+                for p in onnx.load(str(onnx_path), load_external_data=False).metadata_props
+            }
+        except Exception:
+            continue
+        if meta.get("vitiseg.weights_sha256") == digest:
+            return onnx_path
+        print(
+            f"note: {onnx_path} was exported from other weights than {directory / 'model.safetensors'}; not used"
+        )
+    return None
 
 
 def _onnxruntime_installed() -> bool:

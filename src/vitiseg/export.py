@@ -57,9 +57,23 @@ class PixelModel(torch.nn.Module):
         return self.net((image - self.mean) / self.std)
 
 
-def onnx_metadata(info: ModelInfo, quantized: str | None = None) -> dict[str, str]:
+def weights_digest(path: str | Path) -> str:
+    """SHA-256 of a weights file, to tell an ONNX file exported from other weights."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def onnx_metadata(
+    info: ModelInfo, quantized: str | None = None, weights: str = ""
+) -> dict[str, str]:
     """The ``metadata_props`` written into an exported file (all values are strings)."""
     return {
+        "vitiseg.weights_sha256": weights,
         "vitiseg.format": ONNX_FORMAT,
         "vitiseg.model": info.to_json(),
         "vitiseg.input": INPUT_NOTE,
@@ -89,7 +103,7 @@ def _failing_layers(program, error: Exception) -> list[str]:
 
 
 def export_onnx(
-    net: torch.nn.Module, info: ModelInfo, path: str | Path, opset: int = OPSET
+    net: torch.nn.Module, info: ModelInfo, path: str | Path, opset: int = OPSET, weights: str = ""
 ) -> Path:
     """Write ``net`` with its normalisation and facts as one ONNX file, atomically.
 
@@ -124,7 +138,7 @@ def export_onnx(
             f"{info.spec.arch}/{info.spec.encoder} cannot be exported to ONNX{where}"
             f"{': ' + summary.split(': ', 1)[-1] if summary else ''}"
         ) from None
-    onnx_program.model.metadata_props.update(onnx_metadata(info))
+    onnx_program.model.metadata_props.update(onnx_metadata(info, weights=weights))
     path = Path(path)
     with atomic_path(path) as tmp:
         onnx_program.save(tmp, external_data=False)
@@ -238,10 +252,13 @@ def quantize_int8(
                 activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True,
             )  # fmt: skip
             proto = onnx.load(str(quantized))
+            meta = {
+                p.key: p.value
+                for p in onnx.load(str(fp32), load_external_data=False).metadata_props
+            }
+            meta["vitiseg.quantized"] = f"int8 static, {len(crops)} crops"
             del proto.metadata_props[:]
-            for key, value in onnx_metadata(
-                info, quantized=f"int8 static, {len(crops)} crops"
-            ).items():
+            for key, value in meta.items():
                 proto.metadata_props.add(key=key, value=value)
             with atomic_path(path) as out:
                 onnx.save(proto, str(out))
@@ -327,7 +344,7 @@ def export_run(
     with tempfile.TemporaryDirectory(prefix="vitiseg-export-") as tmp:
         fp32 = out if not quantize else Path(tmp) / "model.onnx"
         log(f"exporting {info.spec.arch}/{info.spec.encoder} to ONNX (opset {OPSET})...")
-        export_onnx(net, info, fp32)
+        export_onnx(net, info, fp32, weights=weights_digest(model_dir / "model.safetensors"))
         if quantize:
             log(
                 f"quantising to int8, calibrated on {min(len(calibration), calibration_photos)} photo(s)..."

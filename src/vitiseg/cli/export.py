@@ -13,7 +13,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "normalisation (the input is float32 RGB pixel values 0-255, NCHW, height and width "
         "multiples of 32) and vitiseg's facts (class names, scale, palette) in its metadata. "
         "The export is checked: the class masks ONNX Runtime gives must agree with PyTorch's "
-        "on at least 99.9 %% of pixels of real photos (the run's validation and test photos, "
+        "on at least 99.9 % of pixels of real photos (the run's validation and test photos, "
         "or --check). Needs the onnx extra: pip install 'vitiseg[onnx]'.",
     )
     p.add_argument(
