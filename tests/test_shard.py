@@ -1,5 +1,10 @@
 """`vitiseg predict --devices N`: shares of the photo list in N processes, one merged table."""
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -39,6 +44,7 @@ def test_merge_keeps_one_row_per_photo_in_order(tmp_path: Path):
 
 
 @needs_shared_data
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds processes in /proc (Linux)")
 def test_two_processes_equal_one_and_resume(tmp_path: Path):
     torch.manual_seed(0)
     spec = ModelSpec(encoder="resnet18", classes=3, decoder_channels=(32, 16, 16, 16, 16))
@@ -61,15 +67,43 @@ def test_two_processes_equal_one_and_resume(tmp_path: Path):
         assert (tmp_path / "one" / "masks" / name).read_bytes() == (
             tmp_path / "two" / "masks" / name
         ).read_bytes()
-    # as after a stop: the table gone, some masks missing from both shares
-    (tmp_path / "two" / "canopy.csv").unlink()
-    for name in masks[:3]:
-        (tmp_path / "two" / "masks" / name).unlink()
-    again = run_cli("predict", *common, "-o", str(tmp_path / "two"), "--devices", "2")
+    # one process killed part-way: the run stops; the same command finishes the work
+    killed = tmp_path / "killed"
+    command = [sys.executable, "-m", "vitiseg.cli", "predict", *common, "-o", str(killed),
+               "--devices", "2"]  # fmt: skip
+    launcher = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while len(list((killed / "masks").glob("*.png"))) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    victim = next(pid for pid in descendants(launcher.pid) if environ(pid).get("RANK") == "1")
+    os.kill(victim, signal.SIGKILL)
+    assert launcher.wait(timeout=120) != 0
+    done = len(list((killed / "masks").glob("*.png")))
+    assert 4 <= done < len(masks) and not (killed / "canopy.csv").exists()
+    again = run_cli("predict", *common, "-o", str(killed), "--devices", "2")
     assert again.returncode == 0, again.stderr
     assert "already done" in again.stdout
-    assert (tmp_path / "two" / "canopy.csv").read_text() == table
-    assert not list((tmp_path / "two").glob(".canopy.part-*"))
+    assert (killed / "canopy.csv").read_text() == table
+    assert not list(killed.glob(".canopy.part-*"))
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Linux /proc)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+    return [d for c in map(int, children) for d in (c, *descendants(c))]
+
+
+def environ(pid: int) -> dict[str, str]:
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return {}
+    return dict(
+        item.split("=", 1) for item in raw.decode(errors="replace").split("\0") if "=" in item
+    )
 
 
 def test_devices_beyond_the_machine_exit_2(tmp_path: Path):
