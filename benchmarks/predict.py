@@ -1,15 +1,23 @@
-"""Prediction speed and quality: the seed's way against vitiseg's default, same model.
+"""Prediction speed and quality: the seed's way against vitiseg's engines, same model.
 
 The seed's way: one photo at a time, resized to 2048x2048 (Lanczos), float32, the mask
-resized back. vitiseg: `vitiseg predict`'s engine with its defaults (the photo at its own
-resolution, padded to a multiple of 32; bf16 where the CPU has it; photos decoded in
-background threads). Each way runs in a fresh process for its own peak memory.
-Images/second on ../shared/data/agrocam-vine/unlabeled, IoU on .../labeled.
+resized back. vitiseg: `vitiseg predict`'s engine (the photo at its own resolution,
+padded to a multiple of 32; photos decoded in background threads) with each backend:
+PyTorch fp32 (channels_last), PyTorch bf16 (only where the CPU has it natively), ONNX
+Runtime fp32 and int8 (the run's model.onnx and model.int8.onnx from `vitiseg export`,
+exported first when missing). Each way runs in a fresh process for its own peak memory.
+Photos/second on ../shared/data/agrocam-vine/unlabeled, IoU on .../labeled; each
+engine's mean IoU is also given as a difference from PyTorch fp32's.
 
-    python benchmarks/predict.py [--model RUN]   (without --model, first trains a
-                                                  full-resolution ResNet-18 U-Net, 10 min)
+    python benchmarks/predict.py [--model RUN] [--photos N] [--labeled N] [--ways ...]
+        (without --model, first trains a full-resolution ResNet-18 U-Net, 10 min)
 
-IoU is given over the 25 labeled photos and over those the model did not train on (its
+Emulate a CPU without bf16 (AVX2 only) on a newer one with
+`ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 python benchmarks/predict.py ...`
+(PyTorch honours both; ONNX Runtime's kernels choose by the CPU itself, so its figures
+there are the newer CPU's).
+
+IoU is given over the labeled photos and over those the model did not train on (its
 run's valid and test splits). The README's figures use a model trained on a GPU with
 train_model's command plus `--accelerator gpu --crops-per-image 16 --max-time 2`.
 """
@@ -32,7 +40,20 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--way", choices=("seed", "vitiseg"), help=argparse.SUPPRESS)
+    parser.add_argument("--way", choices=WAYS, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--ways",
+        nargs="+",
+        choices=WAYS,
+        default=list(WAYS),
+        help="engines to measure (default: all)",
+    )
+    parser.add_argument(
+        "--photos", type=int, default=30, help="unlabeled photos timed (default: all 30)"
+    )
+    parser.add_argument(
+        "--labeled", type=int, default=25, help="labeled photos scored (default: all 25)"
+    )
     parser.add_argument("--model", help="a vitiseg run folder to use (default: train one)")
     parser.add_argument(
         "--work", default=str(ROOT / "runs" / "bench_predict"), help="where to train the model"
@@ -58,27 +79,38 @@ def seed_predictor(model, info):
     return predict
 
 
-def vitiseg_predictor(model, info):
+WAYS = ("seed", "torch32", "torchbf16", "ort32", "ortint8")
+LABELS = {"seed": "seed way", "torch32": "torch fp32", "torchbf16": "torch bf16",
+          "ort32": "ORT fp32", "ortint8": "ORT int8"}  # fmt: skip
+ONNX_FILES = {"ort32": "model.onnx", "ortint8": "model.int8.onnx"}
+
+
+def vitiseg_predictor(model, info, way: str, model_dir: Path):
+    from vitiseg.backends import OnnxBackend
     from vitiseg.config import InferenceOptions
-    from vitiseg.hardware import inference_precision
     from vitiseg.inference import Predictor
 
     options = InferenceOptions()
-    device = torch.device("cpu")
+    if way in ONNX_FILES:
+        model = OnnxBackend(model_dir / ONNX_FILES[way])
+    precision = "bf16" if way == "torchbf16" else "32"
     predictor = Predictor(model, info, "cpu", options.tile, options.overlap, options.batch_size, options.tta,
-                          inference_precision(options.precision, device))  # fmt: skip
+                          precision)  # fmt: skip
     return lambda image: predictor.predict(image).mask
 
 
-def measure(way: str, model_dir: str) -> dict:
+def measure(way: str, model_dir: str, photos: int, labeled: int) -> dict:
     from vitiseg.data.imageio import decode_image, read_mask
     from vitiseg.evaluate import confusion_of
     from vitiseg.model import load_model
     from vitiseg.prefetch import prefetch
 
     model, info = load_model(model_dir)
-    predict = (seed_predictor if way == "seed" else vitiseg_predictor)(model, info)
-    photos = sorted((AGROCAM / "unlabeled").glob("*.jpg"))
+    if way == "seed":
+        predict = seed_predictor(model, info)
+    else:
+        predict = vitiseg_predictor(model, info, way, Path(model_dir))
+    photos = sorted((AGROCAM / "unlabeled").glob("*.jpg"))[:photos]
     predict(decode_image(photos[0])[0])  # warm-up
     start = time.perf_counter()
     if way == "seed":  # decode and predict in turn
@@ -89,7 +121,7 @@ def measure(way: str, model_dir: str) -> dict:
             predict(image)
     rate = len(photos) / (time.perf_counter() - start)
     confusions = {}
-    for photo in sorted((AGROCAM / "labeled").glob("*.jpg")):
+    for photo in sorted((AGROCAM / "labeled").glob("*.jpg"))[:labeled]:
         truth = read_mask(photo.with_name(photo.stem + "_bin.png"))
         confusion = confusion_of(truth, predict(decode_image(photo)[0]), info.spec.classes)
         confusions[photo.stem] = confusion.tolist()
@@ -131,33 +163,61 @@ def train_model(work: Path, minutes: float) -> Path:
     return run
 
 
+def ensure_onnx(model: Path, ways: list[str]) -> None:
+    """Export the run's model.onnx / model.int8.onnx for the ONNX Runtime ways if missing."""
+    from vitiseg.export import export_run
+
+    for way in ("ort32", "ortint8"):
+        if way in ways and not (model / ONNX_FILES[way]).is_file():
+            export_run(model, quantize="int8" if way == "ortint8" else None, check_photos=2)
+
+
 def main() -> None:
     args = parse_args()
     if args.way:
-        print(json.dumps(measure(args.way, args.model)))
+        print(json.dumps(measure(args.way, args.model, args.photos, args.labeled)))
         return
     require(AGROCAM / "labeled", AGROCAM / "unlabeled")
+    from vitiseg.hardware import cpu_has_bf16
+
     model = Path(args.model) if args.model else train_model(Path(args.work), args.minutes)
-    results = {
-        way: run_child(Path(__file__), "--way", way, "--model", str(model))
-        for way in ("seed", "vitiseg")
+    ways = [w for w in args.ways if w != "torchbf16" or cpu_has_bf16()]
+    ensure_onnx(model, ways)
+    counts = ("--photos", str(args.photos), "--labeled", str(args.labeled))
+    results = {}
+    for way in ways:
+        print(f"measuring {LABELS[way]}...", flush=True)
+        results[way] = run_child(Path(__file__), "--way", way, "--model", str(model), *counts)
+    capability = torch.backends.cpu.get_cpu_capability()
+    print(f"model {model}; {min(args.photos, 30)} unlabeled photos (speed), "
+          f"{min(args.labeled, 25)} labeled photos (IoU); CPU, PyTorch kernels {capability}, "
+          f"bf16 {'native' if cpu_has_bf16() else 'absent'}")  # fmt: skip
+    print("".join(f"{h:>12}" for h in ("", *[LABELS[w] for w in ways])))
+    base = results.get("seed")
+    rows = {
+        "photos/s": [f"{results[w]['images_per_s']:12.3f}" for w in ways],
+        "peak MiB": [f"{results[w]['peak_mb']:12.0f}" for w in ways],
     }
-    seed, ours = results["seed"], results["vitiseg"]
-    print(f"model {model}; 30 unlabeled photos (speed), 25 labeled photos (IoU); CPU")
-    print(f"{'':22}{'seed way':>12}{'vitiseg':>12}{'ratio':>8}")
-    print(
-        f"{'photos/s':22}{seed['images_per_s']:12.3f}{ours['images_per_s']:12.3f}{ours['images_per_s'] / seed['images_per_s']:8.2f}"
-    )
-    print(f"{'peak memory MiB':22}{seed['peak_mb']:12.0f}{ours['peak_mb']:12.0f}")
-    groups = [("25 labeled photos", None)]
-    if unseen := held_out(model):
+    if base:
+        rows["x seed way"] = [
+            f"{results[w]['images_per_s'] / base['images_per_s']:12.2f}" for w in ways
+        ]
+    for label, cells in rows.items():
+        print(f"{label:>12}" + "".join(cells))
+    groups = [(f"{min(args.labeled, 25)} labeled photos", None)]
+    if (unseen := held_out(model)) and args.labeled >= 25:
         groups.append((f"the {len(unseen)} it did not train on", unseen))
     for label, names in groups:
-        a, b = iou_of(seed["confusions"], names), iou_of(ours["confusions"], names)
+        ious = {w: iou_of(results[w]["confusions"], names) for w in ways}
         print(f"IoU, {label}:")
-        for c, (x, y) in enumerate(zip(a, b, strict=True)):
-            print(f"{f'  class {c}':22}{x:12.3f}{y:12.3f}")
-        print(f"{'  mean':22}{np.nanmean(a):12.3f}{np.nanmean(b):12.3f}")
+        for c in range(len(next(iter(ious.values())))):
+            print(f"{f'class {c}':>12}" + "".join(f"{ious[w][c]:12.3f}" for w in ways))
+        means = {w: float(np.nanmean(ious[w])) for w in ways}
+        print(f"{'mean':>12}" + "".join(f"{means[w]:12.4f}" for w in ways))
+        if "torch32" in means:
+            print(
+                f"{'- fp32':>12}" + "".join(f"{means[w] - means['torch32']:+12.4f}" for w in ways)
+            )
 
 
 if __name__ == "__main__":

@@ -17,13 +17,13 @@ from pathlib import Path
 import numpy as np
 
 from vitiseg import canopy, traits
+from vitiseg.backends import load_engine
 from vitiseg.checks import POSITIVE, check
 from vitiseg.config import InferenceOptions
 from vitiseg.data.imageio import decode_image
 from vitiseg.errors import ConfigError
-from vitiseg.hardware import inference_precision
-from vitiseg.inference import Prediction, Predictor, resolve_device
-from vitiseg.model import ModelInfo, load_model, resolve_model_dir
+from vitiseg.inference import Prediction, Predictor
+from vitiseg.model import ModelInfo, resolve_model_dir
 
 
 class Model:
@@ -36,6 +36,8 @@ class Model:
         k: extinction coefficient of the LAI estimate.
         roles: class indices of ``inter_row``, ``pipe``, ``trunk`` for the canopy traits
             (default: found from the class names; see :func:`vitiseg.traits.roles_from_names`).
+        backend: ``torch``, ``onnxruntime`` or ``auto`` (see :mod:`vitiseg.backends`);
+            ``path`` may then be an ``.onnx`` file from ``vitiseg export``.
 
     Raises:
         WeightsError: no readable export at ``path``.
@@ -49,10 +51,14 @@ class Model:
         leaf_class: int | None = None,
         k: float = canopy.DEFAULT_K,
         roles: dict[str, int | None] | None = None,
+        backend: str = "auto",
     ) -> None:
         check("--k", k, POSITIVE)
-        self.directory = resolve_model_dir(path)
-        network, self.info = load_model(self.directory)
+        options = inference or InferenceOptions()
+        self.engine = load_engine(path, backend, options.device, options.precision)
+        self.info, self.precision = self.engine.info, self.engine.precision
+        is_onnx = Path(path).suffix.lower() == ".onnx"
+        self.directory = Path(path).parent if is_onnx else resolve_model_dir(path)
         classes = self.info.spec.classes
         self.leaf_class = (
             leaf_class if leaf_class is not None else canopy.leaf_class_index(self.info.class_names)
@@ -64,12 +70,9 @@ class Model:
             )
         self.roles = traits.roles_from_names(self.class_names, self.leaf_class, **(roles or {}))
         self.k = k
-        options = inference or InferenceOptions()
-        device = resolve_device(options.device)
-        self.precision = inference_precision(options.precision, device)
         self.predictor = Predictor(
-            network, self.info, str(device), options.tile, options.overlap, options.batch_size,
-            options.tta, self.precision,
+            self.engine.model, self.info, str(self.engine.device), options.tile, options.overlap,
+            options.batch_size, options.tta, self.precision,
         )  # fmt: skip
 
     @property

@@ -13,9 +13,12 @@ BELOW_BF16 = {"SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE",
 
 
 def cpu_has_bf16() -> bool:
-    """True if the CPU has native bfloat16 instructions (AVX512-BF16 or AMX) and oneDNN
-    may use them (``ONEDNN_MAX_CPU_ISA`` set below them, e.g. ``AVX2``, says no)."""
+    """True if the CPU has native bfloat16 instructions (AVX512-BF16 or AMX) and PyTorch
+    may use them (``ONEDNN_MAX_CPU_ISA`` or ``ATEN_CPU_CAPABILITY`` set below them, e.g.
+    ``AVX2`` to emulate an older laptop, say no)."""
     if os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper() in BELOW_BF16:
+        return False
+    if os.environ.get("ATEN_CPU_CAPABILITY", "").lower() in ("default", "avx2"):
         return False
     try:
         flags = Path("/proc/cpuinfo").read_text()

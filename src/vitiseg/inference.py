@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -103,7 +103,8 @@ class Predictor:
     """Run an exported model over photos.
 
     Args:
-        model: network in eval mode (from :func:`vitiseg.model.load_model`).
+        model: network in eval mode (from :func:`vitiseg.model.load_model`), or a
+            backend such as :class:`vitiseg.backends.OnnxBackend`.
         info: its ``model.json`` facts (normalisation, scale).
         device: ``auto``, ``cpu``, ``cuda``...
         tile: largest window side; photos up to this size go through whole.
@@ -115,7 +116,7 @@ class Predictor:
 
     def __init__(
         self,
-        model: torch.nn.Module,
+        model: torch.nn.Module | Callable[[torch.Tensor], torch.Tensor],
         info: ModelInfo,
         device: str = "auto",
         tile: int = 2048,
@@ -124,13 +125,17 @@ class Predictor:
         tta: bool = False,
         precision: str = "32",
     ) -> None:
-        self.divisor = model.encoder.output_stride  # sides the network can halve to the end
+        # sides the network can halve to its deepest level
+        is_network = isinstance(model, torch.nn.Module)
+        self.divisor = model.encoder.output_stride if is_network else model.output_stride
         if tile < self.divisor or tile % self.divisor:
             raise ValueError(f"tile must be a multiple of {self.divisor}, got {tile}")
         if not 0 <= overlap < 1:
             raise ValueError(f"overlap must be in [0, 1), got {overlap}")
         self.device = resolve_device(device)
-        self.model = model.to(self.device, memory_format=torch.channels_last).eval()
+        if isinstance(model, torch.nn.Module):
+            model = model.to(self.device, memory_format=torch.channels_last).eval()
+        self.model = model  # or a backend: pixels (N, 3, h, w) -> logits (vitiseg.backends)
         self.info = info
         self.tile = tile
         self.overlap = overlap
@@ -146,6 +151,11 @@ class Predictor:
     @torch.inference_mode()
     def _logits(self, windows: torch.Tensor) -> torch.Tensor:
         """uint8 windows (N, 3, h, w) -> float32 logits (N, C, h, w)."""
+        if not isinstance(self.model, torch.nn.Module):  # a backend normalises itself
+            logits = self.model(windows)
+            if self.tta:
+                logits = (logits + self.model(windows.flip(-1)).flip(-1)) / 2
+            return logits.to(self.device)
         x = normalize(windows.to(self.device), self.info.mean, self.info.std)
         x = x.contiguous(memory_format=torch.channels_last)
         with self._autocast():

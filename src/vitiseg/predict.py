@@ -198,9 +198,10 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
 
 
 def predict_photos(
-    photos: list[Photo], worker: PhotoPredictor, overwrite: bool = False, workers: int = 2
-) -> PredictReport:
-    """Predict every photo not done yet; write ``canopy.csv`` as it goes (every 20 photos)."""
+    photos: list[Photo], worker: PhotoPredictor, overwrite: bool = False, workers: int = 2,
+    table: str = "canopy.csv",
+) -> PredictReport:  # fmt: skip
+    """Predict every photo not done yet; write ``table`` as it goes (every 20 photos)."""
     report, rows = PredictReport(), []
     todo = []
     for photo in photos:
@@ -234,7 +235,7 @@ def predict_photos(
         rows.append(worker.run(photo, image))
         report.done += 1
         if report.done % 20 == 0:
-            _write_csv(worker.out / "canopy.csv", rows)
+            _write_csv(worker.out / table, rows)
     report.seconds = time.monotonic() - started
-    _write_csv(worker.out / "canopy.csv", rows)
+    _write_csv(worker.out / table, rows)
     return report

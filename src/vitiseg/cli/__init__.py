@@ -1,4 +1,4 @@
-"""Command line: ``vitiseg train|evaluate|predict|season|report|masks|synth``.
+"""Command line: ``vitiseg train|evaluate|predict|season|report|export|masks|synth``.
 
 Only parses arguments and calls library functions. User mistakes (VitisegError) print one
 message and exit with code 2; no traceback.
@@ -13,7 +13,7 @@ import sys
 from tqdm import tqdm
 
 from vitiseg import __version__
-from vitiseg.cli import evaluate, masks, predict, report, season, synth, train
+from vitiseg.cli import evaluate, export, masks, predict, report, season, synth, train
 from vitiseg.errors import TrainingFault, VitisegError
 from vitiseg.quiet import quiet_libraries
 
@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"vitiseg {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (train, evaluate, predict, season, report, masks, synth):
+    for command in (train, evaluate, predict, season, report, export, masks, synth):
         command.add_parser(sub)
     return parser
 
@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # --help, --version, or a bad option already explained
         return exit_.code
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for a relaunch (predict --devices)
     show_messages()
     try:
         with quiet_libraries():

@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from vitiseg.checks import AT_LEAST_0
+from vitiseg.backends import BACKENDS
+from vitiseg.checks import AT_LEAST_0, AT_LEAST_1
 from vitiseg.cli import options as o
 from vitiseg.cli.inference import (
     add_canopy_options,
@@ -40,7 +41,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--model",
         required=True,
         type=o.existing_path,
-        help="run folder, or model.safetensors with its model.json",
+        help="run folder, model.safetensors with its model.json, or a FILE.onnx from `vitiseg export`",
+    )
+    p.add_argument(
+        "--backend",
+        default="auto",
+        choices=BACKENDS,
+        help="engine: torch, or onnxruntime (an ONNX file: --model FILE.onnx, or model.int8.onnx "
+        "/ model.onnx beside the model; needs the onnx extra). auto: onnxruntime on a CPU "
+        "without bf16 when an exported ONNX file is beside the model, else torch (default: auto)",
     )
     p.add_argument("-o", "--output", required=True, type=o.output_folder, help="output folder")
     p.add_argument("--recursive", action="store_true", help="also look in sub-folders")
@@ -57,19 +66,42 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=2,
         help="threads decoding photos ahead (default: 2)",
     )
+    p.add_argument(
+        "--devices",
+        type=o.number(int, AT_LEAST_1),
+        default=1,
+        help="processes on this machine, one per GPU (or sharing the CPU cores), each "
+        "predicting a share of the photos; under torchrun or srun the launcher decides "
+        "(default: 1)",
+    )
     add_inference_options(p)
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from vitiseg import shard as sharding
     from vitiseg.exported import Model
     from vitiseg.predict import PhotoPredictor, collect_photos, predict_photos
     from vitiseg.traits import roles_note
 
-    model = Model(args.model, inference_options(args), args.leaf_class, args.k, role_classes(args))
+    shard = sharding.current_shard()
+    if args.devices != 1 and not sharding.launched():
+        sharding.check_devices(args.devices, args.device)
+        collect_photos(args.inputs, args.recursive)  # input mistakes before any process starts
+        return sharding.launch(args.devices, args.argv)
+    if shard.world > 1:
+        args.device = sharding.process_device(args.device, shard)
+        if not args.device.startswith("cuda"):
+            torch.set_num_threads(sharding.cpu_threads(shard))
+        sharding.start(shard)
+    model = Model(args.model, inference_options(args), args.leaf_class, args.k, role_classes(args),
+                  args.backend)  # fmt: skip
     if note := roles_note(model.roles, model.class_names):
         print(f"note: {note}")
-    photos = collect_photos(args.inputs, args.recursive)
+    print(f"backend: {model.engine.name} ({model.engine.reason})")
+    photos = shard.take(collect_photos(args.inputs, args.recursive))
     worker = PhotoPredictor(
         model, Path(args.output), not args.no_overlays, args.probabilities,
         uncertainty=args.uncertainty or args.select is not None,
@@ -77,7 +109,10 @@ def run(args: argparse.Namespace) -> int:
     )  # fmt: skip
     print(f"{len(photos)} photo(s); model {model.info.spec.arch}/{model.info.spec.encoder}, "
           f"{model.device}, precision {model.precision}")  # fmt: skip
-    report = predict_photos(photos, worker, args.overwrite, args.workers)
+    report = predict_photos(photos, worker, args.overwrite, args.workers, shard.table)
+    sharding.finish(Path(args.output), shard)
+    if shard.world > 1:
+        print(f"process {shard.rank + 1} of {shard.world}: ", end="")
     rate = report.done / report.seconds if report.seconds else 0.0
     print(f"{report.done} predicted in {report.seconds:.1f} s ({rate:.2f} photos/s), "
           f"{report.skipped} skipped, {len(report.failed)} failed; table: {Path(args.output) / 'canopy.csv'}")  # fmt: skip

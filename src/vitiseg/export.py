@@ -1,0 +1,369 @@
+"""Export a trained model to ONNX, check it against PyTorch, quantise it to int8.
+
+The ONNX file is enough on its own: its input is the photo's pixels (float32 RGB 0-255,
+NCHW, height and width any multiples of 32), the normalisation ``(x - 255 mean) / (255
+std)`` is the graph's first step, and vitiseg's ``model.json`` facts (class names,
+scale, normalisation, architecture) and the class palette are stored in the file's
+``metadata_props``. Its output is the logits (N, classes, H, W).
+
+Needs the ``onnx`` extra (``pip install 'vitiseg[onnx]'``: onnx, onnxruntime, onnxscript).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vitiseg.atomic import atomic_path
+from vitiseg.data.dataset import rescale
+from vitiseg.errors import ConfigError, WeightsError
+from vitiseg.model import ModelInfo
+from vitiseg.palette import palette
+
+ONNX_FORMAT = "vitiseg-onnx/1"
+OPSET = 18
+INPUT, OUTPUT = "image", "logits"
+INPUT_NOTE = "float32 RGB pixel values 0-255, NCHW, height and width multiples of 32"
+EXTRA_HINT = "install the onnx extra: pip install 'vitiseg[onnx]' (onnx, onnxruntime, onnxscript)"
+PARITY_TARGET = 0.999
+
+
+def require_onnx(*modules: str) -> None:
+    """Raise ConfigError naming the extra to install when an ONNX package is missing."""
+    import importlib.util
+
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ConfigError(f"{', '.join(missing)} not installed; {EXTRA_HINT}")
+
+
+class PixelModel(torch.nn.Module):
+    """The network with its input normalisation: float 0-255 RGB (N, 3, H, W) -> logits."""
+
+    def __init__(self, net: torch.nn.Module, info: ModelInfo) -> None:
+        super().__init__()
+        self.net = net
+        self.register_buffer("mean", torch.tensor(info.mean).view(1, 3, 1, 1) * 255.0)
+        self.register_buffer("std", torch.tensor(info.std).view(1, 3, 1, 1) * 255.0)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.net((image - self.mean) / self.std)
+
+
+def weights_digest(path: str | Path) -> str:
+    """SHA-256 of a weights file, to tell an ONNX file exported from other weights."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def onnx_metadata(
+    info: ModelInfo, output_stride: int, quantized: str | None = None, weights: str = ""
+) -> dict[str, str]:
+    """The ``metadata_props`` written into an exported file (all values are strings)."""
+    return {
+        "vitiseg.output_stride": str(output_stride),
+        "vitiseg.weights_sha256": weights,
+        "vitiseg.format": ONNX_FORMAT,
+        "vitiseg.model": info.to_json(),
+        "vitiseg.input": INPUT_NOTE,
+        "vitiseg.normalised_inside": "true",
+        "vitiseg.quantized": quantized or "none",
+        "class_names": json.dumps(info.class_names),
+        "scale": str(info.scale),
+        "palette": json.dumps(palette(info.spec.classes).tolist()),
+    }
+
+
+def _failing_layers(program, error: Exception) -> list[str]:
+    """Module paths (e.g. ``net.decoder.blocks.0``) of the graph nodes an exporter error names."""
+    text = str(error)
+    overloads = re.findall(r"OpOverload\(op='([\w.]+)', overload='(\w+)'\)", text)
+    targets = {f"{op}.{overload}" for op, overload in overloads}
+    targets |= set(re.findall(r"target=torch\.ops\.([\w.]+)", text))
+    names = set(re.findall(r"translating node %(\w+)", text))
+    layers: list[str] = []
+    for node in program.graph.nodes:
+        if node.name in names or str(node.target) in targets:
+            stack = list(node.meta.get("nn_module_stack", {}).values())
+            label = f"{stack[-1][0]} ({stack[-1][1].rsplit('.', 1)[-1]})" if stack else None
+            if label and label not in layers:
+                layers.append(label)
+    return layers
+
+
+def export_onnx(
+    net: torch.nn.Module, info: ModelInfo, path: str | Path, opset: int = OPSET, weights: str = ""
+) -> Path:
+    """Write ``net`` with its normalisation and facts as one ONNX file, atomically.
+
+    Uses PyTorch's ``torch.export``-based exporter (``dynamo=True``): batch, height and
+    width stay free (height and width multiples of 32).
+
+    Raises:
+        WeightsError: the network cannot be exported; names the layer(s) where found.
+    """
+    require_onnx("onnx", "onnxscript")
+    model = PixelModel(net.float().eval(), info).eval()
+    stride = net.encoder.output_stride  # height and width: multiples of it
+    example = torch.full((2, 3, 2 * stride, 3 * stride), 128.0)  # not 1: export fixes sizes of 1
+    dim = torch.export.Dim
+    shapes = {"image": {0: dim("batch", min=1, max=1024),
+                        2: stride * dim("height_steps", min=1, max=2048),
+                        3: stride * dim("width_steps", min=1, max=2048)}}  # fmt: skip
+    try:
+        program = torch.export.export(model, (example,), dynamic_shapes=shapes, strict=False)
+    except Exception as exc:
+        raise WeightsError(f"{info.spec.arch}/{info.spec.encoder} cannot be traced for ONNX: "
+                           f"{str(exc).strip().splitlines()[0]}") from None  # fmt: skip
+    try:
+        onnx_program = torch.onnx.export(
+            program, input_names=[INPUT], output_names=[OUTPUT], opset_version=opset,
+            dynamo=True, verbose=False, optimize=True,
+        )  # fmt: skip
+    except Exception as exc:
+        layers = _failing_layers(program, exc)
+        where = f" in layer {', '.join(layers)}" if layers else ""
+        summary = next((ln for ln in str(exc).splitlines() if "No ONNX function" in ln), "")
+        raise WeightsError(
+            f"{info.spec.arch}/{info.spec.encoder} cannot be exported to ONNX{where}"
+            f"{': ' + summary.split(': ', 1)[-1] if summary else ''}"
+        ) from None
+    onnx_program.model.metadata_props.update(onnx_metadata(info, stride, weights=weights))
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        onnx_program.save(tmp, external_data=False)
+    return path
+
+
+def read_onnx_info(path: str | Path) -> ModelInfo:
+    """The ``model.json`` facts stored in a vitiseg ONNX file.
+
+    Raises:
+        WeightsError: not an ONNX file, or an ONNX file vitiseg did not write.
+    """
+    require_onnx("onnx")
+    import onnx
+
+    try:
+        proto = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:
+        raise WeightsError(f"{path}: not a readable ONNX file ({exc.__class__.__name__})") from None
+    meta = {p.key: p.value for p in proto.metadata_props}
+    if meta.get("vitiseg.format") != ONNX_FORMAT or "vitiseg.model" not in meta:
+        found = meta.get("vitiseg.format", "no vitiseg metadata")
+        raise WeightsError(
+            f"{path}: not a vitiseg segmentation model ({found}); "
+            f"export one with `vitiseg export RUN --format onnx`"
+        )
+    inputs = [i.name for i in proto.graph.input]
+    if inputs != [INPUT]:
+        raise WeightsError(f"{path}: expected one input named {INPUT!r}, found {inputs}")
+    return ModelInfo.from_json(meta["vitiseg.model"], path)
+
+
+def agreement(a: np.ndarray, b: np.ndarray) -> float:
+    """Share of pixels where two class masks agree: ``mean(a == b)``."""
+    if a.shape != b.shape:
+        raise ValueError(f"masks differ in size: {a.shape} and {b.shape}")
+    return float((a == b).mean())
+
+
+def parity(
+    photos: list[np.ndarray], reference: Callable[[np.ndarray], np.ndarray],
+    candidate: Callable[[np.ndarray], np.ndarray],
+) -> float:  # fmt: skip
+    """Share of all pixels of ``photos`` where the two predictors' class masks agree."""
+    if not photos:
+        raise ValueError("parity needs at least one photo")
+    same = total = 0
+    for photo in photos:
+        a, b = reference(photo), candidate(photo)
+        same += int(agreement(a, b) * a.size + 0.5)
+        total += a.size
+    return same / total
+
+
+def _crops(photos: list[np.ndarray], info: ModelInfo, size: int) -> list[np.ndarray]:
+    """Up to two ``size`` crops (multiples of 32) of each photo at model scale, float NCHW."""
+    crops = []
+    for photo in photos:
+        scaled, _ = rescale(photo, None, info.scale)
+        h, w = (min(size, s // 32 * 32) for s in scaled.shape[:2])
+        if h < 32 or w < 32:
+            continue
+        for y, x in {(0, 0), (scaled.shape[0] - h, scaled.shape[1] - w)}:
+            crop = scaled[y : y + h, x : x + w].transpose(2, 0, 1)[None]
+            crops.append(np.ascontiguousarray(crop, np.float32))
+    if not crops:
+        raise ConfigError("no calibration photo is at least 32 px a side at the model's scale")
+    return crops
+
+
+def quantize_int8(
+    fp32: str | Path, path: str | Path, photos: list[np.ndarray], crop: int = 512
+) -> Path:
+    """Static int8 quantisation (QDQ, per-channel weights) with ONNX Runtime's own tools,
+    calibrated (min-max) on crops of ``photos`` at the model's scale.
+
+    Raises:
+        WeightsError: ``fp32`` is not a vitiseg ONNX file.
+    """
+    require_onnx("onnx", "onnxruntime")
+    import onnx
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quant_pre_process,
+        quantize_static,
+    )  # fmt: skip
+
+    info = read_onnx_info(fp32)
+    crops = _crops(photos, info, crop)
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.items = iter(crops)
+
+        def get_next(self):
+            item = next(self.items, None)
+            return None if item is None else {INPUT: item}
+
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # quantize_static's notes (e.g. per-channel axes of an unfused BN)
+    try:
+        with tempfile.TemporaryDirectory(prefix="vitiseg-quant-") as tmp:
+            prepared = Path(tmp) / "prepared.onnx"
+            quant_pre_process(str(fp32), str(prepared), skip_symbolic_shape=True)
+            quantized = Path(tmp) / "int8.onnx"
+            quantize_static(
+                str(prepared), str(quantized), Reader(), quant_format=QuantFormat.QDQ,
+                activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True,
+            )  # fmt: skip
+            proto = onnx.load(str(quantized))
+            meta = {
+                p.key: p.value
+                for p in onnx.load(str(fp32), load_external_data=False).metadata_props
+            }
+            meta["vitiseg.quantized"] = f"int8 static, {len(crops)} crops"
+            del proto.metadata_props[:]
+            for key, value in meta.items():
+                proto.metadata_props.add(key=key, value=value)
+            with atomic_path(path) as out:
+                onnx.save(proto, str(out))
+    finally:
+        root.setLevel(level)
+    return Path(path)
+
+
+def run_photos(model_dir: Path, parts: tuple[str, ...]) -> list[Path]:
+    """Photos of a run's ``parts`` of its split (``split.csv``), if the run's data is still there."""
+    from vitiseg.config import TrainConfig
+    from vitiseg.data.split import read_split
+    from vitiseg.errors import VitisegError
+
+    try:
+        config = TrainConfig.load(model_dir / "config.yaml")
+        split = read_split(model_dir / "split.csv", config.directory)
+    except (OSError, VitisegError):
+        return []
+    return sorted(pair.image for part in parts for pair in split.get(part, []))
+
+
+def _photo_paths(inputs: list[str]) -> list[Path]:
+    from vitiseg.predict import collect_photos
+
+    return [photo.path for photo in collect_photos(inputs)]
+
+
+def _read(paths: list[Path]) -> list[np.ndarray]:
+    from vitiseg.data.imageio import decode_image
+
+    return [decode_image(p)[0] for p in paths]
+
+
+def export_run(
+    model: str | Path,
+    output: str | Path | None = None,
+    quantize: str | None = None,
+    calibrate: list[str] | None = None,
+    check: list[str] | None = None,
+    check_photos: int = 4,
+    calibration_photos: int = 8,
+    overwrite: bool = False,
+    tile: int = 2048,
+    log: Callable[[str], None] = print,
+) -> tuple[Path, float]:
+    """Export a trained model to one ONNX file and check it; returns the file and the share
+    of pixels whose class agrees with PyTorch's on the check photos.
+
+    Output: ``model.onnx`` beside the model (``model.int8.onnx`` with ``quantize="int8"``)
+    unless ``output`` is given. Check photos: ``check``, else the run's validation and test
+    photos; calibration photos: ``calibrate``, else the run's training photos.
+
+    Raises:
+        ConfigError: the output exists (without ``overwrite``), no photos to check or
+            calibrate on, or an unknown ``quantize``.
+        WeightsError: the export fails (names the layer), or fp32 parity is below 99.9 %.
+    """
+    from vitiseg.backends import OnnxBackend
+    from vitiseg.inference import Predictor
+    from vitiseg.model import load_model, resolve_model_dir
+
+    if quantize not in (None, "int8"):
+        raise ConfigError(f"--quantize {quantize!r}: only int8 is supported")
+    require_onnx("onnx", "onnxscript", "onnxruntime")
+    model_dir = resolve_model_dir(model)
+    name = "model.int8.onnx" if quantize else "model.onnx"
+    out = Path(output) if output else model_dir / name
+    if out.exists() and not overwrite:
+        raise ConfigError(f"{out} exists; give --overwrite to replace it, or -o another file")
+    checks = _photo_paths(check) if check else run_photos(model_dir, ("valid", "test"))
+    if not checks:
+        raise ConfigError(
+            f"no photos to check the export against: {model_dir} has no split.csv with "
+            "validation or test photos on disk; give --check PHOTOS"
+        )
+    calibration: list[Path] = []
+    if quantize:
+        calibration = _photo_paths(calibrate) if calibrate else run_photos(model_dir, ("train",))
+        if not calibration:
+            raise ConfigError("no training photos to calibrate on; give --calibrate PHOTOS")
+    net, info = load_model(model_dir)
+    with tempfile.TemporaryDirectory(prefix="vitiseg-export-") as tmp:
+        fp32 = out if not quantize else Path(tmp) / "model.onnx"
+        log(f"exporting {info.spec.arch}/{info.spec.encoder} to ONNX (opset {OPSET})...")
+        export_onnx(net, info, fp32, weights=weights_digest(model_dir / "model.safetensors"))
+        if quantize:
+            log(
+                f"quantising to int8, calibrated on {min(len(calibration), calibration_photos)} photo(s)..."
+            )
+            quantize_int8(fp32, out, _read(calibration[:calibration_photos]))
+        reference = Predictor(net, info, "cpu", tile=tile, precision="32")
+        candidate = Predictor(OnnxBackend(out), info, "cpu", tile=tile)
+        photos = _read(checks[:check_photos])
+        share = parity(
+            photos, lambda p: reference.predict(p).mask, lambda p: candidate.predict(p).mask
+        )
+    log(f"class masks agree with PyTorch fp32 on {100 * share:.3f} % of the pixels of "
+        f"{len(photos)} photo(s)")  # fmt: skip
+    if not quantize and share < PARITY_TARGET:
+        out.unlink(missing_ok=True)
+        raise WeightsError(
+            f"the ONNX model agrees with PyTorch on only {100 * share:.3f} % of pixels "
+            f"(needed {100 * PARITY_TARGET:.1f} %); {out} removed"
+        )
+    return out, share
