@@ -144,6 +144,8 @@ def test_ctrl_c_stops_and_says_how_to_resume(tmp_path: Path):
          "-c", "3", "-e", "200", "-bs", "2", "--no-test", *FAST_TRAIN],  # fmt: skip
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        # a shell's background job ignores SIGINT, and children inherit that: undo it
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     seen = []
     for line in process.stdout:
@@ -151,8 +153,12 @@ def test_ctrl_c_stops_and_says_how_to_resume(tmp_path: Path):
         if "Epoch: 002/200" in line:
             process.send_signal(signal.SIGINT)
             break
-    output = "".join(seen) + process.stdout.read()
-    process.wait(timeout=120)
+    try:
+        rest, _ = process.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise AssertionError("Ctrl-C did not stop the run:\n" + "".join(seen)[-2000:]) from None
+    output = "".join(seen) + rest
     assert "resume with:" in output and "-r -m" in output, output[-2000:]
     saved = (
         torch.load(tmp_path / "o" / "c" / "checkpoints" / "last.ckpt", weights_only=True)["epoch"]

@@ -118,12 +118,12 @@ def test_exported_model_loads_without_training_code(tmp_path: Path, capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["-c", "1"], "-c/--classes must be at least 2"),
+        (["-c", "1"], "-c/--classes: must be at least 2"),
         (["-c", "3", "--class-map", "0,1"], "--class-map has 2 entries"),
         (["-c", "3", "--class-names", "a,b"], "2 names for 3 classes"),
         (["-c", "3", "--crop-size", "100"], "multiple of 32"),
         (["-c", "3", "--decoder-channels", "64,32"], "decoder widths must be 5 positive"),
-        (["-c", "3", "--warmup", "1.5"], "--warmup is a share of the schedule"),
+        (["-c", "3", "--warmup", "1.5"], "--warmup: must be in (0, 1)"),
         (["-c", "3", "--arch", "FPN", "--decoder-channels", "8,8,8,8,8"], "apply to Unet"),
     ],
 )
