@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,6 +53,18 @@ def make_dataset(
         photo, mask = draw_pair(rng, size, classes)
         Image.fromarray(photo).save(folder / f"img{i:02d}.jpg", quality=95)
         Image.fromarray(mask).save(folder / f"img{i:02d}{suffix}.png")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    """An untrained 3-class ResNet-18 U-Net (background, leaf, wood), exported."""
+    from vitiseg.model import ModelInfo, ModelSpec, build_model, export_model
+
+    torch.manual_seed(0)
+    spec = ModelSpec(encoder="resnet18", classes=3)
+    folder = tmp_path_factory.mktemp("model")
+    export_model(build_model(spec), ModelInfo(spec, ["background", "leaf", "wood"]), folder)
     return folder
 
 

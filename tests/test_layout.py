@@ -7,7 +7,6 @@ from vitiseg.config import TrainConfig
 from vitiseg.data.layout import find_pairs, find_split_folders, find_split_pairs, mask_files
 from vitiseg.data.prepare import split_pairs
 from vitiseg.errors import DataError
-from vitiseg.model import ModelInfo, ModelSpec, build_model, export_model
 
 
 def test_pairs_in_the_seeds_layout(dataset: Path):
@@ -206,14 +205,6 @@ def test_training_split_from_a_set_with_split_folders_inside(tmp_path: Path):
     config = TrainConfig(name="m", directory=str(tmp_path), output=str(tmp_path / "o"))
     splits = split_pairs(config)
     assert splits["valid"][1].mask == tmp_path / "ann" / "valid" / "img01.png"
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory) -> Path:
-    spec = ModelSpec(encoder="resnet18", classes=3)
-    folder = tmp_path_factory.mktemp("model")
-    export_model(build_model(spec), ModelInfo(spec, ["background", "leaf", "wood"]), folder)
-    return folder
 
 
 def test_evaluate_with_same_name_mask_dir(tmp_path: Path, model_dir: Path):

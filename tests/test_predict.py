@@ -7,23 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
-import torch
 from conftest import run_cli
 from PIL import Image
 
 from vitiseg.data.synthetic import draw_vineyard
-from vitiseg.model import ModelInfo, ModelSpec, build_model, export_model
 from vitiseg.predict import photo_datetime
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    spec = ModelSpec(encoder="resnet18", classes=3)
-    folder = tmp_path_factory.mktemp("model")
-    export_model(build_model(spec), ModelInfo(spec, ["background", "leaf", "wood"]), folder)
-    return folder
 
 
 def photo(width: int = 160, height: int = 96, seed: int = 0) -> np.ndarray:

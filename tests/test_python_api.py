@@ -8,22 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from conftest import ROOT, make_dataset
 
 import vitiseg
 from vitiseg.cli import main
 from vitiseg.errors import ConfigError
-from vitiseg.model import ModelInfo, ModelSpec, build_model, export_model
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    spec = ModelSpec(encoder="resnet18", classes=3)
-    folder = tmp_path_factory.mktemp("model")
-    export_model(build_model(spec), ModelInfo(spec, ["background", "leaf", "wood"]), folder)
-    return folder
 
 
 def readme_python_block() -> str:

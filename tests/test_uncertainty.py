@@ -10,7 +10,7 @@ import torch
 from conftest import make_dataset, run_cli
 
 from vitiseg.inference import Predictor
-from vitiseg.model import ModelInfo, ModelSpec, build_model, export_model, load_model, normalize
+from vitiseg.model import load_model, normalize
 from vitiseg.uncertainty import camera_of, pixel_entropy_sum, select_photos
 
 
@@ -54,15 +54,6 @@ def test_select_spreads_over_cameras_and_days():
 def test_camera_from_a_pattern():
     assert camera_of("x/site-B_cam07_img.jpg", r"cam(\d+)") == "07"
     assert camera_of("79bt3wkh_2024-06-01_1.jpg") == "79bt3wkh"
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    spec = ModelSpec(encoder="resnet18", classes=3)
-    folder = tmp_path_factory.mktemp("model")
-    export_model(build_model(spec), ModelInfo(spec, ["background", "leaf", "wood"]), folder)
-    return folder
 
 
 def test_predictor_uncertainty_is_the_mean_entropy_of_its_logits(model_dir: Path):
