@@ -6,28 +6,20 @@ import sys
 import numpy as np
 from scipy.stats import spearmanr
 
-from vitiseg.config import TrainConfig
-from vitiseg.data.imageio import read_image, read_mask
-from vitiseg.data.split import read_split
-from vitiseg.inference import Predictor
-from vitiseg.model import load_model
+import vitiseg
+from vitiseg.data.imageio import read_mask
 
-run = (
-    sys.argv[1]
-    if len(sys.argv) > 1
-    else sys.exit("usage: python benchmarks/uncertainty.py RUN_FOLDER (a run with a split.csv)")
-)
-config = TrainConfig.load(f"{run}/config.yaml")
-splits = read_split(f"{run}/split.csv", config.directory)
-model, info = load_model(run)
-predictor = Predictor(model, info, "cpu", tile=2048)
+if len(sys.argv) < 2:
+    sys.exit("usage: python benchmarks/uncertainty.py RUN_FOLDER (a run with a split.csv)")
+run = vitiseg.Run.open(sys.argv[1])
+model = vitiseg.load(run.root)
 for part in ("valid", "train"):
     u, err = [], []
-    for pair in splits[part]:
-        pred = predictor.predict(read_image(pair.image), uncertainty=True)
+    for pair in run.pairs(part):
+        pred = model.predict(pair.image, uncertainty=True)
         truth = read_mask(pair.mask)
         ious = []
-        for c in range(info.spec.classes):
+        for c in range(model.classes):
             union = ((pred.mask == c) | (truth == c)).sum()
             if union:
                 ious.append(((pred.mask == c) & (truth == c)).sum() / union)
@@ -35,5 +27,6 @@ for part in ("valid", "train"):
         err.append(1 - np.mean(ious))
     rho, p = spearmanr(u, err)
     print(
-        f"{part}: {len(u)} photos, uncertainty {min(u):.3f}-{max(u):.3f}, 1-mIoU {min(err):.3f}-{max(err):.3f}, Spearman rho {rho:.2f} (p={p:.2f})"
+        f"{part}: {len(u)} photos, uncertainty {min(u):.3f}-{max(u):.3f}, "
+        f"1-mIoU {min(err):.3f}-{max(err):.3f}, Spearman rho {rho:.2f} (p={p:.2f})"
     )
