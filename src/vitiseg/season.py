@@ -182,7 +182,9 @@ def measure_quality(files: pd.Series, camera: pd.Series, day: pd.Series) -> pd.D
     measures = pd.DataFrame(index=files.index, columns=list(QUALITY_COLUMNS), dtype=float)
     references: dict[str, np.ndarray] = {}
     order = day.sort_values(kind="stable").index
-    for i in tqdm(order, desc="Checking photos", unit="photo", disable=len(order) < 50):
+    for i in tqdm(
+        order, desc="Checking photos", unit="photo", disable=True if len(order) < 50 else None
+    ):
         try:
             grey = thumbnail(files[i])
         except (OSError, ValueError) as exc:
@@ -466,7 +468,7 @@ def rows_from_masks(
     from vitiseg.traits import photo_traits
 
     rows = []
-    for pair in tqdm(pairs, desc="Measuring masks", unit="photo"):
+    for pair in tqdm(pairs, desc="Measuring masks", unit="photo", disable=None):
         mask = read_mask(pair.mask)
         bad = np.setdiff1d(np.unique(mask), np.arange(len(class_names))).tolist()
         if bad:

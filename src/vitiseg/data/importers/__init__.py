@@ -180,7 +180,7 @@ def import_labels(
     summary = ImportSummary(names, unlabelled=export.unlabelled, missing=missing)
     summary.pixels = np.zeros(len(names), np.int64)
     try:
-        for item in tqdm(items, desc="Importing", unit="photo"):
+        for item in tqdm(items, desc="Importing", unit="photo", disable=None):
             width, height = image_size(item.photo)
             if (item.width, item.height) != (width, height):
                 raise DataError(
