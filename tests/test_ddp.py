@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from conftest import FAST_TRAIN, make_dataset, run_cli
 
 from vitiseg.data.imageio import read_image, read_mask
@@ -13,6 +14,7 @@ from vitiseg.inference import Predictor
 from vitiseg.model import load_model
 
 
+@pytest.mark.slow
 def test_two_processes_sum_one_confusion_matrix_and_write_one_run(tmp_path: Path):
     data = make_dataset(tmp_path / "data", n=16)
     result = run_cli("train", "-n", "d", "-d", str(data), "-o", str(tmp_path / "out"), "-c", "3", "-e", "1",

@@ -24,6 +24,7 @@ def test_figures_of_a_hand_made_prediction_are_exact():
 
 
 @needs_shared_data
+@pytest.mark.slow
 def test_train_then_evaluate_writes_every_file_on_five_classes(tmp_path: Path):
     args = ["train", "-n", "five", "-d", str(AGROCAM), "-o", str(tmp_path), "-c", "5", "-e", "1", "-bs", "4",
             "--scale", "0.125", "--crop-size", "96", "--encoder", "resnet18", "--encoder-weights", "none",

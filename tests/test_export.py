@@ -61,6 +61,7 @@ def predict(model: Path, photos: Path, out: Path, *extra: str, env=None):
                    "--precision", "32", *extra, env=env)  # fmt: skip
 
 
+@pytest.mark.slow
 def test_onnx_file_holds_normalisation_and_facts(exported: Path):
     path = exported / "model.onnx"
     meta = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
@@ -86,6 +87,7 @@ def _weights(folder: Path) -> dict:
     return load_file(folder / "model.safetensors")
 
 
+@pytest.mark.slow
 def test_onnxruntime_predicts_what_torch_predicts_with_tiles_tta_and_resume(
     exported: Path, photos: Path, tmp_path: Path
 ):
@@ -107,6 +109,7 @@ def test_onnxruntime_predicts_what_torch_predicts_with_tiles_tta_and_resume(
     assert pd.read_csv(tmp_path / "ort" / "canopy.csv").equals(table_o)
 
 
+@pytest.mark.slow
 def test_the_onnx_file_alone_is_enough(exported: Path, photos: Path, tmp_path: Path):
     alone = tmp_path / "elsewhere" / "vines.onnx"
     alone.parent.mkdir()
@@ -118,6 +121,7 @@ def test_the_onnx_file_alone_is_enough(exported: Path, photos: Path, tmp_path: P
         assert mask.size == (160, 96)
 
 
+@pytest.mark.slow
 def test_int8_export_agrees_and_is_the_default_without_bf16(
     tmp_path: Path, photos: Path
 ):  # fmt: skip
@@ -150,6 +154,7 @@ def test_int8_export_agrees_and_is_the_default_without_bf16(
 
 
 @needs_shared_data
+@pytest.mark.slow
 def test_parity_on_real_photos_at_a_reduced_scale(tmp_path: Path):
     model = tiny_model(tmp_path / "model", scale=0.25)
     real = sorted(AGROCAM.glob("*.jpg"))[:2]
@@ -159,6 +164,7 @@ def test_parity_on_real_photos_at_a_reduced_scale(tmp_path: Path):
     assert "of 2 photo(s)" in result.stdout
 
 
+@pytest.mark.slow
 def test_export_refuses_to_overwrite_and_needs_photos(exported: Path, photos: Path):
     again = run_cli("export", str(exported), "--check", str(photos))
     assert again.returncode == 2 and "exists; give --overwrite" in again.stderr
@@ -180,6 +186,7 @@ def test_a_layer_that_cannot_be_exported_is_named(tmp_path: Path):
     assert not (tmp_path / "odd.onnx").exists()
 
 
+@pytest.mark.slow
 def test_onnx_files_of_another_kind_are_refused(exported: Path, photos: Path, tmp_path: Path):
     from onnx import TensorProto, helper
 
@@ -203,6 +210,7 @@ def test_onnx_files_of_another_kind_are_refused(exported: Path, photos: Path, tm
     assert wrong.returncode == 2 and "use --backend onnxruntime" in wrong.stderr
 
 
+@pytest.mark.slow
 def test_missing_onnxruntime_names_the_extra(exported: Path, photos: Path, tmp_path: Path):
     code = (
         "import sys; sys.modules['onnxruntime'] = None\n"  # as if not installed

@@ -115,6 +115,7 @@ def test_the_payload_is_live_when_unpickled_naively(evil_checkpoint):
     assert marker.exists()  # so the refusals below are meaningful
 
 
+@pytest.mark.slow
 def test_resuming_from_a_code_carrying_checkpoint_is_refused(evil_checkpoint):
     path, marker = evil_checkpoint
     result = run_cli("train", "-r", "-m", str(path))
@@ -123,6 +124,7 @@ def test_resuming_from_a_code_carrying_checkpoint_is_refused(evil_checkpoint):
     assert not marker.exists()
 
 
+@pytest.mark.slow
 def test_code_carrying_encoder_weights_are_refused(evil_checkpoint, tmp_path: Path):
     path, marker = evil_checkpoint
     data = tmp_path / "data"

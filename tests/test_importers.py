@@ -274,6 +274,7 @@ def model_dir(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_predict_export_imports_back(tmp_path: Path, labelled, model_dir: Path):
     photos, _ = labelled
     out = tmp_path / "pred"

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from conftest import FAST_TRAIN, ROOT, make_dataset
 
@@ -65,6 +66,7 @@ def launch(
     )
 
 
+@pytest.mark.slow
 def test_killed_three_times_and_resumed_equals_an_uninterrupted_run(tmp_path: Path):
     data = make_dataset(tmp_path / "data", n=12)
     common = ["-c", "3", "-e", "4", "-bs", "2", "-lr", "3e-3", "--no-test", "--seed", "7", *FAST_TRAIN[:-4],
@@ -110,6 +112,7 @@ def epoch_of(checkpoint: Path) -> int:
     return torch.load(checkpoint, weights_only=True, map_location="cpu")["epoch"] + 1
 
 
+@pytest.mark.slow
 def test_last_checkpoint_is_the_last_epoch_when_validation_gets_worse(tmp_path: Path):
     data = make_dataset(tmp_path / "data", n=8)
     common = ["-c", "3", "-e", "3", "-bs", "4", "--no-test", *FAST_TRAIN]
@@ -137,6 +140,7 @@ def test_last_checkpoint_is_the_last_epoch_when_validation_gets_worse(tmp_path: 
         torch.testing.assert_close(weights[key], value, atol=1e-6, rtol=0)
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_and_says_how_to_resume(tmp_path: Path):
     data = make_dataset(tmp_path / "data", n=12)
     process = subprocess.Popen(

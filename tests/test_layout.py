@@ -207,6 +207,7 @@ def test_training_split_from_a_set_with_split_folders_inside(tmp_path: Path):
     assert splits["valid"][1].mask == tmp_path / "ann" / "valid" / "img01.png"
 
 
+@pytest.mark.slow
 def test_evaluate_with_same_name_mask_dir(tmp_path: Path, model_dir: Path):
     photos = make_dataset(tmp_path / "Test_Images", n=2)
     masks = _move_masks(photos, tmp_path / "Test_Ground_Truth")
@@ -219,6 +220,7 @@ def test_evaluate_with_same_name_mask_dir(tmp_path: Path, model_dir: Path):
     assert "Test images: 2" in result.stdout
 
 
+@pytest.mark.slow
 def test_masks_stats_of_same_name_masks(tmp_path: Path):
     root = _same_name_set(tmp_path / "set", n=2)
     result = run_cli("masks", "stats", str(root / "masks"))

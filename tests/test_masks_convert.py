@@ -44,6 +44,7 @@ def test_a_broken_palette_file_is_explained(tmp_path: Path):
         ColourPalette.from_yaml(tmp_path / "p.yaml")
 
 
+@pytest.mark.slow
 def test_convert_command_writes_class_masks_and_stats_reads_them(tmp_path: Path):
     source = tmp_path / "annotations"
     source.mkdir()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from conftest import run_cli
 from PIL import Image
 
@@ -32,6 +33,7 @@ def predict(model_dir: Path, out: Path, *inputs, extra=()) -> subprocess.Complet
     )
 
 
+@pytest.mark.slow
 def test_every_photo_kind_gets_a_mask_of_its_size(model_dir: Path, tmp_path: Path):
     src = tmp_path / "in"
     (src / "sub").mkdir(parents=True)
@@ -58,6 +60,7 @@ def test_every_photo_kind_gets_a_mask_of_its_size(model_dir: Path, tmp_path: Pat
     assert (table["leaf_cover"] == table["cover_leaf"]).all()
 
 
+@pytest.mark.slow
 def test_exif_orientation_is_applied(model_dir: Path, tmp_path: Path):
     exif = Image.Exif()
     exif[0x0112] = 6  # rotate 90: a 160x96 sensor image is a 96x160 photo
@@ -67,6 +70,7 @@ def test_exif_orientation_is_applied(model_dir: Path, tmp_path: Path):
         assert mask.size == (96, 160)
 
 
+@pytest.mark.slow
 def test_glob_patterns_and_dates_from_names(model_dir: Path, tmp_path: Path):
     for name in ("4j7g2wk9_2024-04-07_140148_8_16.jpg", "other.jpg", "skip.png"):
         Image.fromarray(photo()).save(tmp_path / name)
@@ -88,6 +92,7 @@ def test_exif_date_is_preferred(tmp_path: Path):
     assert photo_datetime(tmp_path / "cam_2024-01-01.jpg") == "2023-08-15T10:30:00"
 
 
+@pytest.mark.slow
 def test_done_photos_are_skipped_unless_overwrite(model_dir: Path, tmp_path: Path):
     for i in range(3):
         Image.fromarray(photo(seed=i)).save(tmp_path / f"p{i}.jpg")
@@ -106,6 +111,7 @@ def test_done_photos_are_skipped_unless_overwrite(model_dir: Path, tmp_path: Pat
     assert "1 predicted" in redo.stdout
 
 
+@pytest.mark.slow
 def test_a_corrupt_photo_is_reported_and_the_rest_processed(model_dir: Path, tmp_path: Path):
     src = tmp_path / "in"
     src.mkdir()
@@ -124,6 +130,7 @@ def test_a_corrupt_photo_is_reported_and_the_rest_processed(model_dir: Path, tmp
     assert sorted(p.name for p in (tmp_path / "out" / "masks").iterdir()) == ["p0.png", "p2.png"]
 
 
+@pytest.mark.slow
 def test_missing_input_exits_2(model_dir: Path, tmp_path: Path):
     result = predict(model_dir, tmp_path / "out", tmp_path / "nowhere")
     assert result.returncode == 2 and "no such file, folder or matching pattern" in result.stderr
@@ -159,6 +166,7 @@ def _extra_memory_mb(model_dir: Path, side: int) -> float:
     return facts["extra_mb"]
 
 
+@pytest.mark.slow
 def test_tiled_memory_is_bounded_by_the_tile_not_the_photo(model_dir: Path):
     small, large = _extra_memory_mb(model_dir, 1000), _extra_memory_mb(model_dir, 3000)
     # 9x the pixels: whole-image float32 logits of 3 classes would grow by 96 MB (and their

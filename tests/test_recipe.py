@@ -145,6 +145,7 @@ def test_time_plan_skips_the_warm_up_epoch_and_grows_up_to_the_epochs_asked(monk
     assert schedule.total_steps == 50 * 2
 
 
+@pytest.mark.slow
 def test_max_time_ends_the_run_with_the_rate_annealed(tmp_path: Path):
     data = make_dataset(tmp_path / "data", n=10)
     out = tmp_path / "out"

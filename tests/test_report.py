@@ -108,6 +108,7 @@ def predict_folder(run_folder: Path, tmp_path_factory) -> Path:
     return root / "P"
 
 
+@pytest.mark.slow
 def test_train_writes_a_page_whose_class_table_is_summary_json(run_folder, browser, tmp_path):
     summary = json.loads((run_folder / "summary.json").read_text())
     page, images = open_checked(browser, run_folder / "report.html", tmp_path / "run.png")
@@ -133,6 +134,7 @@ def test_odd_photo_names_are_shown_escaped(run_folder, browser, tmp_path):
     assert ODD in page.inner_text("#photos")
 
 
+@pytest.mark.slow
 def test_evaluate_folder_page_shows_truth_from_the_photos_it_scored(run_folder, browser, tmp_path):
     data = run_folder.parent.parent / "data"
     result = run_cli(
@@ -147,6 +149,7 @@ def test_evaluate_folder_page_shows_truth_from_the_photos_it_scored(run_folder, 
     assert page.query_selector("#missing") is None
 
 
+@pytest.mark.slow
 def test_predict_page_links_the_table_and_lists_the_failed_photo(predict_folder, browser, tmp_path):
     page, images = open_checked(browser, predict_folder / "report.html", tmp_path / "predict.png")
     href = page.evaluate("document.querySelector('a[href=\"canopy.csv\"]').href")
@@ -158,6 +161,7 @@ def test_predict_page_links_the_table_and_lists_the_failed_photo(predict_folder,
     assert page.inner_text("#headline .value") == str(rows)
 
 
+@pytest.mark.slow
 def test_old_run_folder_page_says_what_is_missing(run_folder, browser, tmp_path):
     old = tmp_path / "old run"
     shutil.copytree(run_folder, old, ignore=shutil.ignore_patterns("checkpoints", "*.safetensors"))
@@ -205,6 +209,7 @@ def test_an_unreadable_test_table_is_a_note_not_a_crash(tmp_path):
     assert "Test_x.csv could not be read" in text
 
 
+@pytest.mark.slow
 def test_report_of_a_folder_that_is_not_one_exits_2(tmp_path):
     (tmp_path / "empty").mkdir()
     result = run_cli("report", str(tmp_path / "empty"))
@@ -258,6 +263,7 @@ def written_within_budget(run: Path) -> None:
     assert size < BUDGET
 
 
+@pytest.mark.slow
 def test_a_hundred_test_photos_stay_under_5_mb_with_a_sampled_gallery(tmp_path, browser):
     from vitiseg.data.synthetic import write_synthetic
 
@@ -305,6 +311,7 @@ def test_html_in_a_class_name_is_escaped_in_the_written_file(tmp_path):
 
 
 @needs_shared_data
+@pytest.mark.slow
 def test_season_page_shows_curves_transitions_and_dropped_photos(browser, tmp_path):
     out = tmp_path / "season"
     result = run_cli(

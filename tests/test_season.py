@@ -185,6 +185,7 @@ def write_predict_folder(folder: Path, days: dict[str, list[str]]) -> Path:
 DAYS = [f"2024-05-{d:02d}" for d in range(1, 8)]
 
 
+@pytest.mark.slow
 def test_season_writes_its_tables_and_figures(tmp_path: Path):
     predicted = write_predict_folder(tmp_path / "pred", {"camA": DAYS, "camB": DAYS[:1]})
     out = tmp_path / "season"
@@ -204,6 +205,7 @@ def test_season_writes_its_tables_and_figures(tmp_path: Path):
     assert (pd.read_csv(out / "photos.csv")["dropped"].isna()).all()
 
 
+@pytest.mark.slow
 def test_dropped_photos_are_listed_with_their_reason(tmp_path: Path):
     predicted = write_predict_folder(tmp_path / "pred", {"camA": DAYS})
     dark = predicted / f"camA_{DAYS[3]}_120000.jpg"
@@ -218,6 +220,7 @@ def test_dropped_photos_are_listed_with_their_reason(tmp_path: Path):
     assert math.isnan(day["value"].iloc[0]) and day["dropped"].iloc[0] == 1
 
 
+@pytest.mark.slow
 def test_bad_inputs_exit_2_and_write_nothing(tmp_path: Path):
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -258,6 +261,7 @@ def test_bad_inputs_exit_2_and_write_nothing(tmp_path: Path):
     assert not (tmp_path / "o3").exists()
 
 
+@pytest.mark.slow
 def test_season_from_photos_with_a_model_is_resumable(tmp_path: Path):
     torch.manual_seed(0)
     spec = ModelSpec(encoder="resnet18", classes=3)
@@ -283,6 +287,7 @@ def test_season_from_photos_with_a_model_is_resumable(tmp_path: Path):
 
 
 @needs_shared_data
+@pytest.mark.slow
 def test_true_masks_show_leaf_cover_rising_through_the_season(tmp_path: Path):
     out = tmp_path / "season"
     result = run_cli("season", str(AGROCAM), "--masks", "--class-names", NAMES5, "-o", str(out))

@@ -45,6 +45,7 @@ def test_merge_keeps_one_row_per_photo_in_order(tmp_path: Path):
 
 @needs_shared_data
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds processes in /proc (Linux)")
+@pytest.mark.slow
 def test_two_processes_equal_one_and_resume(tmp_path: Path):
     torch.manual_seed(0)
     spec = ModelSpec(encoder="resnet18", classes=3, decoder_channels=(32, 16, 16, 16, 16))
@@ -106,6 +107,7 @@ def environ(pid: int) -> dict[str, str]:
     )
 
 
+@pytest.mark.slow
 def test_devices_beyond_the_machine_exit_2(tmp_path: Path):
     result = run_cli("predict", "--model", str(tmp_path), str(tmp_path), "-o", str(tmp_path / "o"),
                      "--devices", "4096", "--device", "cpu")  # fmt: skip

@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import numpy as np
+import pytest
 from conftest import run_cli
 from PIL import Image
 
@@ -37,6 +38,7 @@ def test_colour_annotation_converts_back_to_the_mask():
     np.testing.assert_array_equal(seed_preset(canvas.annotation), canvas.mask)
 
 
+@pytest.mark.slow
 def test_synth_command_writes_the_seeds_layout(tmp_path: Path):
     result = run_cli("synth", str(tmp_path / "s"), "--n", "3", "--size", "128x96", "--seed", "4")
     assert result.returncode == 0, result.stderr
@@ -47,6 +49,7 @@ def test_synth_command_writes_the_seeds_layout(tmp_path: Path):
     assert len(list((tmp_path / "s" / "annotations").iterdir())) == 3
 
 
+@pytest.mark.slow
 def test_shortened_demo_runs_end_to_end(tmp_path: Path, capsys):
     assert (
         demo(

@@ -20,6 +20,7 @@ def train(*args: str) -> int:
     return main(["train", *FAST_TRAIN, "--class-weights", "none", *args])
 
 
+@pytest.mark.slow
 def test_the_seeds_example_command_writes_a_complete_run(tmp_path: Path):
     data = make_dataset(tmp_path / "Dataset", n=10, classes=2)
     result = run_cli(
@@ -45,6 +46,7 @@ def test_the_seeds_example_command_writes_a_complete_run(tmp_path: Path):
 
 
 @pytest.mark.parametrize("extra", [[], ["--ema", "0.8"]], ids=["plain", "ema"])
+@pytest.mark.slow
 def test_resumed_run_ends_with_the_same_table_and_weights(tmp_path: Path, extra: list[str]):
     data = make_dataset(tmp_path / "data", n=10)
     out = tmp_path / "out"
@@ -77,6 +79,7 @@ def test_the_moving_average_is_kept_and_exported(tmp_path: Path):
     torch.testing.assert_close(exported[key.removeprefix("model.")], average[key].float())
 
 
+@pytest.mark.slow
 def test_resume_with_more_epochs_extends_the_run(tmp_path: Path, capsys):
     data = make_dataset(tmp_path / "data", n=10)
     out = tmp_path / "out"
@@ -133,6 +136,7 @@ def test_bad_options_exit_2_with_a_message(dataset: Path, tmp_path: Path, capsys
     assert message in err and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_offline_imagenet_weights_give_one_line(dataset: Path, tmp_path: Path):
     result = run_cli("train", "-n", "w", "-d", str(dataset), "-o", str(tmp_path), "-c", "3",
                      "--encoder", "resnet18", "--encoder-weights", "imagenet", "--workers", "0", "--crop-size", "64")  # fmt: skip

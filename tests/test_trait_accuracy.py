@@ -26,6 +26,7 @@ def model5(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_predict_writes_every_trait_column(model5: Path, tmp_path: Path):
     data = make_dataset(tmp_path / "data", n=2, classes=5)
     out = tmp_path / "out"
@@ -52,6 +53,7 @@ def test_predict_writes_every_trait_column(model5: Path, tmp_path: Path):
     pd.testing.assert_frame_equal(pd.read_csv(out / "canopy.csv"), table)
 
 
+@pytest.mark.slow
 def test_predict_says_once_when_porosity_falls_back(tmp_path: Path):
     spec = ModelSpec(encoder="resnet18", classes=3)
     export_model(build_model(spec), ModelInfo(spec, ["background", "leaf", "wood"]), tmp_path / "m")
@@ -67,6 +69,7 @@ def test_predict_says_once_when_porosity_falls_back(tmp_path: Path):
     assert table["inter_row_hue"].isna().all()
 
 
+@pytest.mark.slow
 def test_a_role_outside_the_model_exits_2(model5: Path, tmp_path: Path):
     data = make_dataset(tmp_path / "data", n=1, classes=5)
     result = run_cli(
@@ -78,6 +81,7 @@ def test_a_role_outside_the_model_exits_2(model5: Path, tmp_path: Path):
     assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_evaluate_reports_each_trait_error(model5: Path, tmp_path: Path):
     data = make_dataset(tmp_path / "data", n=3, classes=5)
     out = tmp_path / "eval"

@@ -70,6 +70,7 @@ def test_predictor_uncertainty_is_the_mean_entropy_of_its_logits(model_dir: Path
     assert Predictor(model, info, "cpu").predict(image).uncertainty is None
 
 
+@pytest.mark.slow
 def test_predict_select_writes_the_list(tmp_path: Path, model_dir: Path):
     photos = make_dataset(tmp_path / "photos", n=4)
     for mask in photos.glob("*_bin.png"):
