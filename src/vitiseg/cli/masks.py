@@ -9,7 +9,10 @@ from vitiseg.cli.labels import add_import_parser
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("masks", help="convert colour annotations; class statistics of masks")
+    p = sub.add_parser(
+        "masks",
+        help="import CVAT, Label Studio or COCO labels; convert colour annotations; class statistics",
+    )
     masks = p.add_subparsers(dest="masks_command", required=True, metavar="ACTION")
     c = masks.add_parser(
         "convert",
