@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import asdict, dataclass, fields
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import yaml
@@ -34,6 +35,17 @@ LOGGERS = ("none", "csv", "tensorboard", "mlflow")
 def default_workers() -> int:
     """Background loader processes: half the cores, 1 to 4."""
     return max(1, min(4, (os.cpu_count() or 2) // 2))
+
+
+def parse_max_time(text: str | None) -> timedelta | str | None:
+    """``--max-time``: minutes (``90``) or Lightning's ``DD:HH:MM:SS``."""
+    if text is None:
+        return None
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return timedelta(minutes=float(text))
+    if re.fullmatch(r"\d{2}:\d{2}:\d{2}:\d{2}", text):
+        return text
+    raise ConfigError(f"--max-time {text!r}: give minutes (90) or DD:HH:MM:SS (00:12:00:00)")
 
 
 @dataclass

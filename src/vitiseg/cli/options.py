@@ -121,8 +121,8 @@ regex = _typed(_regex, "regex", ("([0-9]",))
 
 
 def _max_time(text: str) -> str:
+    from vitiseg.config import parse_max_time
     from vitiseg.errors import ConfigError
-    from vitiseg.training.run import parse_max_time
 
     try:
         parse_max_time(text)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import re
 import shutil
 import sys
-from datetime import timedelta
 from pathlib import Path
 
 import lightning as L
@@ -16,7 +14,7 @@ from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, WeightAv
 from torch.optim.swa_utils import get_ema_multi_avg_fn
 from torch.utils.data import DataLoader
 
-from vitiseg.config import TrainConfig
+from vitiseg.config import TrainConfig, parse_max_time
 from vitiseg.data.dataset import SegmentationDataset, pad_collate
 from vitiseg.data.prepare import PreparedData, prepare
 from vitiseg.data.sampler import EpochSampler
@@ -46,17 +44,6 @@ def say(message: str) -> None:
     """Tell the user, from the first process only."""
     if is_rank_zero():
         log.info(message)
-
-
-def parse_max_time(text: str | None) -> timedelta | str | None:
-    """``--max-time``: minutes (``90``) or Lightning's ``DD:HH:MM:SS``."""
-    if text is None:
-        return None
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        return timedelta(minutes=float(text))
-    if re.fullmatch(r"\d{2}:\d{2}:\d{2}:\d{2}", text):
-        return text
-    raise ConfigError(f"--max-time {text!r}: give minutes (90) or DD:HH:MM:SS (00:12:00:00)")
 
 
 def refuse_earlier_run(run: Run) -> None:
