@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -15,6 +16,22 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 AGROCAM = SHARED / "data" / "agrocam-vine"
 SEED_CODE = SHARED / "seed" / "reference"
+
+
+def machine() -> str:
+    """The CPU flags that decide PyTorch's speed (as `lscpu` shows them), the ISA limits set
+    in the environment, and whether vitiseg's ``--precision auto`` takes bf16 here."""
+    from vitiseg.hardware import cpu_has_bf16
+
+    out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+    flags = sorted({f for f in out.split() if f.startswith(("avx512", "amx")) or f == "avx2"})
+    limits = [f"{k}={os.environ[k]}" for k in ("ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY")
+              if k in os.environ]  # fmt: skip
+    return (
+        f"CPU flags: {' '.join(flags) or 'none of avx2/avx512/amx'}; "
+        f"{' '.join(limits) or 'no ISA limit set'}; {os.cpu_count()} cores; "
+        f"--precision auto picks {'bf16' if cpu_has_bf16() else 'fp32'}"
+    )
 
 
 def require(*paths: Path) -> None:

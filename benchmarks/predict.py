@@ -33,7 +33,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from common import AGROCAM, ROOT, peak_rss_mb, require, run_child
+from common import AGROCAM, ROOT, machine, peak_rss_mb, require, run_child
 
 
 def parse_args() -> argparse.Namespace:
@@ -59,6 +59,12 @@ def parse_args() -> argparse.Namespace:
         "--work", default=str(ROOT / "runs" / "bench_predict"), help="where to train the model"
     )
     parser.add_argument("--minutes", type=float, default=10, help="training budget for the model")
+    parser.add_argument(
+        "--seed-network",
+        action="store_true",
+        help="time the seed's way with the seed's own network (ResNet-50 U-Net, full "
+        "decoder, untrained): the original script's speed with its model; no IoU for it",
+    )
     return parser.parse_args()
 
 
@@ -99,13 +105,18 @@ def vitiseg_predictor(model, info, way: str, model_dir: Path):
     return lambda image: predictor.predict(image).mask
 
 
-def measure(way: str, model_dir: str, photos: int, labeled: int) -> dict:
+def measure(way: str, model_dir: str, photos: int, labeled: int, seed_network: bool) -> dict:
     from vitiseg.data.imageio import decode_image, read_mask
     from vitiseg.evaluate import confusion_of
     from vitiseg.model import load_model
     from vitiseg.prefetch import prefetch
 
     model, info = load_model(model_dir)
+    if way == "seed" and seed_network:
+        from vitiseg.model import ModelSpec, build_model
+
+        model = build_model(ModelSpec("Unet", "resnet50", info.spec.classes))
+        labeled = 0  # an untrained network: its speed only
     if way == "seed":
         predict = seed_predictor(model, info)
     else:
@@ -172,10 +183,16 @@ def ensure_onnx(model: Path, ways: list[str]) -> None:
             export_run(model, quantize="int8" if way == "ortint8" else None, check_photos=2)
 
 
+def _cell(value: float | None, digits: int = 3, sign: str = "") -> str:
+    return f"{'-':>12}" if value is None else f"{value:{sign}12.{digits}f}"
+
+
 def main() -> None:
     args = parse_args()
     if args.way:
-        print(json.dumps(measure(args.way, args.model, args.photos, args.labeled)))
+        print(
+            json.dumps(measure(args.way, args.model, args.photos, args.labeled, args.seed_network))
+        )
         return
     require(AGROCAM / "labeled", AGROCAM / "unlabeled")
     from vitiseg.hardware import cpu_has_bf16
@@ -187,11 +204,15 @@ def main() -> None:
     results = {}
     for way in ways:
         print(f"measuring {LABELS[way]}...", flush=True)
-        results[way] = run_child(Path(__file__), "--way", way, "--model", str(model), *counts)
+        extra = ["--seed-network"] if args.seed_network else []
+        results[way] = run_child(
+            Path(__file__), "--way", way, "--model", str(model), *counts, *extra
+        )
     capability = torch.backends.cpu.get_cpu_capability()
+    print(f"\n{machine()}; PyTorch kernels {capability}")
     print(f"model {model}; {min(args.photos, 30)} unlabeled photos (speed), "
-          f"{min(args.labeled, 25)} labeled photos (IoU); CPU, PyTorch kernels {capability}, "
-          f"bf16 {'native' if cpu_has_bf16() else 'absent'}")  # fmt: skip
+          f"{min(args.labeled, 25)} labeled photos (IoU)"
+          + ("; seed way: the seed's ResNet-50 U-Net, speed only" if args.seed_network else ""))  # fmt: skip
     print("".join(f"{h:>12}" for h in ("", *[LABELS[w] for w in ways])))
     base = results.get("seed")
     rows = {
@@ -207,16 +228,23 @@ def main() -> None:
     groups = [(f"{min(args.labeled, 25)} labeled photos", None)]
     if (unseen := held_out(model)) and args.labeled >= 25:
         groups.append((f"the {len(unseen)} it did not train on", unseen))
+    scored = [w for w in ways if results[w]["confusions"]]
     for label, names in groups:
-        ious = {w: iou_of(results[w]["confusions"], names) for w in ways}
+        ious = {w: iou_of(results[w]["confusions"], names) for w in scored}
         print(f"IoU, {label}:")
         for c in range(len(next(iter(ious.values())))):
-            print(f"{f'class {c}':>12}" + "".join(f"{ious[w][c]:12.3f}" for w in ways))
-        means = {w: float(np.nanmean(ious[w])) for w in ways}
-        print(f"{'mean':>12}" + "".join(f"{means[w]:12.4f}" for w in ways))
+            print(
+                f"{f'class {c}':>12}"
+                + "".join(_cell(ious.get(w, [None] * (c + 1))[c]) for w in ways)
+            )
+        means = {w: float(np.nanmean(ious[w])) for w in scored}
+        print(f"{'mean':>12}" + "".join(_cell(means.get(w), 4) for w in ways))
         if "torch32" in means:
             print(
-                f"{'- fp32':>12}" + "".join(f"{means[w] - means['torch32']:+12.4f}" for w in ways)
+                f"{'- fp32':>12}"
+                + "".join(
+                    _cell(means[w] - means["torch32"] if w in means else None, 4, "+") for w in ways
+                )
             )
 
 

@@ -8,6 +8,12 @@ and mean IoU. The split is by date (every photo of a date on one side): vitiseg'
 dates train, 8 photos of 3 dates validate), written to a split file every recipe uses.
 
     python benchmarks/quality.py [--minutes 20] [--recipes seed cpu-fast]
+    python benchmarks/quality.py --minutes 20 60 --recipes cpu-fast cpu-lite0   # budgets
+
+A laptop without bf16 trains several times slower than a recent server core limited to
+AVX2 (`ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2`): `--slowdown 2.2` runs each
+budget for budget / 2.2 minutes here, which gives the laptop's epochs (the cpu-fast
+recipe: 60 s an epoch on a 2-core AVX2 laptop, 27 s here under the emulation).
     python benchmarks/quality.py --recipes cpu-fast --precision 32   # bf16 against fp32
     python benchmarks/quality.py --recipes cpu-fast --seed 7         # how much runs vary
 """
@@ -19,7 +25,7 @@ import json
 import time
 from pathlib import Path
 
-from common import AGROCAM, ROOT, require
+from common import AGROCAM, ROOT, machine, require
 
 from vitiseg.run import Run
 
@@ -38,6 +44,22 @@ RECIPES = {
 }  # fmt: skip
 
 
+def variant(recipe: str, **changes: str) -> list[str]:
+    """``recipe``'s options with some values changed (``encoder="mobilenet_v2"``)."""
+    options = list(RECIPES[recipe])
+    for name, value in changes.items():
+        flag = next(f for f in ("--" + name.replace("_", "-"), "-" + name) if f in options)
+        options[options.index(flag) + 1] = value
+    return options
+
+
+# candidates for CPUs without bf16 (fp32): cheaper encoders per step (benchmarks/cpu_levers.py)
+RECIPES["cpu-lite0"] = variant("cpu-fast", encoder="timm-tf_efficientnet_lite0")
+RECIPES["cpu-mobilenet"] = variant("cpu-fast", encoder="mobilenet_v2")
+RECIPES["cpu-lite0-bs1"] = variant("cpu-lite0", bs="1")
+RECIPES["cpu-lite0-s03"] = variant("cpu-lite0", scale="0.3", crop_size="320")
+
+
 def date_split(out: Path) -> Path:
     """The date-grouped split, test dates moved to train (nothing here is scored on them)."""
     from vitiseg.data.layout import find_pairs
@@ -52,17 +74,21 @@ def date_split(out: Path) -> Path:
 
 
 def train(
-    recipe: str, minutes: float, out: Path, split: Path, args: argparse.Namespace
+    recipe: str, budget: float, minutes: float, out: Path, split: Path, args: argparse.Namespace
 ) -> tuple[Path, float]:
+    """Train ``recipe`` for ``minutes`` of this machine (the ``budget`` of the reference CPU)."""
     from vitiseg.cli import main
 
     name = recipe + ("" if args.precision == "auto" else f"-{args.precision}")
     name += "" if args.seed is None else f"-seed{args.seed}"
+    name += "" if len(args.minutes) == 1 else f"-{budget:g}min"
+    name += "" if not args.unlabeled else "-unlabeled"
     started = time.monotonic()
     code = main(["train", "-n", name, "--precision", args.precision, "-d", str(AGROCAM / "labeled"), "-o", str(out), "-c", "5",
                  "--class-names", CLASSES, "--split", str(split), "--encoder-weights", "none", "-p",
-                 "--max-time", str(minutes), "--no-test", "--overwrite", *RECIPES[recipe],
+                 "--max-time", f"{minutes:.3f}", "--no-test", "--overwrite", *RECIPES[recipe],
                  *(["-e", str(args.epochs)] if args.epochs else []),
+                 *(["--unlabeled", str(AGROCAM / "unlabeled")] if args.unlabeled else []),
                  *(["--seed", str(args.seed)] if args.seed is not None else [])])  # fmt: skip
     if code:
         raise SystemExit(f"recipe {recipe} failed")
@@ -90,11 +116,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--minutes", type=float, default=20)
-    parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        nargs="+",
+        default=[20],
+        help="training budgets, in minutes of the reference CPU (see --slowdown)",
+    )
+    parser.add_argument(
+        "--slowdown",
+        type=float,
+        default=1.0,
+        help="how many times slower the reference CPU trains than this one: each "
+        "budget runs for minutes / slowdown here (default 1: this machine)",
+    )
+    parser.add_argument("--recipes", nargs="+", default=["seed", "cpu-fast"], choices=list(RECIPES))
     parser.add_argument("--out", default=str(ROOT / "runs" / "bench_quality"))
     parser.add_argument("--epochs", type=int, help="override the recipes' epochs")
     parser.add_argument("--seed", type=int, help="another seed, to see how much runs vary")
+    parser.add_argument(
+        "--unlabeled",
+        action="store_true",
+        help="train with the shared unlabelled photos (--unlabeled)",
+    )
     parser.add_argument("--precision", default="auto", choices=("auto", "32", "bf16-mixed"),
                         help="compare precisions: e.g. --recipes cpu-fast --precision 32")  # fmt: skip
     args = parser.parse_args()
@@ -102,25 +146,28 @@ def main() -> None:
     out = Path(args.out)
     split = date_split(out)
     rows = []
-    for recipe in args.recipes:
-        run, minutes = train(recipe, args.minutes, out, split, args)
-        epochs = len(json.loads(Run(run).history.read_text()))
-        for tta in (False, True):
-            summary = score(run, tta)
-            ious = [summary["per_class"][name]["IoU"] for name in CLASSES.split(",")]
-            rows.append(
-                (recipe + (" +TTA" if tta else ""), minutes, epochs, summary["mean"]["IoU"], ious)
-            )
+    for budget in args.minutes:
+        for recipe in args.recipes:
+            run, minutes = train(recipe, budget, budget / args.slowdown, out, split, args)
+            epochs = len(json.loads(Run(run).history.read_text()))
+            for tta in (False, True):
+                summary = score(run, tta)
+                ious = [summary["per_class"][name]["IoU"] for name in CLASSES.split(",")]
+                name = recipe + (" +unlabeled" if args.unlabeled else "") + (" +TTA" if tta else "")
+                rows.append((budget, name, minutes, epochs, summary["mean"]["IoU"], ious))
+    print(f"\n{machine()}")
     print(
-        f"\nvalidation dates, full resolution; budget {args.minutes:g} min on this CPU, from scratch"
+        "validation dates, full resolution, from scratch; budget in minutes of the reference CPU"
+        + (f", run here for budget / {args.slowdown:g}" if args.slowdown != 1 else "")
     )
     print(
-        f"{'recipe':18}{'min':>6}{'epochs':>7}{'mIoU':>7}"
+        f"{'budget':>6}  {'recipe':28}{'min':>6}{'epochs':>7}{'mIoU':>7}"
         + "".join(f"{n:>11}" for n in CLASSES.split(","))
     )
-    for name, minutes, epochs, mean, ious in rows:
+    for budget, name, minutes, epochs, mean, ious in rows:
         print(
-            f"{name:18}{minutes:6.1f}{epochs:7d}{mean:7.3f}" + "".join(f"{v:11.3f}" for v in ious)
+            f"{budget:6g}  {name:28}{minutes:6.1f}{epochs:7d}{mean:7.3f}"
+            + "".join(f"{v:11.3f}" for v in ious)
         )
 
 

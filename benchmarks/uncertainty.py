@@ -1,32 +1,84 @@
-"""Spearman rank correlation between `predict --uncertainty` and 1 - mIoU, per photo, on a
-run's validation and training photos: `python benchmarks/uncertainty.py RUN_FOLDER`."""
+"""Which per-photo uncertainty picks the photos a model gets wrong?
+
+For each photo of a run's validation and training split: the model's error (1 - mean IoU
+over the classes present in the truth or the prediction) and candidate uncertainties
+computed from the same full-resolution prediction. Prints the Spearman rank correlation
+of each candidate with the error (higher is better: uncertain photos are wrong photos).
+
+    python benchmarks/uncertainty.py RUN_FOLDER
+
+Candidates:
+  entropy          mean normalised pixel entropy (every pixel weighs the same)
+  low-confidence   share of pixels whose top class probability is under 0.5
+  class-entropy    mean over predicted classes of the mean entropy of that class's pixels
+  flip             1 - mean IoU between the masks of the photo and of its mirror image
+"""
 
 import sys
 
 import numpy as np
+import torch
 from scipy.stats import spearmanr
 
 import vitiseg
-from vitiseg.data.imageio import read_mask
+from vitiseg import metrics
+from vitiseg.data.imageio import decode_image, read_mask
+from vitiseg.evaluate import confusion_of
 
-if len(sys.argv) < 2:
-    sys.exit("usage: python benchmarks/uncertainty.py RUN_FOLDER (a run with a split.csv)")
-run = vitiseg.Run.open(sys.argv[1])
-model = vitiseg.load(run.root)
-for part in ("valid", "train"):
-    u, err = [], []
-    for pair in run.pairs(part):
-        pred = model.predict(pair.image, uncertainty=True)
-        truth = read_mask(pair.mask)
-        ious = []
-        for c in range(model.classes):
-            union = ((pred.mask == c) | (truth == c)).sum()
-            if union:
-                ious.append(((pred.mask == c) & (truth == c)).sum() / union)
-        u.append(pred.uncertainty)
-        err.append(1 - np.mean(ious))
-    rho, p = spearmanr(u, err)
-    print(
-        f"{part}: {len(u)} photos, uncertainty {min(u):.3f}-{max(u):.3f}, "
-        f"1-mIoU {min(err):.3f}-{max(err):.3f}, Spearman rho {rho:.2f} (p={p:.2f})"
-    )
+
+def mean_iou(prediction: np.ndarray, truth: np.ndarray, classes: int) -> float:
+    """Mean IoU over the classes present in either mask."""
+    confusion = torch.from_numpy(confusion_of(truth, prediction, classes))
+    return metrics.nanmean(metrics.iou(confusion).tolist())
+
+
+def full_logits(model, image: np.ndarray) -> torch.Tensor:
+    """The model's logits at the photo's size, (C, H, W)."""
+    from vitiseg.data.dataset import rescale
+    from vitiseg.inference import upsample_rows
+
+    predictor = model.predictor
+    scaled, _ = rescale(image, None, predictor.info.scale)
+    bands = predictor.predict_logits_rows(scaled)
+    if scaled.shape[:2] != image.shape[:2]:
+        bands = upsample_rows(bands, scaled.shape[:2], image.shape[:2])
+    return torch.cat([logits for _, logits in bands], 1)
+
+
+def candidates(model, image: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+    logits = full_logits(model, image)
+    classes = logits.shape[0]
+    log_p = logits.float().log_softmax(0)
+    p = log_p.exp()
+    entropy = -(p * log_p).sum(0) / np.log(classes)
+    mask = logits.argmax(0)
+    per_class = [float(entropy[mask == c].mean()) for c in range(classes) if (mask == c).any()]
+    mirrored = full_logits(model, np.ascontiguousarray(image[:, ::-1])).argmax(0).flip(1)
+    return mask.numpy().astype(np.uint8), {
+        "entropy": float(entropy.mean()),
+        "low-confidence": float((p.max(0).values < 0.5).float().mean()),
+        "class-entropy": float(np.mean(per_class)),
+        "flip": 1 - mean_iou(mask.numpy(), mirrored.numpy(), classes),
+    }
+
+
+def main() -> None:
+    if len(sys.argv) < 2:
+        sys.exit("usage: python benchmarks/uncertainty.py RUN_FOLDER (a run with a split.csv)")
+    run = vitiseg.Run.open(sys.argv[1])
+    model = vitiseg.load(run.root)
+    for part in ("valid", "train"):
+        errors, measures = [], {}
+        for pair in run.pairs(part):
+            mask, values = candidates(model, decode_image(pair.image)[0])
+            errors.append(1 - mean_iou(mask, read_mask(pair.mask), model.classes))
+            for name, value in values.items():
+                measures.setdefault(name, []).append(value)
+        print(f"{part}: {len(errors)} photos, 1 - mIoU {min(errors):.3f}-{max(errors):.3f}")
+        for name, values in measures.items():
+            rho, p = spearmanr(values, errors)
+            print(f"  {name:15} Spearman rho {rho:+.2f} (p={p:.2f})")
+
+
+if __name__ == "__main__":
+    main()

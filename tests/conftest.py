@@ -56,6 +56,25 @@ def make_dataset(
     return folder
 
 
+def run_outcome(run: Path) -> tuple:
+    """A finished run's epoch table (Train_NAME.csv) and exported weights."""
+    from safetensors.torch import load_file
+
+    from vitiseg.report.history import read_history_csv
+
+    table = read_history_csv(next(run.glob("Train_*.csv")))
+    return table, load_file(run / "model.safetensors")
+
+
+def assert_same_outcome(actual: tuple, expected: tuple) -> None:
+    """Two runs ended with the same epochs, figures and weights (see :func:`run_outcome`)."""
+    (table, weights), (expected_table, expected_weights) = actual, expected
+    assert list(table.index) == list(expected_table.index)
+    np.testing.assert_allclose(table.to_numpy(), expected_table.to_numpy(), atol=1e-6)
+    for key, value in expected_weights.items():
+        torch.testing.assert_close(weights[key], value, atol=1e-6, rtol=0)
+
+
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
     """An untrained 3-class ResNet-18 U-Net (background, leaf, wood), exported."""

@@ -1,14 +1,20 @@
 """`vitiseg train` end to end on generated photos: run folder, CSV, resume, refusals."""
 
 import importlib.util
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import FAST_TRAIN, make_dataset, run_cli, tree_snapshot
+from conftest import (
+    FAST_TRAIN,
+    assert_same_outcome,
+    make_dataset,
+    run_cli,
+    run_outcome,
+    tree_snapshot,
+)
 from safetensors.torch import load_file
 
 from vitiseg.cli import main
@@ -53,16 +59,9 @@ def test_resumed_run_ends_with_the_same_table_and_weights(tmp_path: Path, extra:
     args = ["-n", "r", "-d", str(data), "-o", str(out), "-c", "3", "-e", "4", "-s", "2"]
     assert train(*args, "-lr", "3e-3", *extra) == 0
     run = out / "r"
-    straight_csv = read_history_csv(run / "Train_r.csv")
-    straight_weights = load_file(run / "model.safetensors")
-    shutil.copy(run / "checkpoints" / "r_2.ckpt", tmp_path / "r_2.ckpt")
+    straight = run_outcome(run)
     assert main(["train", "-r", "-m", str(run / "checkpoints" / "r_2.ckpt")]) == 0
-    resumed_csv = read_history_csv(run / "Train_r.csv")
-    assert list(resumed_csv.index) == [1, 2, 3, 4]
-    np.testing.assert_allclose(resumed_csv.to_numpy(), straight_csv.to_numpy(), atol=1e-6)
-    resumed_weights = load_file(run / "model.safetensors")
-    for key, value in straight_weights.items():
-        torch.testing.assert_close(resumed_weights[key], value, atol=1e-6, rtol=0)
+    assert_same_outcome(run_outcome(run), straight)
 
 
 def test_the_moving_average_is_kept_and_exported(tmp_path: Path):

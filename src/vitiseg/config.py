@@ -91,6 +91,9 @@ class TrainConfig:
     monitor: str = "val_mIoU"
     patience: int | None = None
     ema: float | None = None
+    unlabeled: str | None = None
+    pseudo_threshold: float = 0.9
+    unlabeled_share: float = 0.5
     compile: bool = False
     logger: str = "none"
 
@@ -112,6 +115,8 @@ class TrainConfig:
             ("--patience", self.patience, AT_LEAST_1),
             ("--warmup", self.warmup, OPEN_SHARE),
             ("--ema", self.ema, OPEN_SHARE),
+            ("--pseudo-threshold", self.pseudo_threshold, OPEN_SHARE),
+            ("--unlabeled-share", self.unlabeled_share, OPEN_SHARE),
         ):
             check(option, value, rule)
         if self.augment not in AUGMENTATIONS:

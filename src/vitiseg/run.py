@@ -29,6 +29,7 @@ SUMMARY_FILE = "summary.json"
 CONFUSION_PLOT = "confusion.png"
 TRAIN_CSV = "Train_{name}.csv"
 TEST_CSV = "Test_{name}.csv"
+PSEUDO_LABELS = "pseudo-labels"
 RESUMABLE = frozenset(
     {"epochs", "max_time", "workers", "devices", "num_nodes", "strategy", "accelerator",
      "precision", "patience", "logger"}
@@ -105,6 +106,11 @@ class Run:
 
     def test_csv(self, name: str) -> Path:
         return self.root / TEST_CSV.format(name=name)
+
+    @property
+    def pseudo_labels(self) -> Path:
+        """The ``--unlabeled`` photos' pseudo-labels (PNG class masks, 255 unsure)."""
+        return self.root / PSEUDO_LABELS
 
     @property
     def logs(self) -> Path:

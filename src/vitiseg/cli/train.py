@@ -229,6 +229,31 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "to -d; its test split may be empty)",
     )
     data.add_argument(
+        "--unlabeled",
+        type=o.existing_folder,
+        default=S,
+        metavar="DIR",
+        help="photos nobody labelled (sub-folders too, at most 200 taken): the model labels "
+        "them itself during training (pseudo-labels, uncertain pixels left out) and learns "
+        "from them too; see docs/recipes.md for what it gains",
+    )
+    data.add_argument(
+        "--pseudo-threshold",
+        type=o.number(float, OPEN_SHARE),
+        default=S,
+        metavar="P",
+        help="with --unlabeled: a pixel is pseudo-labelled when the model gives its class "
+        "at least this probability" + _d("pseudo_threshold"),
+    )
+    data.add_argument(
+        "--unlabeled-share",
+        type=o.number(float, OPEN_SHARE),
+        default=S,
+        metavar="SHARE",
+        help="with --unlabeled: share of the training crops taken from the pseudo-labelled "
+        "photos once they exist" + _d("unlabeled_share"),
+    )
+    data.add_argument(
         "--workers",
         type=o.number(int, AT_LEAST_0),
         default=S,

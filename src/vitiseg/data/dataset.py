@@ -73,6 +73,24 @@ class SegmentationDataset(Dataset):
         return image_t, torch.from_numpy(np.ascontiguousarray(out["mask"]))
 
 
+class JoinedDataset(Dataset):
+    """Two datasets as one: keys below ``len(first)`` go to ``first``, the rest to
+    ``second``, shifted (keys may carry a seed, as in :class:`SegmentationDataset`)."""
+
+    def __init__(self, first: Dataset, second: Dataset) -> None:
+        self.first, self.second = first, second
+
+    def __len__(self) -> int:
+        return len(self.first) + len(self.second)
+
+    def __getitem__(self, key: int | tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+        index, seed = key if isinstance(key, tuple) else (key, None)
+        if index < len(self.first):
+            return self.first[key]
+        index -= len(self.first)
+        return self.second[(index, seed) if seed is not None else index]
+
+
 def pad_collate(
     batch: list[tuple[torch.Tensor, torch.Tensor]],
 ) -> tuple[torch.Tensor, torch.Tensor]:

@@ -23,7 +23,8 @@ class EpochSampler(Sampler[tuple[int, int]]):
     repetition to a multiple of the process count, one share per process (like
     ``DistributedSampler``). Evaluation (``shuffle=False``): indices in order, shared
     round-robin without padding, so every sample is counted exactly once.
-    Lightning calls :meth:`set_epoch` before each epoch.
+    Lightning calls :meth:`set_epoch` before each epoch. After :meth:`mix_in`, a share
+    of the training draws takes further indices instead (``--unlabeled``).
     """
 
     def __init__(self, length: int, seed: int, shuffle: bool, repeats: int = 1) -> None:
@@ -34,6 +35,15 @@ class EpochSampler(Sampler[tuple[int, int]]):
         self.seed = seed
         self.shuffle = shuffle
         self.epoch = 0
+        self.extra_first = self.extra = 0
+        self.extra_share = 0.0
+
+    def mix_in(self, first: int, count: int, share: float) -> None:
+        """Let about ``share`` of the training draws pick, by their seed, one of ``count``
+        further samples: indices ``length + first`` to ``length + first + count - 1``."""
+        if not self.shuffle:
+            raise ValueError("only training draws mix in further samples")
+        self.extra_first, self.extra, self.extra_share = first, count, share
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -50,7 +60,12 @@ class EpochSampler(Sampler[tuple[int, int]]):
     def __iter__(self) -> Iterator[tuple[int, int]]:
         generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch + 7)
         seeds = torch.randint(0, 2**31 - 1, (self.draws,), generator=generator).tolist()
-        return iter([(draw % self.length, seeds[draw]) for draw in self._indices()])
+        return iter([(self._index(draw, seeds[draw]), seeds[draw]) for draw in self._indices()])
+
+    def _index(self, draw: int, seed: int) -> int:
+        if self.extra and seed % 1000 < self.extra_share * 1000:
+            return self.length + self.extra_first + seed // 1000 % self.extra
+        return draw % self.length
 
     def __len__(self) -> int:
         rank, world = _world()

@@ -15,7 +15,8 @@ from torch.optim.swa_utils import get_ema_multi_avg_fn
 from torch.utils.data import DataLoader
 
 from vitiseg.config import TrainConfig, parse_max_time
-from vitiseg.data.dataset import SegmentationDataset, pad_collate
+from vitiseg.data.dataset import JoinedDataset, SegmentationDataset, pad_collate
+from vitiseg.data.layout import Pair
 from vitiseg.data.prepare import PreparedData, prepare
 from vitiseg.data.sampler import EpochSampler
 from vitiseg.data.split import write_split
@@ -34,6 +35,7 @@ from vitiseg.training.callbacks import (
     RunFiles,
 )
 from vitiseg.training.module import NonFiniteLossError, SegmentationModule
+from vitiseg.training.pseudo import ROUNDS, PseudoLabels, unlabeled_photos
 from vitiseg.training.schedule import FitScheduleToTime
 from vitiseg.weights import check_checkpoint, read_state_dict
 
@@ -66,9 +68,10 @@ def validation_batch_size(config: TrainConfig, data: PreparedData) -> int:
 
 
 def _loaders(
-    config: TrainConfig, data: PreparedData, divisor: int
+    config: TrainConfig, data: PreparedData, divisor: int, unlabeled: list[Pair]
 ) -> tuple[DataLoader, DataLoader]:
-    """Training crops, and whole validation photos padded to a multiple of ``divisor``."""
+    """Training crops (``unlabeled`` photos after the labelled ones, drawn once their
+    pseudo-labels exist), and whole validation photos padded to a multiple of ``divisor``."""
 
     def dataset(part: str, transform) -> SegmentationDataset:
         return SegmentationDataset(
@@ -80,8 +83,14 @@ def _loaders(
         "persistent_workers": config.workers > 0,
         "pin_memory": torch.cuda.is_available(),
     }
+    augment = train_transform(config.crop_size, config.augment)
+    training = dataset("train", augment)
+    if unlabeled:  # label files written during training: never preloaded
+        training = JoinedDataset(
+            training, SegmentationDataset(unlabeled, augment, None, config.scale)
+        )
     train = DataLoader(
-        dataset("train", train_transform(config.crop_size, config.augment)),
+        training,
         batch_size=config.batch_size,
         sampler=EpochSampler(
             len(data.splits["train"]), config.seed, shuffle=True, repeats=config.crops_per_image
@@ -98,7 +107,7 @@ def _loaders(
     return train, valid
 
 
-def _callbacks(config: TrainConfig, run: Run) -> list[L.Callback]:
+def _callbacks(config: TrainConfig, run: Run, pseudo: PseudoLabels | None) -> list[L.Callback]:
     callbacks: list[L.Callback] = [
         RunFiles(run, config.name, config.names_of_classes),
         ModelCheckpoint(
@@ -125,6 +134,8 @@ def _callbacks(config: TrainConfig, run: Run) -> list[L.Callback]:
         callbacks.append(PeriodicCheckpoint(run, config.name, config.save_every))
     if config.max_time:
         callbacks.append(FitScheduleToTime())
+    if pseudo is not None:  # before WeightAveraging: labels with the validated EMA weights
+        callbacks.append(pseudo)
     if config.ema:
         callbacks.append(WeightAveraging(multi_avg_fn=get_ema_multi_avg_fn(config.ema)))
     if config.patience:
@@ -153,6 +164,24 @@ def lightning_logger(kind: str, folder: Path, name: str):
     if kind == "tensorboard":
         return loggers.TensorBoardLogger(folder, name=name)
     return loggers.MLFlowLogger(name, tracking_uri=(folder / "mlruns").resolve().as_uri())
+
+
+def _pseudo_labels(
+    config: TrainConfig, run: Run, spec: ModelSpec, data: PreparedData
+) -> PseudoLabels:
+    """``--unlabeled``'s callback, its photos checked (raises DataError before any file
+    is written when none can be used)."""
+    labelled = [pair for part in data.splits.values() for pair in part]
+    photos = unlabeled_photos(config.unlabeled, labelled, config.seed)
+    info = ModelInfo(spec=spec, class_names=config.names_of_classes, scale=config.scale)
+    say(
+        f"Unlabelled   : {len(photos)} photos; pseudo-labels (probability >= "
+        f"{config.pseudo_threshold:g}) after {', '.join(f'{r:.0%}' for r in ROUNDS)} of the "
+        f"schedule, then {config.unlabeled_share:.0%} of the crops"
+    )
+    return PseudoLabels(
+        photos, run.pseudo_labels, info, config.pseudo_threshold, config.unlabeled_share
+    )
 
 
 def _print_summary(config: TrainConfig, data: PreparedData, precision: str) -> None:
@@ -248,6 +277,7 @@ def _train(config: TrainConfig, resume_from: Path | None, overwrite: bool) -> Ru
     if config.accelerator == "cpu" or not torch.cuda.is_available():
         keep_freed_memory()
     _print_summary(config, data, precision)
+    pseudo = _pseudo_labels(config, run, spec, data) if config.unlabeled else None
     if is_rank_zero():
         if replace:  # only now that the new run's data passed its checks
             shutil.rmtree(run.root)
@@ -268,7 +298,8 @@ def _train(config: TrainConfig, resume_from: Path | None, overwrite: bool) -> Ru
         else None,
         compile_model=config.compile,
     )
-    train_loader, valid_loader = _loaders(config, data, module.model.encoder.output_stride)
+    divisor = module.model.encoder.output_stride
+    train_loader, valid_loader = _loaders(config, data, divisor, pseudo.pairs if pseudo else [])
     if resume_from is not None:
         # Lightning starts the loader's workers before telling the sampler the epoch
         train_loader.sampler.set_epoch(epochs_done)
@@ -281,7 +312,7 @@ def _train(config: TrainConfig, resume_from: Path | None, overwrite: bool) -> Ru
         strategy=config.strategy,
         precision=precision,
         sync_batchnorm=config.sync_batchnorm,
-        callbacks=_callbacks(config, run),
+        callbacks=_callbacks(config, run, pseudo),
         enable_progress_bar=sys.stdout.isatty(),
         plugins=[AtomicCheckpointIO()],
         logger=logger,

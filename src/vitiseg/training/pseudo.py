@@ -1,0 +1,179 @@
+"""``--unlabeled``: learn from photos nobody labelled, through the model's own pseudo-labels.
+
+Self-training as in Casado-Garcia et al. (2022) for vineyard photos, with the teacher of
+mean-teacher methods: after 30, 50, 70 and 85 % of the learning-rate schedule, the model
+as it was just validated (the EMA weights with ``--ema``) labels the unlabelled photos;
+pixels whose top class probability is under ``--pseudo-threshold`` are left unlabelled
+(ignored by the loss). From then on a share (``--unlabeled-share``) of the training
+crops comes from these photos and the latest round's labels, with the same augmentations,
+so an epoch keeps its number of steps and the schedule its plan. Each round's labels are
+PNG files of their own in the run folder (``pseudo-labels/round-K/``), written once, and
+the rounds made are kept in the checkpoints: a run resumed from any checkpoint trains on
+the very labels it had.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from pathlib import Path
+
+import cv2
+import lightning as L
+import numpy as np
+import torch
+from PIL import Image
+
+from vitiseg.atomic import atomic_path
+from vitiseg.data.dataset import rescale
+from vitiseg.data.imageio import decode_image
+from vitiseg.data.layout import Pair
+from vitiseg.data.masks import IGNORE_INDEX
+from vitiseg.errors import DataError
+from vitiseg.inference import Predictor
+from vitiseg.model import ModelInfo
+from vitiseg.predict import Photo, collect_photos
+
+log = logging.getLogger(__name__)
+
+ROUNDS = (0.3, 0.5, 0.7, 0.85)
+"""Shares of the schedule after which the pseudo-labels are made again."""
+
+MOST_PHOTOS = 200
+"""At most this many unlabelled photos (a seeded sample): each round labels all of them."""
+
+
+def unlabeled_photos(directory: str | Path, labelled: list[Pair], seed: int) -> list[Photo]:
+    """The photos of ``directory`` (and its sub-folders) that decode; labelled photos and
+    their masks left out, at most :data:`MOST_PHOTOS` of them.
+
+    Raises:
+        DataError: no photo in ``directory``, or none that can be read.
+    """
+    taken = {p.resolve() for pair in labelled for p in (pair.image, pair.mask)}
+    photos = [
+        photo
+        for photo in collect_photos([str(directory)], recursive=True)
+        if photo.path.resolve() not in taken
+    ]
+    if not photos:
+        raise DataError(f"--unlabeled {directory}: no photos besides the labelled ones")
+    if len(photos) > MOST_PHOTOS:
+        log.info("--unlabeled: %d of the %d photos (a seeded sample)", MOST_PHOTOS, len(photos))
+        photos = sorted(random.Random(seed).sample(photos, MOST_PHOTOS), key=lambda p: p.key)
+    readable = []
+    for photo in photos:
+        try:
+            decode_image(photo.path)
+        except (DataError, OSError) as exc:
+            log.warning("--unlabeled: %s cannot be read and is left out (%s)", photo.path, exc)
+            continue
+        readable.append(photo)
+    if not readable:
+        raise DataError(f"--unlabeled {directory}: none of its {len(photos)} photos can be read")
+    return readable
+
+
+def round_pairs(photos: list[Photo], folder: Path) -> list[Pair]:
+    """Every photo with its label file of each round: round K's photo i is item
+    ``(K - 1) * len(photos) + i``."""
+    return [
+        Pair(photo.key, photo.path, folder / f"round-{number}" / f"{photo.key}.png")
+        for number in range(1, len(ROUNDS) + 1)
+        for photo in photos
+    ]
+
+
+def pseudo_label(predictor: Predictor, image: np.ndarray, threshold: float) -> np.ndarray:
+    """The class of each pixel of ``image`` (at its size), or IGNORE_INDEX where the
+    model's top class probability is under ``threshold``."""
+    scaled, _ = rescale(image, None, predictor.info.scale)
+    rows = []
+    for _, logits in predictor.predict_logits_rows(scaled):
+        confidence, label = logits.softmax(0).max(0)
+        label[confidence < threshold] = IGNORE_INDEX
+        rows.append(label.to(torch.uint8).cpu().numpy())
+    mask = np.concatenate(rows)
+    if mask.shape != image.shape[:2]:
+        mask = cv2.resize(mask, image.shape[1::-1], interpolation=cv2.INTER_NEAREST)
+    return mask
+
+
+def autocast_of(precision: str) -> str:
+    """Lightning's precision (``bf16-mixed``, ``16-mixed``, ``32-true``) -> the Predictor's."""
+    return "bf16" if precision.startswith("bf16") else "16" if precision.startswith("16") else "32"
+
+
+class PseudoLabels(L.Callback):
+    """Make the pseudo-labels at the rounds of :data:`ROUNDS` and mix them into training.
+
+    Place it before Lightning's ``WeightAveraging`` so that at validation's end the
+    module still holds the averaged weights it was validated with.
+    """
+
+    def __init__(
+        self, photos: list[Photo], folder: Path, info: ModelInfo, threshold: float, share: float
+    ) -> None:
+        self.photos = photos
+        self.pairs = round_pairs(photos, folder)
+        self.info = info
+        self.threshold = threshold
+        self.share = share
+        self.rounds = 0
+
+    def state_dict(self) -> dict:
+        return {"rounds": self.rounds}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.rounds = state_dict["rounds"]
+
+    def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        if self.rounds:  # resumed after a round: its files are in the run folder
+            self._mix(trainer)
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        if trainer.sanity_checking:
+            return
+        planned = trainer.lr_scheduler_configs[0].scheduler.total_steps
+        due = sum(trainer.global_step >= share * planned for share in ROUNDS)
+        if due <= self.rounds:
+            return
+        if trainer.is_global_zero:
+            self._label(module, trainer.precision, due)
+        trainer.strategy.barrier()
+        self.rounds = due
+        self._mix(trainer)
+
+    def _mix(self, trainer: L.Trainer) -> None:
+        first = (self.rounds - 1) * len(self.photos)
+        trainer.train_dataloader.sampler.mix_in(first, len(self.photos), self.share)
+
+    @torch.no_grad()
+    def _label(self, module: L.LightningModule, precision: str, number: int) -> None:
+        """Write round ``number``'s labels (made after ``ROUNDS[number - 1]``)."""
+        started = time.monotonic()
+        network = getattr(module.model, "_orig_mod", module.model)  # under --compile
+        was_training = network.training
+        predictor = Predictor(
+            network,
+            self.info,
+            device=str(module.device),
+            batch_size=1,
+            precision=autocast_of(precision),
+        )
+        try:
+            labelled = []
+            first = (number - 1) * len(self.photos)
+            for pair in self.pairs[first : first + len(self.photos)]:
+                mask = pseudo_label(predictor, decode_image(pair.image)[0], self.threshold)
+                with atomic_path(pair.mask) as tmp:
+                    Image.fromarray(mask).save(tmp, format="PNG")
+                labelled.append(float((mask != IGNORE_INDEX).mean()))
+        finally:
+            network.train(was_training)
+        log.info(
+            "Pseudo-labels after %.0f%% of the schedule: %d unlabelled photos, %.0f%% of "
+            "their pixels confident, %.0f s",
+            100 * ROUNDS[number - 1], len(self.photos), 100 * np.mean(labelled), time.monotonic() - started,
+        )  # fmt: skip

@@ -1,0 +1,164 @@
+"""`vitiseg train --unlabeled`: pseudo-labels made during training from photos nobody
+labelled, mixed into the training crops, resumable, in one or two processes."""
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import (
+    FAST_TRAIN,
+    assert_same_outcome,
+    make_dataset,
+    run_cli,
+    run_outcome,
+    tree_snapshot,
+)
+from PIL import Image
+
+from vitiseg.cli import main
+from vitiseg.data.dataset import rescale
+from vitiseg.data.masks import IGNORE_INDEX
+from vitiseg.data.sampler import EpochSampler
+from vitiseg.inference import Predictor
+from vitiseg.model import load_model
+from vitiseg.training.pseudo import pseudo_label
+
+UNLABELED_SIZE = (128, 80)  # other than the labelled photos' 96 x 64
+
+
+def unlabeled_folder(root: Path, n: int = 5, corrupt: bool = True) -> Path:
+    """Generated photos without masks, of another size, in a sub-folder too, and a
+    file that is no photo."""
+    folder = make_dataset(root, n=n, size=UNLABELED_SIZE, seed=3)
+    for mask in folder.glob("*_bin.png"):
+        mask.unlink()
+    (folder / "camera2").mkdir()
+    (folder / "img00.jpg").rename(folder / "camera2" / "img00.jpg")
+    if corrupt:
+        (folder / "broken.jpg").write_bytes(b"the first bytes of a photo")
+    return folder
+
+
+def train(*args: str) -> int:
+    return main(["train", *FAST_TRAIN, "--class-weights", "none", "-c", "3", "-bs", "2", *args])
+
+
+def rounds_in(checkpoint: Path) -> int:
+    callbacks = torch.load(checkpoint, weights_only=True)["callbacks"]
+    return next(v for k, v in callbacks.items() if k.startswith("PseudoLabels"))["rounds"]
+
+
+@pytest.mark.slow
+def test_unlabelled_photos_are_labelled_by_the_model_and_trained_on(tmp_path: Path, capsys):
+    data, out = make_dataset(tmp_path / "data", n=10), tmp_path / "out"
+    photos = unlabeled_folder(tmp_path / "unlabeled")
+    assert train("-n", "u", "-d", str(data), "-o", str(out), "-e", "4", "--no-test", "--ema", "0.8",
+                 "--unlabeled", str(photos), "--pseudo-threshold", "0.4") == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    assert f"{photos / 'broken.jpg'} cannot be read and is left out" in printed
+    assert "Unlabelled   : 5 photos" in printed
+    # 4 epochs: after epoch 2 the run has passed 30 % and 50 % of its schedule, then 70 %, 85 %
+    assert printed.count("Pseudo-labels after") == 3
+    labels = out / "u" / "pseudo-labels"
+    assert sorted(p.name for p in labels.iterdir()) == ["round-2", "round-3", "round-4"]
+    for number in (2, 3, 4):
+        files = sorted(p.relative_to(labels / f"round-{number}").as_posix()
+                       for p in labels.rglob(f"round-{number}/**/*.png"))  # fmt: skip
+        assert files == ["camera2/img00.png", "img01.png", "img02.png", "img03.png", "img04.png"]
+    mask = np.asarray(Image.open(labels / "round-4" / "img01.png"))
+    assert mask.shape == UNLABELED_SIZE[::-1]  # the photo's own size
+    assert set(np.unique(mask)) <= {0, 1, 2, IGNORE_INDEX}
+    assert (mask != IGNORE_INDEX).mean() > 0  # some pixels were sure enough
+    assert rounds_in(out / "u" / "checkpoints" / "last.ckpt") == 4
+
+
+@pytest.mark.slow
+def test_a_resumed_run_trains_on_the_labels_it_had_and_ends_the_same(tmp_path: Path):
+    data, out = make_dataset(tmp_path / "data", n=10), tmp_path / "out"
+    photos = unlabeled_folder(tmp_path / "unlabeled", corrupt=False)
+    args = ["-n", "r", "-d", str(data), "-o", str(out), "-e", "4", "-s", "3", "-lr", "3e-3",
+            "--no-test", "--unlabeled", str(photos), "--pseudo-threshold", "0.4"]  # fmt: skip
+    assert train(*args) == 0
+    run = out / "r"
+    straight = run_outcome(run)
+    # from epoch 3's checkpoint, while round 4's files (made later) are already there
+    assert rounds_in(run / "checkpoints" / "r_3.ckpt") == 3
+    assert main(["train", "-r", "-m", str(run / "checkpoints" / "r_3.ckpt")]) == 0
+    assert_same_outcome(run_outcome(run), straight)
+
+
+@pytest.mark.slow
+def test_two_processes_label_once_and_both_train_on_the_labels(tmp_path: Path):
+    data, out = make_dataset(tmp_path / "data", n=16), tmp_path / "out"
+    photos = unlabeled_folder(tmp_path / "unlabeled", corrupt=False)
+    result = run_cli("train", "-n", "d", "-d", str(data), "-o", str(out), "-c", "3", "-e", "2", "-bs", "2",
+                     "--devices", "2", "--strategy", "ddp", "--accelerator", "cpu", "--no-test",
+                     "--unlabeled", str(photos), *FAST_TRAIN)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    # one process labels (after epochs 1 and 2: 50 % and 100 % of the schedule), both train
+    assert result.stdout.count("Pseudo-labels after 50% of the schedule") == 1
+    assert result.stdout.count("Pseudo-labels after") == 2
+    for number in (2, 4):
+        assert len(list((out / "d" / "pseudo-labels" / f"round-{number}").rglob("*.png"))) == 5
+    assert rounds_in(out / "d" / "checkpoints" / "last.ckpt") == 4
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("empty", "no photos"),
+        ("labelled only", "no photos besides the labelled ones"),
+        ("unreadable", "none of its 2 photos can be read"),
+    ],
+)
+def test_unusable_unlabelled_folders_exit_2_before_writing(
+    tmp_path: Path, capsys, content: str, message: str
+):
+    data = make_dataset(tmp_path / "data", n=10)
+    folder = {"empty": tmp_path / "empty", "labelled only": data, "unreadable": tmp_path / "bad"}[
+        content
+    ]
+    folder.mkdir(exist_ok=True)
+    if content == "unreadable":
+        for name in ("a.jpg", "b.png"):
+            (folder / name).write_bytes(b"not a photo")
+    before = tree_snapshot(tmp_path)
+    code = train(
+        "-n", "x", "-d", str(data), "-o", str(tmp_path / "out"), "--unlabeled", str(folder)
+    )
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert tree_snapshot(tmp_path) == before  # no run folder started
+
+
+def test_mixed_draws_take_the_asked_share_from_the_latest_round():
+    sampler = EpochSampler(length=10, seed=3, shuffle=True, repeats=40)
+    plain = list(sampler)
+    assert all(index < 10 for index, _ in plain)
+    sampler.mix_in(first=5, count=5, share=0.3)  # round 2 of photos 0-4: indices 15-19
+    mixed = list(sampler)
+    taken = [index for index, _ in mixed if index >= 10]
+    assert 0.25 < len(taken) / len(mixed) < 0.35
+    assert set(taken) == {15, 16, 17, 18, 19}
+    assert [s for _, s in mixed] == [s for _, s in plain]  # the same crops' seeds
+    assert mixed == list(sampler)  # reproducible
+
+
+def test_a_pseudo_label_is_the_models_class_where_it_is_sure(model_dir: Path):
+    model, info = load_model(model_dir)
+    info = dataclasses.replace(info, scale=0.5)  # labelled at half size, given the photo's
+    predictor = Predictor(model, info, device="cpu")
+    photo = np.random.default_rng(0).integers(0, 255, (80, 128, 3), dtype=np.uint8)
+    half, _ = rescale(photo, None, 0.5)
+    logits = torch.cat([band for _, band in predictor.predict_logits_rows(half)], 1)
+    confidence, classes = logits.softmax(0).max(0)
+    threshold = float(confidence.median())
+    label = pseudo_label(predictor, photo, threshold)
+    assert label.shape == (80, 128)
+    small = label[::2, ::2]
+    sure = (confidence >= threshold).numpy()
+    assert 0.3 < sure.mean() < 0.7
+    assert (small[~sure] == IGNORE_INDEX).all()
+    np.testing.assert_array_equal(small[sure], classes.numpy()[sure])
