@@ -11,6 +11,7 @@ Candidates:
   entropy          mean normalised pixel entropy (every pixel weighs the same)
   low-confidence   share of pixels whose top class probability is under 0.5
   class-entropy    mean over predicted classes of the mean entropy of that class's pixels
+                   (vitiseg.uncertainty.ClassEntropy: what `predict --uncertainty` writes)
   flip             1 - mean IoU between the masks of the photo and of its mirror image
 """
 
@@ -24,6 +25,7 @@ import vitiseg
 from vitiseg import metrics
 from vitiseg.data.imageio import decode_image, read_mask
 from vitiseg.evaluate import confusion_of
+from vitiseg.uncertainty import ClassEntropy
 
 
 def mean_iou(prediction: np.ndarray, truth: np.ndarray, classes: int) -> float:
@@ -52,12 +54,13 @@ def candidates(model, image: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
     p = log_p.exp()
     entropy = -(p * log_p).sum(0) / np.log(classes)
     mask = logits.argmax(0)
-    per_class = [float(entropy[mask == c].mean()) for c in range(classes) if (mask == c).any()]
+    class_entropy = ClassEntropy(classes)
+    class_entropy.add(logits, mask)
     mirrored = full_logits(model, np.ascontiguousarray(image[:, ::-1])).argmax(0).flip(1)
     return mask.numpy().astype(np.uint8), {
         "entropy": float(entropy.mean()),
         "low-confidence": float((p.max(0).values < 0.5).float().mean()),
-        "class-entropy": float(np.mean(per_class)),
+        "class-entropy": class_entropy.value(),
         "flip": 1 - mean_iou(mask.numpy(), mirrored.numpy(), classes),
     }
 

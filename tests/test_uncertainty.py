@@ -1,4 +1,5 @@
-"""`predict --uncertainty` and `--select K`: the entropy maths, the spread rule, the CLI."""
+"""`predict --uncertainty` and `--select K`: the class-balanced entropy, the spread rule,
+the CLI."""
 
 import csv
 import math
@@ -11,24 +12,44 @@ from conftest import make_dataset, run_cli
 
 from vitiseg.inference import Predictor
 from vitiseg.model import load_model, normalize
-from vitiseg.uncertainty import camera_of, pixel_entropy_sum, select_photos
+from vitiseg.uncertainty import ClassEntropy, camera_of, select_photos
+
+
+def entropy_of(logits: torch.Tensor) -> float:
+    meter = ClassEntropy(logits.shape[0])
+    meter.add(logits)
+    return meter.value()
 
 
 def test_entropy_of_uniform_and_of_certain_pixels():
-    assert pixel_entropy_sum(torch.zeros(3, 2, 5)) == pytest.approx(10.0)
+    assert entropy_of(torch.zeros(3, 2, 5)) == pytest.approx(1.0)
     certain = torch.tensor([[[50.0]], [[0.0]], [[0.0]]])
-    assert pixel_entropy_sum(certain) == pytest.approx(0.0, abs=1e-12)
+    assert entropy_of(certain) == pytest.approx(0.0, abs=1e-12)
 
 
 def test_entropy_hand_computed():
     logits = torch.tensor([[[0.0]], [[math.log(3)]]])  # p = (0.25, 0.75)
     expected = -(0.25 * math.log(0.25) + 0.75 * math.log(0.75)) / math.log(2)
-    assert pixel_entropy_sum(logits) == pytest.approx(expected)  # 0.811
+    assert entropy_of(logits) == pytest.approx(expected)  # 0.811
 
 
-def test_entropy_needs_class_logits():
-    with pytest.raises(ValueError, match=r"must be \(C >= 2, H, W\)"):
-        pixel_entropy_sum(torch.zeros(1, 4, 4))
+def test_each_predicted_class_weighs_the_same_whatever_its_area():
+    # 99 sure pixels of class 0 (entropy ~0) and 1 uniform-ish pixel predicted class 1
+    logits = torch.zeros(2, 1, 100)
+    logits[0, 0, :99] = 30.0
+    logits[1, 0, 99] = 1e-3
+    meter = ClassEntropy(2)
+    for band in logits.split(1, dim=2):  # added band by band, as prediction streams them
+        meter.add(band)
+    assert meter.value() == pytest.approx(0.5, abs=1e-3)  # (0 + 1) / 2, not 1 / 100
+    assert entropy_of(logits) == pytest.approx(meter.value())
+
+
+def test_entropy_needs_the_models_class_logits():
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        ClassEntropy(1)
+    with pytest.raises(ValueError, match=r"must be \(3, H, W\)"):
+        ClassEntropy(3).add(torch.zeros(2, 4, 4))
 
 
 def rows(*items):
@@ -56,7 +77,7 @@ def test_camera_from_a_pattern():
     assert camera_of("79bt3wkh_2024-06-01_1.jpg") == "79bt3wkh"
 
 
-def test_predictor_uncertainty_is_the_mean_entropy_of_its_logits(model_dir: Path):
+def test_predictor_uncertainty_is_the_class_balanced_entropy_of_its_logits(model_dir: Path):
     model, info = load_model(model_dir)
     image = np.random.default_rng(0).integers(0, 255, (64, 96, 3), dtype=np.uint8)
     prediction = Predictor(model, info, "cpu").predict(image, uncertainty=True)
@@ -64,7 +85,8 @@ def test_predictor_uncertainty_is_the_mean_entropy_of_its_logits(model_dir: Path
     with torch.inference_mode():
         logits = model(x)[0]
     p = logits.softmax(0)
-    expected = float((-(p * p.log()).sum(0)).mean() / math.log(3))
+    entropy, predicted = (-(p * p.log()).sum(0)) / math.log(3), logits.argmax(0)
+    expected = np.mean([float(entropy[predicted == c].mean()) for c in predicted.unique()])
     assert prediction.uncertainty == pytest.approx(expected, rel=1e-4)
     assert 0 < prediction.uncertainty < 1
     assert Predictor(model, info, "cpu").predict(image).uncertainty is None

@@ -94,7 +94,7 @@ class Model:
         uncertainty: bool = False,
     ) -> Prediction:
         """Class mask of a photo (uint8 RGB array, or an image file) at its own size; also
-        ``probability_of``'s probability map and the mean pixel entropy (``uncertainty``)."""
+        ``probability_of``'s probability map and the class-balanced entropy (``uncertainty``)."""
         image = decode_image(photo)[0] if isinstance(photo, str | Path) else photo
         return self.predictor.predict(image, probability_of, uncertainty)
 

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from vitiseg.data.dataset import rescale
 from vitiseg.model import ModelInfo, normalize
-from vitiseg.uncertainty import pixel_entropy_sum
+from vitiseg.uncertainty import ClassEntropy
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class Prediction:
 
     mask: np.ndarray
     probability: np.ndarray | None = None
-    uncertainty: float | None = None  # mean normalised pixel entropy, see vitiseg.uncertainty
+    uncertainty: float | None = None  # class-balanced mean entropy, see vitiseg.uncertainty
 
 
 def _ceil_to(value: int, divisor: int) -> int:
@@ -215,7 +215,7 @@ class Predictor:
         self, image: np.ndarray, probability_of: int | None = None, uncertainty: bool = False
     ) -> Prediction:
         """Class mask (and optionally ``probability_of``'s probability, the mean pixel
-        entropy) at the photo's size."""
+        entropy, :class:`vitiseg.uncertainty.ClassEntropy`) at the photo's size."""
         original = image.shape[:2]
         scaled, _ = rescale(image, None, self.info.scale)
         bands = self.predict_logits_rows(scaled)
@@ -223,13 +223,14 @@ class Predictor:
             bands = upsample_rows(bands, scaled.shape[:2], original)
         mask = np.empty(original, np.uint8)
         probability = np.empty(original, np.uint8) if probability_of is not None else None
-        entropy = 0.0
+        entropy = ClassEntropy(self.info.spec.classes) if uncertainty else None
         for top, logits in bands:
             rows = slice(top, top + logits.shape[1])
-            if uncertainty:
-                entropy += pixel_entropy_sum(logits)
-            mask[rows] = logits.argmax(0).to(torch.uint8).cpu().numpy()
+            predicted = logits.argmax(0)
+            if entropy is not None:
+                entropy.add(logits, predicted)
+            mask[rows] = predicted.to(torch.uint8).cpu().numpy()
             if probability is not None:
                 p = logits.softmax(0)[probability_of] * 255 + 0.5
                 probability[rows] = p.to(torch.uint8).cpu().numpy()
-        return Prediction(mask, probability, entropy / mask.size if uncertainty else None)
+        return Prediction(mask, probability, entropy.value() if entropy is not None else None)

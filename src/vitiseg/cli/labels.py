@@ -75,8 +75,9 @@ def add_export_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--uncertainty",
         action="store_true",
-        help="add each photo's uncertainty to canopy.csv: the mean pixel entropy of the class "
-        "probabilities, 0 (sure) to 1 (with --tta: of the averaged views)",
+        help="add each photo's uncertainty to canopy.csv: the pixel entropy of the class "
+        "probabilities, averaged per predicted class then over classes, 0 (sure) to 1 "
+        "(with --tta: of the averaged views)",
     )
     p.add_argument(
         "--select",
