@@ -19,10 +19,11 @@ from PIL import Image
 
 from vitiseg.cli import main
 from vitiseg.data.dataset import rescale
+from vitiseg.data.imageio import decode_image
 from vitiseg.data.masks import IGNORE_INDEX
 from vitiseg.data.sampler import EpochSampler
 from vitiseg.inference import Predictor
-from vitiseg.model import load_model
+from vitiseg.model import ModelInfo, ModelSpec, build_model, load_model
 from vitiseg.training.pseudo import pseudo_label
 
 UNLABELED_SIZE = (128, 80)  # other than the labelled photos' 96 x 64
@@ -59,19 +60,27 @@ def test_unlabelled_photos_are_labelled_by_the_model_and_trained_on(tmp_path: Pa
     printed = capsys.readouterr().out
     assert f"{photos / 'broken.jpg'} cannot be read and is left out" in printed
     assert "Unlabelled   : 5 photos" in printed
-    # 4 epochs: after epoch 2 the run has passed 30 % and 50 % of its schedule, then 70 %, 85 %
+    # 4 epochs: after epoch 2 the run has passed 50 % of its schedule, then 70 %, then 85 %
     assert printed.count("Pseudo-labels after") == 3
     labels = out / "u" / "pseudo-labels"
-    assert sorted(p.name for p in labels.iterdir()) == ["round-2", "round-3", "round-4"]
-    for number in (2, 3, 4):
+    assert sorted(p.name for p in labels.iterdir()) == ["round-1", "round-2", "round-3"]
+    for number in (1, 2, 3):
         files = sorted(p.relative_to(labels / f"round-{number}").as_posix()
                        for p in labels.rglob(f"round-{number}/**/*.png"))  # fmt: skip
         assert files == ["camera2/img00.png", "img01.png", "img02.png", "img03.png", "img04.png"]
-    mask = np.asarray(Image.open(labels / "round-4" / "img01.png"))
+    mask = np.asarray(Image.open(labels / "round-3" / "img01.png"))
     assert mask.shape == UNLABELED_SIZE[::-1]  # the photo's own size
     assert set(np.unique(mask)) <= {0, 1, 2, IGNORE_INDEX}
     assert (mask != IGNORE_INDEX).mean() > 0  # some pixels were sure enough
-    assert rounds_in(out / "u" / "checkpoints" / "last.ckpt") == 4
+    assert rounds_in(out / "u" / "checkpoints" / "last.ckpt") == 3
+    # the teacher was the moving average validated at epoch 4, not the raw weights
+    state = torch.load(out / "u" / "checkpoints" / "last.ckpt", weights_only=True)
+    spec, photo = ModelSpec("Unet", "resnet18", 3), decode_image(photos / "img01.jpg")[0]
+    for weights, teacher in ((state["state_dict"], True), (state["current_model_state"], False)):
+        net = build_model(spec)
+        net.load_state_dict({k[6:]: v for k, v in weights.items() if k.startswith("model.")})
+        predictor = Predictor(net, ModelInfo(spec, ["a", "b", "c"]), device="cpu")
+        assert np.array_equal(pseudo_label(predictor, photo, 0.4), mask) == teacher
 
 
 @pytest.mark.slow
@@ -83,8 +92,8 @@ def test_a_resumed_run_trains_on_the_labels_it_had_and_ends_the_same(tmp_path: P
     assert train(*args) == 0
     run = out / "r"
     straight = run_outcome(run)
-    # from epoch 3's checkpoint, while round 4's files (made later) are already there
-    assert rounds_in(run / "checkpoints" / "r_3.ckpt") == 3
+    # from epoch 3's checkpoint, while round 3's files (made later) are already there
+    assert rounds_in(run / "checkpoints" / "r_3.ckpt") == 2
     assert main(["train", "-r", "-m", str(run / "checkpoints" / "r_3.ckpt")]) == 0
     assert_same_outcome(run_outcome(run), straight)
 
@@ -100,9 +109,9 @@ def test_two_processes_label_once_and_both_train_on_the_labels(tmp_path: Path):
     # one process labels (after epochs 1 and 2: 50 % and 100 % of the schedule), both train
     assert result.stdout.count("Pseudo-labels after 50% of the schedule") == 1
     assert result.stdout.count("Pseudo-labels after") == 2
-    for number in (2, 4):
+    for number in (1, 3):
         assert len(list((out / "d" / "pseudo-labels" / f"round-{number}").rglob("*.png"))) == 5
-    assert rounds_in(out / "d" / "checkpoints" / "last.ckpt") == 4
+    assert rounds_in(out / "d" / "checkpoints" / "last.ckpt") == 3
 
 
 @pytest.mark.parametrize(
@@ -146,19 +155,28 @@ def test_mixed_draws_take_the_asked_share_from_the_latest_round():
     assert mixed == list(sampler)  # reproducible
 
 
-def test_a_pseudo_label_is_the_models_class_where_it_is_sure(model_dir: Path):
+def test_a_pseudo_label_keeps_sure_pixels_and_the_surer_half_of_each_class(model_dir: Path):
     model, info = load_model(model_dir)
     info = dataclasses.replace(info, scale=0.5)  # labelled at half size, given the photo's
     predictor = Predictor(model, info, device="cpu")
     photo = np.random.default_rng(0).integers(0, 255, (80, 128, 3), dtype=np.uint8)
     half, _ = rescale(photo, None, 0.5)
     logits = torch.cat([band for _, band in predictor.predict_logits_rows(half)], 1)
-    confidence, classes = logits.softmax(0).max(0)
-    threshold = float(confidence.median())
-    label = pseudo_label(predictor, photo, threshold)
-    assert label.shape == (80, 128)
-    small = label[::2, ::2]
-    sure = (confidence >= threshold).numpy()
-    assert 0.3 < sure.mean() < 0.7
-    assert (small[~sure] == IGNORE_INDEX).all()
-    np.testing.assert_array_equal(small[sure], classes.numpy()[sure])
+    confidence, classes = (t.numpy() for t in logits.softmax(0).max(0))
+    everything = pseudo_label(predictor, photo, threshold=1e-6)
+    assert everything.shape == (80, 128)
+    np.testing.assert_array_equal(everything[::2, ::2], classes)
+    # no pixel is sure enough: each class keeps the more confident half of its pixels
+    halves = pseudo_label(predictor, photo, threshold=0.999)[::2, ::2]
+    counts = np.bincount(classes.ravel())
+    assert counts.max() >= 20
+    for c in np.flatnonzero(counts >= 20):
+        of_class = classes == c
+        kept = halves[of_class] != IGNORE_INDEX
+        assert (halves[of_class][kept] == c).all()
+        assert 0.5 <= kept.mean() <= 0.5 + 1.5 / counts[c]
+        assert confidence[of_class][kept].min() >= confidence[of_class][~kept].max()
+    # a middle threshold adds the pixels above it, whatever their class
+    threshold = float(np.quantile(confidence, 0.8))
+    mixed = pseudo_label(predictor, photo, threshold)[::2, ::2]
+    assert ((mixed != IGNORE_INDEX) == ((confidence >= threshold) | (halves != IGNORE_INDEX))).all()

@@ -93,7 +93,7 @@ class TrainConfig:
     ema: float | None = None
     unlabeled: str | None = None
     pseudo_threshold: float = 0.9
-    unlabeled_share: float = 0.5
+    unlabeled_share: float = 0.3
     compile: bool = False
     logger: str = "none"
 

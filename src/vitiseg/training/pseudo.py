@@ -1,10 +1,14 @@
 """``--unlabeled``: learn from photos nobody labelled, through the model's own pseudo-labels.
 
 Self-training as in Casado-Garcia et al. (2022) for vineyard photos, with the teacher of
-mean-teacher methods: after 30, 50, 70 and 85 % of the learning-rate schedule, the model
-as it was just validated (the EMA weights with ``--ema``) labels the unlabelled photos;
-pixels whose top class probability is under ``--pseudo-threshold`` are left unlabelled
-(ignored by the loss). From then on a share (``--unlabeled-share``) of the training
+mean-teacher methods: after 50, 70 and 85 % of the learning-rate schedule, the model as
+it was just validated (the EMA weights with ``--ema``) labels the unlabelled photos. A
+pixel keeps its label when the model gives its class a probability of at least
+``--pseudo-threshold``, or when it is among the more confident half of the pixels of its
+class in that photo (class-balanced, as in CBST, Zou et al. 2018): an absolute threshold
+alone leaves out nearly all of the thin trunks and posts the model is less sure of, and
+the photos then teach only the large classes. The other pixels are ignored by the loss.
+From then on a share (``--unlabeled-share``) of the training
 crops comes from these photos and the latest round's labels, with the same augmentations,
 so an epoch keeps its number of steps and the schedule its plan. Each round's labels are
 PNG files of their own in the run folder (``pseudo-labels/round-K/``), written once, and
@@ -37,8 +41,11 @@ from vitiseg.predict import Photo, collect_photos
 
 log = logging.getLogger(__name__)
 
-ROUNDS = (0.3, 0.5, 0.7, 0.85)
+ROUNDS = (0.5, 0.7, 0.85)
 """Shares of the schedule after which the pseudo-labels are made again."""
+
+CLASS_SHARE = 0.5
+"""Each class keeps at least this share of its pixels in a photo, its most confident ones."""
 
 MOST_PHOTOS = 200
 """At most this many unlabelled photos (a seeded sample): each round labels all of them."""
@@ -87,14 +94,20 @@ def round_pairs(photos: list[Photo], folder: Path) -> list[Pair]:
 
 def pseudo_label(predictor: Predictor, image: np.ndarray, threshold: float) -> np.ndarray:
     """The class of each pixel of ``image`` (at its size), or IGNORE_INDEX where the
-    model's top class probability is under ``threshold``."""
+    model's top class probability is under ``threshold`` and under the
+    :data:`CLASS_SHARE` quantile of the probabilities of its class's pixels."""
     scaled, _ = rescale(image, None, predictor.info.scale)
-    rows = []
-    for _, logits in predictor.predict_logits_rows(scaled):
-        confidence, label = logits.softmax(0).max(0)
-        label[confidence < threshold] = IGNORE_INDEX
-        rows.append(label.to(torch.uint8).cpu().numpy())
-    mask = np.concatenate(rows)
+    bands = [logits.softmax(0).max(0) for _, logits in predictor.predict_logits_rows(scaled)]
+    confidence = torch.cat([c for c, _ in bands])
+    label = torch.cat([k for _, k in bands])
+    sure = confidence >= threshold
+    for value in label.unique():
+        of_class = label == value
+        values = confidence[of_class]  # kthvalue: quantile() refuses over 16 M values
+        cut = values.kthvalue(max(1, int(values.numel() * (1 - CLASS_SHARE)))).values
+        sure |= of_class & (confidence >= cut)
+    label[~sure] = IGNORE_INDEX
+    mask = label.to(torch.uint8).cpu().numpy()
     if mask.shape != image.shape[:2]:
         mask = cv2.resize(mask, image.shape[1::-1], interpolation=cv2.INTER_NEAREST)
     return mask
