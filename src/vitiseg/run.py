@@ -113,6 +113,11 @@ class Run:
         return self.root / PSEUDO_LABELS
 
     @property
+    def unlabeled_list(self) -> Path:
+        """The ``--unlabeled`` photos a run took (``key,path`` rows), kept for its resumes."""
+        return self.pseudo_labels / "photos.csv"
+
+    @property
     def logs(self) -> Path:
         """Where ``--logger`` (Lightning's CSV, TensorBoard or MLflow logger) writes."""
         return self.root / "logs"

@@ -366,7 +366,7 @@ def _train_config(args: argparse.Namespace) -> tuple[TrainConfig, Path | None]:
     ]
     if missing:
         raise VitisegError(f"{' and '.join(missing)} required")
-    for key in ("directory", "split"):
+    for key in ("directory", "split", "unlabeled"):
         if key in given:
             given[key] = str(Path(given[key]).resolve())
     return TrainConfig(**given), None

@@ -18,6 +18,7 @@ the very labels it had.
 
 from __future__ import annotations
 
+import csv
 import logging
 import random
 import time
@@ -34,6 +35,7 @@ from vitiseg.data.dataset import rescale
 from vitiseg.data.imageio import decode_image
 from vitiseg.data.layout import Pair
 from vitiseg.data.masks import IGNORE_INDEX
+from vitiseg.data.sampler import EpochSampler
 from vitiseg.errors import DataError
 from vitiseg.inference import Predictor
 from vitiseg.model import ModelInfo
@@ -51,18 +53,25 @@ MOST_PHOTOS = 200
 """At most this many unlabelled photos (a seeded sample): each round labels all of them."""
 
 
-def unlabeled_photos(directory: str | Path, labelled: list[Pair], seed: int) -> list[Photo]:
+def unlabeled_photos(
+    directory: str | Path, labelled: list[Pair], seed: int, run_root: Path
+) -> list[Photo]:
     """The photos of ``directory`` (and its sub-folders) that decode; labelled photos and
-    their masks left out, at most :data:`MOST_PHOTOS` of them.
+    their masks, and anything in the run folder ``run_root``, left out; at most
+    :data:`MOST_PHOTOS` of them.
 
     Raises:
         DataError: no photo in ``directory``, or none that can be read.
     """
     taken = {p.resolve() for pair in labelled for p in (pair.image, pair.mask)}
+    try:
+        found = collect_photos([str(directory)], recursive=True)
+    except DataError as exc:
+        raise DataError(f"--unlabeled: {exc}") from None
     photos = [
         photo
-        for photo in collect_photos([str(directory)], recursive=True)
-        if photo.path.resolve() not in taken
+        for photo in found
+        if photo.path.resolve() not in taken and not photo.path.resolve().is_relative_to(run_root)
     ]
     if not photos:
         raise DataError(f"--unlabeled {directory}: no photos besides the labelled ones")
@@ -82,6 +91,31 @@ def unlabeled_photos(directory: str | Path, labelled: list[Pair], seed: int) -> 
     return readable
 
 
+def write_photo_list(path: Path, photos: list[Photo]) -> None:
+    """Keep the photos a run took, so that its resumes take the very same ones."""
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["key", "path"])
+        writer.writerows([photo.key, str(photo.path)] for photo in photos)
+
+
+def read_photo_list(path: Path) -> list[Photo]:
+    """The photos of :func:`write_photo_list`.
+
+    Raises:
+        DataError: a photo of the list is no longer there.
+    """
+    with open(path, newline="") as handle:
+        photos = [Photo(Path(row["path"]), row["key"]) for row in csv.DictReader(handle)]
+    for photo in photos:
+        if not photo.path.is_file():
+            raise DataError(
+                f"{photo.path}: an --unlabeled photo of this run (listed in {path}) is gone; "
+                "put it back to resume"
+            )
+    return photos
+
+
 def round_pairs(photos: list[Photo], folder: Path) -> list[Pair]:
     """Every photo with its label file of each round: round K's photo i is item
     ``(K - 1) * len(photos) + i``."""
@@ -94,8 +128,8 @@ def round_pairs(photos: list[Photo], folder: Path) -> list[Pair]:
 
 def pseudo_label(predictor: Predictor, image: np.ndarray, threshold: float) -> np.ndarray:
     """The class of each pixel of ``image`` (at its size), or IGNORE_INDEX where the
-    model's top class probability is under ``threshold`` and under the
-    :data:`CLASS_SHARE` quantile of the probabilities of its class's pixels."""
+    model's top class probability is under ``threshold`` and the pixel is not among the
+    surer :data:`CLASS_SHARE` of the pixels of its class."""
     scaled, _ = rescale(image, None, predictor.info.scale)
     bands = [logits.softmax(0).max(0) for _, logits in predictor.predict_logits_rows(scaled)]
     confidence = torch.cat([c for c, _ in bands])
@@ -134,33 +168,33 @@ class PseudoLabels(L.Callback):
         self.threshold = threshold
         self.share = share
         self.rounds = 0
+        self.sampler: EpochSampler | None = None  # the training loader's, set by the caller
 
     def state_dict(self) -> dict:
         return {"rounds": self.rounds}
 
     def load_state_dict(self, state_dict: dict) -> None:
+        # Lightning restores this before the resumed epoch's loader draws its samples
         self.rounds = state_dict["rounds"]
-
-    def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-        if self.rounds:  # resumed after a round: its files are in the run folder
-            self._mix(trainer)
+        if self.rounds:
+            self._mix()
 
     def on_validation_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         if trainer.sanity_checking:
             return
         planned = trainer.lr_scheduler_configs[0].scheduler.total_steps
         due = sum(trainer.global_step >= share * planned for share in ROUNDS)
-        if due <= self.rounds:
+        if due <= self.rounds or trainer.global_step >= planned:  # none due, or no step left
             return
         if trainer.is_global_zero:
             self._label(module, trainer.precision, due)
         trainer.strategy.barrier()
         self.rounds = due
-        self._mix(trainer)
+        self._mix()
 
-    def _mix(self, trainer: L.Trainer) -> None:
+    def _mix(self) -> None:
         first = (self.rounds - 1) * len(self.photos)
-        trainer.train_dataloader.sampler.mix_in(first, len(self.photos), self.share)
+        self.sampler.mix_in(first, len(self.photos), self.share)
 
     @torch.no_grad()
     def _label(self, module: L.LightningModule, precision: str, number: int) -> None:

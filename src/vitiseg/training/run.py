@@ -35,7 +35,13 @@ from vitiseg.training.callbacks import (
     RunFiles,
 )
 from vitiseg.training.module import NonFiniteLossError, SegmentationModule
-from vitiseg.training.pseudo import ROUNDS, PseudoLabels, unlabeled_photos
+from vitiseg.training.pseudo import (
+    ROUNDS,
+    PseudoLabels,
+    read_photo_list,
+    unlabeled_photos,
+    write_photo_list,
+)
 from vitiseg.training.schedule import FitScheduleToTime
 from vitiseg.weights import check_checkpoint, read_state_dict
 
@@ -167,12 +173,16 @@ def lightning_logger(kind: str, folder: Path, name: str):
 
 
 def _pseudo_labels(
-    config: TrainConfig, run: Run, spec: ModelSpec, data: PreparedData
+    config: TrainConfig, run: Run, spec: ModelSpec, data: PreparedData, resuming: bool
 ) -> PseudoLabels:
-    """``--unlabeled``'s callback, its photos checked (raises DataError before any file
-    is written when none can be used)."""
-    labelled = [pair for part in data.splits.values() for pair in part]
-    photos = unlabeled_photos(config.unlabeled, labelled, config.seed)
+    """``--unlabeled``'s callback: the photos the run took if it is resumed, else those
+    of the folder, checked (raises DataError before any file is written when none can be
+    used)."""
+    if resuming and run.unlabeled_list.is_file():
+        photos = read_photo_list(run.unlabeled_list)
+    else:
+        labelled = [pair for part in data.splits.values() for pair in part]
+        photos = unlabeled_photos(config.unlabeled, labelled, config.seed, run.root.resolve())
     info = ModelInfo(spec=spec, class_names=config.names_of_classes, scale=config.scale)
     say(
         f"Unlabelled   : {len(photos)} photos; pseudo-labels (probability >= "
@@ -277,7 +287,8 @@ def _train(config: TrainConfig, resume_from: Path | None, overwrite: bool) -> Ru
     if config.accelerator == "cpu" or not torch.cuda.is_available():
         keep_freed_memory()
     _print_summary(config, data, precision)
-    pseudo = _pseudo_labels(config, run, spec, data) if config.unlabeled else None
+    resuming = resume_from is not None
+    pseudo = _pseudo_labels(config, run, spec, data, resuming) if config.unlabeled else None
     if is_rank_zero():
         if replace:  # only now that the new run's data passed its checks
             shutil.rmtree(run.root)
@@ -285,6 +296,8 @@ def _train(config: TrainConfig, resume_from: Path | None, overwrite: bool) -> Ru
         run.root.mkdir(parents=True, exist_ok=True)
         config.save(run.config_file)
         write_split(run.split_file, data.splits, config.directory)
+        if pseudo is not None and not run.unlabeled_list.is_file():
+            write_photo_list(run.unlabeled_list, pseudo.photos)
     L.seed_everything(config.seed, workers=True, verbose=False)
     module = SegmentationModule(
         spec,
@@ -300,6 +313,8 @@ def _train(config: TrainConfig, resume_from: Path | None, overwrite: bool) -> Ru
     )
     divisor = module.model.encoder.output_stride
     train_loader, valid_loader = _loaders(config, data, divisor, pseudo.pairs if pseudo else [])
+    if pseudo is not None:
+        pseudo.sampler = train_loader.sampler
     if resume_from is not None:
         # Lightning starts the loader's workers before telling the sampler the epoch
         train_loader.sampler.set_epoch(epochs_done)
