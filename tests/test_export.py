@@ -132,6 +132,8 @@ def test_int8_export_agrees_and_is_the_default_without_bf16(
     assert agreement_printed(result.stdout) >= 0.9
     int8 = onnx.load(str(model / "model.int8.onnx"))
     assert any(node.op_type == "QuantizeLinear" for node in int8.graph.node)
+    weights = [onnx.numpy_helper.to_array(t) for t in int8.graph.initializer if t.data_type == 3]
+    assert weights and max(int(np.abs(w).max()) for w in weights) <= 64  # 7-bit: no saturation
     assert (model / "model.int8.onnx").stat().st_size < 0.4 * (
         model / "model.safetensors"
     ).stat().st_size
