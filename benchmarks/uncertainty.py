@@ -36,15 +36,7 @@ def mean_iou(prediction: np.ndarray, truth: np.ndarray, classes: int) -> float:
 
 def full_logits(model, image: np.ndarray) -> torch.Tensor:
     """The model's logits at the photo's size, (C, H, W)."""
-    from vitiseg.data.dataset import rescale
-    from vitiseg.inference import upsample_rows
-
-    predictor = model.predictor
-    scaled, _ = rescale(image, None, predictor.info.scale)
-    bands = predictor.predict_logits_rows(scaled)
-    if scaled.shape[:2] != image.shape[:2]:
-        bands = upsample_rows(bands, scaled.shape[:2], image.shape[:2])
-    return torch.cat([logits for _, logits in bands], 1)
+    return torch.cat([logits for _, logits in model.predictor.photo_logits_rows(image)], 1)
 
 
 def candidates(model, image: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:

@@ -211,16 +211,22 @@ class Predictor:
                 rows = min(tile_h, height - band_top)
                 yield band_top, (band[:, :rows] / band_weight[:rows])[:, :, :width]
 
+    def photo_logits_rows(self, image: np.ndarray):
+        """Like :meth:`predict_logits_rows`, for a photo at its own size: scaled to the
+        model's scale, and the logits (not classes: finer edges) resized back."""
+        scaled, _ = rescale(image, None, self.info.scale)
+        bands = self.predict_logits_rows(scaled)
+        if scaled.shape[:2] != image.shape[:2]:
+            bands = upsample_rows(bands, scaled.shape[:2], image.shape[:2])
+        return bands
+
     def predict(
         self, image: np.ndarray, probability_of: int | None = None, uncertainty: bool = False
     ) -> Prediction:
-        """Class mask (and optionally ``probability_of``'s probability, the mean pixel
-        entropy, :class:`vitiseg.uncertainty.ClassEntropy`) at the photo's size."""
+        """Class mask (and optionally ``probability_of``'s probability, the uncertainty of
+        :class:`vitiseg.uncertainty.ClassEntropy`) at the photo's size."""
         original = image.shape[:2]
-        scaled, _ = rescale(image, None, self.info.scale)
-        bands = self.predict_logits_rows(scaled)
-        if scaled.shape[:2] != original:  # logits, not classes, are resized: finer edges
-            bands = upsample_rows(bands, scaled.shape[:2], original)
+        bands = self.photo_logits_rows(image)
         mask = np.empty(original, np.uint8)
         probability = np.empty(original, np.uint8) if probability_of is not None else None
         entropy = ClassEntropy(self.info.spec.classes) if uncertainty else None
