@@ -39,6 +39,17 @@ VARIANTS = {
     "encoder timm-tf_efficientnet_lite0": {"encoder": "timm-tf_efficientnet_lite0"},
     "encoder mobilenet_v2": {"encoder": "mobilenet_v2"},
     "encoder resnet34": {"encoder": "resnet34"},
+    "encoder tu-mobilenetv3_large_100": {"encoder": "tu-mobilenetv3_large_100"},
+    "encoder tu-mobilenetv4_conv_small": {"encoder": "tu-mobilenetv4_conv_small"},
+    "encoder tu-regnetx_004": {"encoder": "tu-regnetx_004"},
+    "encoder tu-regnety_004": {"encoder": "tu-regnety_004"},
+    "encoder tu-resnet18d": {"encoder": "tu-resnet18d"},
+    "lite0 + crops 320": {"encoder": "timm-tf_efficientnet_lite0", "crop": 320},
+    "lite0 + crops 320 + quarter decoder": {
+        "encoder": "timm-tf_efficientnet_lite0",
+        "crop": 320,
+        "decoder": (64, 32, 16, 16, 16),
+    },
 }
 
 

@@ -58,6 +58,9 @@ RECIPES["cpu-lite0"] = variant("cpu-fast", encoder="timm-tf_efficientnet_lite0")
 RECIPES["cpu-mobilenet"] = variant("cpu-fast", encoder="mobilenet_v2")
 RECIPES["cpu-lite0-bs1"] = variant("cpu-lite0", bs="1")
 RECIPES["cpu-lite0-s03"] = variant("cpu-lite0", scale="0.3", crop_size="320")
+RECIPES["cpu-mnv3-s03"] = variant("cpu-lite0-s03", encoder="tu-mobilenetv3_large_100")
+RECIPES["cpu-mnv4-s03"] = variant("cpu-lite0-s03", encoder="tu-mobilenetv4_conv_small")
+RECIPES["cpu-regnetx-s03"] = variant("cpu-lite0-s03", encoder="tu-regnetx_004")
 
 
 def date_split(out: Path) -> Path:
@@ -82,13 +85,14 @@ def train(
     name = recipe + ("" if args.precision == "auto" else f"-{args.precision}")
     name += "" if args.seed is None else f"-seed{args.seed}"
     name += "" if len(args.minutes) == 1 else f"-{budget:g}min"
-    name += "" if not args.unlabeled else "-unlabeled"
+    name += "" if not args.unlabeled else "-teacher" if args.teacher else "-unlabeled"
     started = time.monotonic()
     code = main(["train", "-n", name, "--precision", args.precision, "-d", str(AGROCAM / "labeled"), "-o", str(out), "-c", "5",
                  "--class-names", CLASSES, "--split", str(split), "--encoder-weights", "none", "-p",
                  "--max-time", f"{minutes:.3f}", "--no-test", "--overwrite", *RECIPES[recipe],
                  *(["-e", str(args.epochs)] if args.epochs else []),
                  *(["--unlabeled", str(AGROCAM / "unlabeled")] if args.unlabeled else []),
+                 *(["--teacher", args.teacher] if args.teacher else []),
                  *(["--seed", str(args.seed)] if args.seed is not None else [])])  # fmt: skip
     if code:
         raise SystemExit(f"recipe {recipe} failed")
@@ -139,6 +143,11 @@ def main() -> None:
         action="store_true",
         help="train with the shared unlabelled photos (--unlabeled)",
     )
+    parser.add_argument(
+        "--teacher",
+        metavar="MODEL",
+        help="with --unlabeled: this model labels them before training (--teacher)",
+    )
     parser.add_argument("--precision", default="auto", choices=("auto", "32", "bf16-mixed"),
                         help="compare precisions: e.g. --recipes cpu-fast --precision 32")  # fmt: skip
     args = parser.parse_args()
@@ -153,7 +162,8 @@ def main() -> None:
             for tta in (False, True):
                 summary = score(run, tta)
                 ious = [summary["per_class"][name]["IoU"] for name in CLASSES.split(",")]
-                name = recipe + (" +unlabeled" if args.unlabeled else "") + (" +TTA" if tta else "")
+                name = recipe + (" +unlabeled" if args.unlabeled else "")
+                name += (" +teacher" if args.teacher else "") + (" +TTA" if tta else "")
                 rows.append((budget, name, minutes, epochs, summary["mean"]["IoU"], ious))
     print(f"\n{machine()}")
     print(

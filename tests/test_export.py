@@ -109,6 +109,20 @@ def test_onnxruntime_predicts_what_torch_predicts_with_tiles_tta_and_resume(
     assert pd.read_csv(tmp_path / "ort" / "canopy.csv").equals(table_o)
 
 
+def test_a_timm_encoder_is_saved_loaded_and_exported(photos: Path, tmp_path: Path):
+    """``--encoder tu-NAME``: any timm model as the encoder (MobileNetV3 here)."""
+    spec = ModelSpec(
+        encoder="tu-mobilenetv3_large_100", classes=3, decoder_channels=(32, 16, 16, 16, 16)
+    )
+    torch.manual_seed(0)
+    export_model(build_model(spec), ModelInfo(spec, NAMES), tmp_path / "m")
+    result = run_cli("export", str(tmp_path / "m"), "--check", str(photos))
+    assert result.returncode == 0, result.stderr
+    assert agreement_printed(result.stdout) >= 0.999
+    with pytest.raises(WeightsError, match="unknown encoder 'tu-no-such-model'"):
+        ModelSpec(encoder="tu-no-such-model")
+
+
 @pytest.mark.slow
 def test_the_onnx_file_alone_is_enough(exported: Path, photos: Path, tmp_path: Path):
     alone = tmp_path / "elsewhere" / "vines.onnx"

@@ -18,13 +18,15 @@ from conftest import (
 )
 from PIL import Image
 
+import vitiseg
 from vitiseg.cli import main
+from vitiseg.config import InferenceOptions
 from vitiseg.data.dataset import rescale
 from vitiseg.data.imageio import decode_image
 from vitiseg.data.masks import IGNORE_INDEX
 from vitiseg.data.sampler import EpochSampler
 from vitiseg.inference import Predictor
-from vitiseg.model import ModelInfo, ModelSpec, build_model, load_model
+from vitiseg.model import ModelInfo, ModelSpec, build_model, export_model, load_model
 from vitiseg.training.pseudo import pseudo_label
 
 UNLABELED_SIZE = (128, 80)  # other than the labelled photos' 96 x 64
@@ -186,3 +188,54 @@ def test_a_pseudo_label_keeps_sure_pixels_and_the_surer_half_of_each_class(model
     threshold = float(np.quantile(confidence, 0.8))
     mixed = pseudo_label(predictor, photo, threshold)[::2, ::2]
     assert ((mixed != IGNORE_INDEX) == ((confidence >= threshold) | (halves != IGNORE_INDEX))).all()
+
+
+@pytest.mark.slow
+def test_a_teacher_labels_the_photos_once_before_training(tmp_path: Path, model_dir: Path, capsys):
+    data, out = make_dataset(tmp_path / "data", n=10), tmp_path / "out"
+    photos = unlabeled_folder(tmp_path / "unlabeled", corrupt=False)
+    teacher = tmp_path / "teacher"
+    shutil.copytree(model_dir, teacher)
+    args = ["-d", str(data), "-o", str(out), "-e", "3", "-s", "1", "--no-test", "--unlabeled", str(photos),
+            "--pseudo-threshold", "0.4"]  # fmt: skip
+    assert train("-n", "t", *args, "--teacher", str(teacher)) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("Pseudo-labels by the teacher: 5 unlabelled photos") == 1
+    assert "Pseudo-labels after" not in printed  # no rounds of its own
+    labels = out / "t" / "pseudo-labels"
+    assert sorted(p.name for p in labels.iterdir()) == ["photos.csv", "teacher"]
+    predictor = vitiseg.load(
+        teacher, inference=InferenceOptions(device="cpu", batch_size=1)
+    ).predictor
+    for key in ("img01", "camera2/img00"):
+        expected = pseudo_label(predictor, decode_image(photos / f"{key}.jpg")[0], 0.4)
+        np.testing.assert_array_equal(
+            np.asarray(Image.open(labels / "teacher" / f"{key}.png")), expected
+        )
+    assert rounds_in(out / "t" / "checkpoints" / "last.ckpt") == 1
+    # mixed in from the first epoch: its training crops are not those of a run without
+    assert train("-n", "plain", *args[:-4]) == 0
+    first_epoch = [
+        run_outcome(out / n)[0].xs("Train", axis=1, level=2).iloc[0] for n in ("t", "plain")
+    ]
+    assert not np.allclose(*first_epoch, atol=1e-4)
+    # resumed from epoch 1, the teacher gone: the labels on disk are enough, same outcome
+    straight = run_outcome(out / "t")
+    shutil.rmtree(teacher)
+    assert main(["train", "-r", "-m", str(out / "t" / "checkpoints" / "t_1.ckpt")]) == 0
+    assert_same_outcome(run_outcome(out / "t"), straight)
+
+
+def test_a_teacher_of_other_classes_or_without_photos_exits_2(tmp_path: Path, capsys):
+    data = make_dataset(tmp_path / "data", n=10)
+    photos = unlabeled_folder(tmp_path / "unlabeled", corrupt=False)
+    spec = ModelSpec(encoder="resnet18", classes=2, decoder_channels=(16, 16, 16, 16, 16))
+    export_model(build_model(spec), ModelInfo(spec, ["rest", "leaf"]), tmp_path / "two")
+    before = tree_snapshot(tmp_path)
+    out = str(tmp_path / "out")
+    assert train("-n", "x", "-d", str(data), "-o", out, "--unlabeled", str(photos),
+                 "--teacher", str(tmp_path / "two")) == 2  # fmt: skip
+    assert "its 2 classes (rest, leaf) are not this run's 3" in capsys.readouterr().err
+    assert train("-n", "x", "-d", str(data), "-o", out, "--teacher", str(tmp_path / "two")) == 2
+    assert "give --unlabeled DIR too" in capsys.readouterr().err
+    assert tree_snapshot(tmp_path) == before

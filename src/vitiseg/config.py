@@ -94,6 +94,7 @@ class TrainConfig:
     unlabeled: str | None = None
     pseudo_threshold: float = 0.9
     unlabeled_share: float = 0.3
+    teacher: str | None = None
     compile: bool = False
     logger: str = "none"
 
@@ -133,6 +134,8 @@ class TrainConfig:
             )
         if self.logger not in LOGGERS:
             raise ConfigError(f"--logger {self.logger!r}: choose from {', '.join(LOGGERS)}")
+        if self.teacher and not self.unlabeled:
+            raise ConfigError("--teacher labels the --unlabeled photos: give --unlabeled DIR too")
         if self.split and self.group_by:
             raise ConfigError("--split and --group-by exclude each other: the file decides")
         if self.class_names is not None and len(self.class_names) != self.classes:

@@ -49,10 +49,10 @@ class ModelSpec:
             raise WeightsError(
                 f"unknown architecture {self.arch!r}; choose from {', '.join(sorted(ARCHITECTURES))}"
             )
-        if self.encoder not in smp.encoders.get_encoder_names():
+        if not is_known_encoder(self.encoder):
             raise WeightsError(
                 f"unknown encoder {self.encoder!r}; see smp's encoder list "
-                "(e.g. resnet18, resnet50, efficientnet-b0, mobilenet_v2)"
+                "(e.g. resnet18, resnet50, efficientnet-b0, mobilenet_v2, tu-mobilenetv3_large_100)"
             )
         if self.classes < 2:
             raise WeightsError(f"classes must be at least 2, got {self.classes}")
@@ -136,6 +136,15 @@ class ModelInfo:
         if problem:
             raise WeightsError(f"{source}: {problem}")
         return info
+
+
+def is_known_encoder(name: str) -> bool:
+    """An smp encoder, or ``tu-NAME`` for any timm model NAME (smp's timm universal encoder)."""
+    if name.startswith("tu-"):
+        import timm
+
+        return timm.is_model(name[3:])
+    return name in smp.encoders.get_encoder_names()
 
 
 def build_model(spec: ModelSpec, encoder_weights: str | None = None) -> torch.nn.Module:

@@ -169,16 +169,17 @@ architecture = _typed(_architecture, "architecture", ("NoSuchNet",))
 
 
 def _encoder(text: str) -> str:
-    import segmentation_models_pytorch as smp
+    from vitiseg.model import is_known_encoder
 
-    if text not in smp.encoders.get_encoder_names():
+    if not is_known_encoder(text):
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not an smp encoder (e.g. resnet18, resnet50, efficientnet-b0)"
+            f"{text!r} is not an smp encoder (e.g. resnet18, resnet50, efficientnet-b0), "
+            "nor tu-NAME for a timm model NAME (e.g. tu-mobilenetv3_large_100)"
         )
     return text
 
 
-encoder = _typed(_encoder, "encoder", ("no-such-encoder",))
+encoder = _typed(_encoder, "encoder", ("no-such-encoder", "tu-no-such-model"))
 
 
 def _encoder_weights(text: str) -> str:

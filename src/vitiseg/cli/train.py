@@ -120,7 +120,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     net = p.add_argument_group("network")
     net.add_argument("--arch", type=o.architecture, default=S, help="smp architecture" + _d("arch"))
-    net.add_argument("--encoder", type=o.encoder, default=S, help="smp encoder" + _d("encoder"))
+    net.add_argument(
+        "--encoder",
+        type=o.encoder,
+        default=S,
+        help="smp encoder, or tu-NAME for a timm model (tu-mobilenetv3_large_100)" + _d("encoder"),
+    )
     net.add_argument(
         "--encoder-weights",
         type=o.encoder_weights,
@@ -255,6 +260,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "photos once they exist" + _d("unlabeled_share"),
     )
     data.add_argument(
+        "--teacher",
+        type=o.existing_path,
+        default=S,
+        metavar="MODEL",
+        help="with --unlabeled: a model with the same classes (a run folder or exported model, "
+        "e.g. an earlier run or last season's) labels the photos once, before training, "
+        "and its labels are used from the first epoch instead of the model's own",
+    )
+    data.add_argument(
         "--workers",
         type=o.number(int, AT_LEAST_0),
         default=S,
@@ -367,7 +381,7 @@ def _train_config(args: argparse.Namespace) -> tuple[TrainConfig, Path | None]:
     ]
     if missing:
         raise VitisegError(f"{' and '.join(missing)} required")
-    for key in ("directory", "split", "unlabeled"):
+    for key in ("directory", "split", "unlabeled", "teacher"):
         if key in given:
             given[key] = str(Path(given[key]).resolve())
     return TrainConfig(**given), None

@@ -14,6 +14,10 @@ so an epoch keeps its number of steps and the schedule its plan. Each round's la
 PNG files of their own in the run folder (``pseudo-labels/round-K/``), written once, and
 the rounds made are kept in the checkpoints: a run resumed from any checkpoint trains on
 the very labels it had.
+
+With ``--teacher MODEL`` another model (an earlier run, last season's) labels the photos
+once, before training, into ``pseudo-labels/teacher/``, by the same rule; its labels are
+mixed in from the first epoch and the model makes no rounds of its own.
 """
 
 from __future__ import annotations
@@ -116,12 +120,13 @@ def read_photo_list(path: Path) -> list[Photo]:
     return photos
 
 
-def round_pairs(photos: list[Photo], folder: Path) -> list[Pair]:
+def round_pairs(photos: list[Photo], folder: Path, teacher: bool = False) -> list[Pair]:
     """Every photo with its label file of each round: round K's photo i is item
-    ``(K - 1) * len(photos) + i``."""
+    ``(K - 1) * len(photos) + i``. A teacher's labels are the one round."""
+    rounds = ["teacher"] if teacher else [f"round-{k}" for k in range(1, len(ROUNDS) + 1)]
     return [
-        Pair(photo.key, photo.path, folder / f"round-{number}" / f"{photo.key}.png")
-        for number in range(1, len(ROUNDS) + 1)
+        Pair(photo.key, photo.path, folder / name / f"{photo.key}.png")
+        for name in rounds
         for photo in photos
     ]
 
@@ -153,22 +158,48 @@ def autocast_of(precision: str) -> str:
 
 
 class PseudoLabels(L.Callback):
-    """Make the pseudo-labels at the rounds of :data:`ROUNDS` and mix them into training.
+    """Make the pseudo-labels at the rounds of :data:`ROUNDS` and mix them into training,
+    or, with a ``teacher``, mix in the teacher's labels (:meth:`label_with_teacher`) from
+    the start.
 
     Place it before Lightning's ``WeightAveraging`` so that at validation's end the
     module still holds the averaged weights it was validated with.
     """
 
     def __init__(
-        self, photos: list[Photo], folder: Path, info: ModelInfo, threshold: float, share: float
+        self,
+        photos: list[Photo],
+        folder: Path,
+        info: ModelInfo,
+        threshold: float,
+        share: float,
+        has_teacher: bool = False,
     ) -> None:
         self.photos = photos
-        self.pairs = round_pairs(photos, folder)
+        self.pairs = round_pairs(photos, folder, has_teacher)
         self.info = info
         self.threshold = threshold
         self.share = share
-        self.rounds = 0
-        self.sampler: EpochSampler | None = None  # the training loader's, set by the caller
+        self.teacher: Predictor | None = None  # set by the caller where labels are missing
+        self.has_teacher = has_teacher
+        self.rounds = 1 if has_teacher else 0
+        self.sampler: EpochSampler | None = None
+
+    def attach(self, sampler: EpochSampler) -> None:
+        """Mix into the training loader's ``sampler`` (now if labels exist)."""
+        self.sampler = sampler
+        if self.rounds:
+            self._mix()
+
+    def missing(self) -> list[Pair]:
+        """The teacher's labels not written yet (a resumed run has them all)."""
+        return [pair for pair in self.pairs if not pair.mask.is_file()] if self.has_teacher else []
+
+    def label_with_teacher(self) -> None:
+        """Write the :attr:`teacher`'s missing labels, then let the teacher go."""
+        if self.teacher is not None and self.missing():
+            self._write(self.teacher, self.missing(), "by the teacher")
+        self.teacher = None
 
     def state_dict(self) -> dict:
         return {"rounds": self.rounds}
@@ -180,7 +211,7 @@ class PseudoLabels(L.Callback):
             self._mix()
 
     def on_validation_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-        if trainer.sanity_checking:
+        if trainer.sanity_checking or self.has_teacher:
             return
         planned = trainer.lr_scheduler_configs[0].scheduler.total_steps
         due = sum(trainer.global_step >= share * planned for share in ROUNDS)
@@ -196,10 +227,8 @@ class PseudoLabels(L.Callback):
         first = (self.rounds - 1) * len(self.photos)
         self.sampler.mix_in(first, len(self.photos), self.share)
 
-    @torch.no_grad()
     def _label(self, module: L.LightningModule, precision: str, number: int) -> None:
         """Write round ``number``'s labels (made after ``ROUNDS[number - 1]``)."""
-        started = time.monotonic()
         network = getattr(module.model, "_orig_mod", module.model)  # under --compile
         was_training = network.training
         predictor = Predictor(
@@ -209,18 +238,23 @@ class PseudoLabels(L.Callback):
             batch_size=1,
             precision=autocast_of(precision),
         )
+        first = (number - 1) * len(self.photos)
         try:
-            labelled = []
-            first = (number - 1) * len(self.photos)
-            for pair in self.pairs[first : first + len(self.photos)]:
-                mask = pseudo_label(predictor, decode_image(pair.image)[0], self.threshold)
-                with atomic_path(pair.mask) as tmp:
-                    Image.fromarray(mask).save(tmp, format="PNG")
-                labelled.append(float((mask != IGNORE_INDEX).mean()))
+            when = f"after {ROUNDS[number - 1]:.0%} of the schedule"
+            self._write(predictor, self.pairs[first : first + len(self.photos)], when)
         finally:
             network.train(was_training)
+
+    @torch.no_grad()
+    def _write(self, predictor: Predictor, pairs: list[Pair], when: str) -> None:
+        started = time.monotonic()
+        labelled = []
+        for pair in pairs:
+            mask = pseudo_label(predictor, decode_image(pair.image)[0], self.threshold)
+            with atomic_path(pair.mask) as tmp:
+                Image.fromarray(mask).save(tmp, format="PNG")
+            labelled.append(float((mask != IGNORE_INDEX).mean()))
         log.info(
-            "Pseudo-labels after %.0f%% of the schedule: %d unlabelled photos, %.0f%% of "
-            "their pixels confident, %.0f s",
-            100 * ROUNDS[number - 1], len(self.photos), 100 * np.mean(labelled), time.monotonic() - started,
+            "Pseudo-labels %s: %d unlabelled photos, %.0f%% of their pixels confident, %.0f s",
+            when, len(pairs), 100 * np.mean(labelled), time.monotonic() - started,
         )  # fmt: skip

@@ -14,7 +14,7 @@ from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, WeightAv
 from torch.optim.swa_utils import get_ema_multi_avg_fn
 from torch.utils.data import DataLoader
 
-from vitiseg.config import TrainConfig, parse_max_time
+from vitiseg.config import InferenceOptions, TrainConfig, parse_max_time
 from vitiseg.data.dataset import JoinedDataset, SegmentationDataset, pad_collate
 from vitiseg.data.layout import Pair
 from vitiseg.data.prepare import PreparedData, prepare
@@ -23,6 +23,7 @@ from vitiseg.data.split import write_split
 from vitiseg.data.transforms import eval_transform, train_transform
 from vitiseg.errors import ConfigError, TrainingFault
 from vitiseg.hardware import is_rank_zero, keep_freed_memory, resolve_precision
+from vitiseg.inference import Predictor
 from vitiseg.model import ModelInfo, ModelSpec, build_model, export_model
 from vitiseg.quiet import quiet_libraries
 from vitiseg.run import Run
@@ -184,14 +185,51 @@ def _pseudo_labels(
         labelled = [pair for part in data.splits.values() for pair in part]
         photos = unlabeled_photos(config.unlabeled, labelled, config.seed, run.root.resolve())
     info = ModelInfo(spec=spec, class_names=config.names_of_classes, scale=config.scale)
+    when = (
+        f"by the teacher {config.teacher}, {config.unlabeled_share:.0%} of the crops from the start"
+        if config.teacher
+        else f"after {', '.join(f'{r:.0%}' for r in ROUNDS)} of the schedule, then "
+        f"{config.unlabeled_share:.0%} of the crops"
+    )
     say(
         f"Unlabelled   : {len(photos)} photos; pseudo-labels (probability >= "
-        f"{config.pseudo_threshold:g}) after {', '.join(f'{r:.0%}' for r in ROUNDS)} of the "
-        f"schedule, then {config.unlabeled_share:.0%} of the crops"
+        f"{config.pseudo_threshold:g}) {when}"
     )
-    return PseudoLabels(
-        photos, run.pseudo_labels, info, config.pseudo_threshold, config.unlabeled_share
+    pseudo = PseudoLabels(
+        photos,
+        run.pseudo_labels,
+        info,
+        config.pseudo_threshold,
+        config.unlabeled_share,
+        has_teacher=config.teacher is not None,
     )
+    if config.teacher and is_rank_zero() and (not resuming or pseudo.missing()):
+        pseudo.teacher = load_teacher(config)  # a new run's folder is emptied first
+    return pseudo
+
+
+def load_teacher(config: TrainConfig) -> Predictor:
+    """``--teacher``'s model, on the device the run trains on.
+
+    Raises:
+        WeightsError: no model at the path.
+        ConfigError: its classes are not the run's.
+    """
+    from vitiseg.exported import load
+
+    device = "cpu" if config.accelerator == "cpu" else "auto"
+    teacher = load(config.teacher, inference=InferenceOptions(device=device, batch_size=1))
+    if teacher.classes != config.classes:
+        raise ConfigError(
+            f"--teacher {config.teacher}: its {teacher.classes} classes "
+            f"({', '.join(teacher.class_names)}) are not this run's {config.classes}"
+        )
+    if teacher.class_names != config.names_of_classes:
+        log.warning(
+            "--teacher: its class names (%s) differ from this run's (%s); taken in that order",
+            ", ".join(teacher.class_names), ", ".join(config.names_of_classes),
+        )  # fmt: skip
+    return teacher.predictor
 
 
 def _print_summary(config: TrainConfig, data: PreparedData, precision: str) -> None:
@@ -298,6 +336,8 @@ def _train(config: TrainConfig, resume_from: Path | None, overwrite: bool) -> Ru
         write_split(run.split_file, data.splits, config.directory)
         if pseudo is not None and not run.unlabeled_list.is_file():
             write_photo_list(run.unlabeled_list, pseudo.photos)
+        if pseudo is not None:
+            pseudo.label_with_teacher()  # before any process draws a crop
     L.seed_everything(config.seed, workers=True, verbose=False)
     module = SegmentationModule(
         spec,
@@ -314,7 +354,7 @@ def _train(config: TrainConfig, resume_from: Path | None, overwrite: bool) -> Ru
     divisor = module.model.encoder.output_stride
     train_loader, valid_loader = _loaders(config, data, divisor, pseudo.pairs if pseudo else [])
     if pseudo is not None:
-        pseudo.sampler = train_loader.sampler
+        pseudo.attach(train_loader.sampler)
     if resume_from is not None:
         # Lightning starts the loader's workers before telling the sampler the epoch
         train_loader.sampler.set_epoch(epochs_done)
