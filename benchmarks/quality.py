@@ -61,6 +61,8 @@ RECIPES["cpu-lite0-s03"] = variant("cpu-lite0", scale="0.3", crop_size="320")
 RECIPES["cpu-mnv3-s03"] = variant("cpu-lite0-s03", encoder="tu-mobilenetv3_large_100")
 RECIPES["cpu-mnv4-s03"] = variant("cpu-lite0-s03", encoder="tu-mobilenetv4_conv_small")
 RECIPES["cpu-regnetx-s03"] = variant("cpu-lite0-s03", encoder="tu-regnetx_004")
+RECIPES["cpu-mnv4"] = variant("cpu-fast", encoder="tu-mobilenetv4_conv_small")
+RECIPES["cpu-mnv4-s03-lr2"] = variant("cpu-mnv4-s03", lr="2e-3")
 
 
 def date_split(out: Path) -> Path:
@@ -170,13 +172,14 @@ def main() -> None:
         "validation dates, full resolution, from scratch; budget in minutes of the reference CPU"
         + (f", run here for budget / {args.slowdown:g}" if args.slowdown != 1 else "")
     )
+    width = max(28, *(len(row[1]) + 2 for row in rows))
     print(
-        f"{'budget':>6}  {'recipe':28}{'min':>6}{'epochs':>7}{'mIoU':>7}"
+        f"{'budget':>6}  {'recipe':{width}}{'min':>6}{'epochs':>7}{'mIoU':>7}"
         + "".join(f"{n:>11}" for n in CLASSES.split(","))
     )
     for budget, name, minutes, epochs, mean, ious in rows:
         print(
-            f"{budget:6g}  {name:28}{minutes:6.1f}{epochs:7d}{mean:7.3f}"
+            f"{budget:6g}  {name:{width}}{minutes:6.1f}{epochs:7d}{mean:7.3f}"
             + "".join(f"{v:11.3f}" for v in ious)
         )
 
