@@ -27,20 +27,38 @@ from pathlib import Path
 
 from common import AGROCAM, ROOT, machine, require
 
+from vitiseg.recipes import CPU_BF16, CPU_FP32
 from vitiseg.run import Run
 
 DATE_GROUPS = r"_(\d{4}-\d{2}-\d{2})_"
 CLASSES = "background,leaf,inter-row,pipe,trunk"
+FLAGS = {"learning_rate": "-lr", "weight_decay": "-wd", "batch_size": "-bs", "epochs": "-e"}
+
+
+def flags(settings: dict) -> list[str]:
+    """The command-line options of a recipe of :mod:`vitiseg.recipes`, less the budget,
+    weights and preloading this script sets itself."""
+    out = []
+    for name, value in settings.items():
+        if name not in ("max_time", "encoder_weights", "preload"):
+            text = (
+                ",".join(map(str, value))
+                if isinstance(value, list)
+                else f"{value:g}"
+                if isinstance(value, float)
+                else str(value)
+            )
+            out += [FLAGS.get(name, "--" + name.replace("_", "-")), text]
+    return out
+
+
 RECIPES = {
     # the seed's settings: ResNet-50, full resolution, 512 crops, CE (class weights), lr 1e-4
     "seed": ["--encoder", "resnet50", "--crop-size", "512", "-lr", "1e-4", "-bs", "8", "-e", "40"],
-    # vitiseg's CPU recipe: context per crop (photos at 0.4), CE + Dice, scale jitter, several
-    # crops per photo per epoch, small encoder and half-width decoder, batches of 2, AdamW
-    # 1e-3 annealed within --max-time, EMA
-    "cpu-fast": ["--encoder", "resnet18", "--decoder-channels", "128,64,32,16,16", "--scale", "0.4",
-                 "--crop-size", "416", "--loss", "ce+dice", "--class-weights", "sqrt",
-                 "--augment", "standard", "--crops-per-image", "4", "-lr", "1e-3", "-wd", "1e-2",
-                 "--ema", "0.99", "-bs", "2", "-e", "500"],
+    # vitiseg's CPU recipe (`--recipe cpu` on a CPU with bf16): context per crop (photos at
+    # 0.4), CE + Dice, scale jitter, several crops per photo per epoch, small encoder and
+    # half-width decoder, batches of 2, AdamW 1e-3 annealed within --max-time, EMA
+    "cpu-fast": flags(CPU_BF16),
 }  # fmt: skip
 
 
@@ -59,7 +77,7 @@ RECIPES["cpu-mobilenet"] = variant("cpu-fast", encoder="mobilenet_v2")
 RECIPES["cpu-lite0-bs1"] = variant("cpu-lite0", bs="1")
 RECIPES["cpu-lite0-s03"] = variant("cpu-lite0", scale="0.3", crop_size="320")
 RECIPES["cpu-mnv3-s03"] = variant("cpu-lite0-s03", encoder="tu-mobilenetv3_large_100")
-RECIPES["cpu-mnv4-s03"] = variant("cpu-lite0-s03", encoder="tu-mobilenetv4_conv_small")
+RECIPES["cpu-mnv4-s03"] = flags(CPU_FP32)  # `--recipe cpu` on a CPU without bf16
 RECIPES["cpu-regnetx-s03"] = variant("cpu-lite0-s03", encoder="tu-regnetx_004")
 RECIPES["cpu-mnv4"] = variant("cpu-fast", encoder="tu-mobilenetv4_conv_small")
 RECIPES["cpu-mnv4-s03-lr2"] = variant("cpu-mnv4-s03", lr="2e-3")
@@ -153,6 +171,8 @@ def main() -> None:
     parser.add_argument("--precision", default="auto", choices=("auto", "32", "bf16-mixed"),
                         help="compare precisions: e.g. --recipes cpu-fast --precision 32")  # fmt: skip
     args = parser.parse_args()
+    if args.teacher and not args.unlabeled:
+        parser.error("--teacher labels the unlabelled photos: add --unlabeled")
     require(AGROCAM / "labeled")
     out = Path(args.out)
     split = date_split(out)

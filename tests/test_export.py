@@ -119,8 +119,10 @@ def test_a_timm_encoder_is_saved_loaded_and_exported(photos: Path, tmp_path: Pat
     result = run_cli("export", str(tmp_path / "m"), "--check", str(photos))
     assert result.returncode == 0, result.stderr
     assert agreement_printed(result.stdout) >= 0.999
-    with pytest.raises(WeightsError, match="unknown encoder 'tu-no-such-model'"):
+    with pytest.raises(WeightsError, match="timm has no model 'no-such-model'"):
         ModelSpec(encoder="tu-no-such-model")
+    with pytest.raises(WeightsError, match="cannot feed a U-Net decoder"):
+        ModelSpec(encoder="tu-vit_tiny_patch16_224")  # a timm model, without a feature pyramid
 
 
 @pytest.mark.slow

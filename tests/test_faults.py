@@ -177,3 +177,21 @@ def test_weights_that_match_nothing_are_refused(tmp_path: Path):
     torch.save({"fc.weight": torch.zeros(3, 3)}, tmp_path / "other.pt")
     with pytest.raises(WeightsError, match="none of its 1 tensors match"):
         build_model(ModelSpec(encoder="resnet18", classes=3), str(tmp_path / "other.pt"))
+
+
+def test_a_timm_models_own_weights_fill_its_tu_encoder(tmp_path: Path):
+    """``--encoder tu-NAME --encoder-weights PATH`` with the state dict of timm's NAME
+    (as timm saves it, e.g. downloaded ImageNet weights)."""
+    import timm
+
+    torch.manual_seed(2)
+    source = timm.create_model("mobilenetv3_large_100", pretrained=False)
+    torch.save(source.state_dict(), tmp_path / "timm.pt")
+    model = build_model(
+        ModelSpec(encoder="tu-mobilenetv3_large_100", classes=3), str(tmp_path / "timm.pt")
+    )
+    encoder = {k.removeprefix("encoder.model."): v for k, v in model.state_dict().items()}
+    for name, tensor in source.state_dict().items():
+        if name in encoder:  # all but the classifier
+            torch.testing.assert_close(encoder[name], tensor, rtol=0, atol=0)
+    assert len(source.state_dict()) - sum(n in encoder for n in source.state_dict()) <= 4

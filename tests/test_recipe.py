@@ -1,5 +1,6 @@
 """The quality recipe's levers: crops per photo, scale-jitter augmentation, time-fitted schedule."""
 
+import json
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -12,6 +13,8 @@ from conftest import FAST_TRAIN, make_dataset, run_cli
 from lightning.pytorch.callbacks import Timer
 from PIL import Image
 
+from vitiseg.cli import build_parser, main
+from vitiseg.cli.train import config_from_args
 from vitiseg.config import TrainConfig
 from vitiseg.data.prepare import prepare
 from vitiseg.data.sampler import EpochSampler
@@ -179,3 +182,55 @@ def test_class_weights_follow_the_training_masks(tmp_path: Path):
     np.testing.assert_allclose(prepared.class_weights(4, "sqrt"), np.sqrt(inverse), rtol=1e-9)
     rarest, commonest = counts.argmin(), counts.argmax()
     assert inverse[rarest] > inverse[commonest] > 0  # rarer classes weigh more
+
+
+@pytest.mark.parametrize(
+    ("bf16", "precision", "encoder", "scale"),
+    [
+        (True, [], "resnet18", 0.4),
+        (False, [], "tu-mobilenetv4_conv_small", 0.3),
+        (True, ["--precision", "32"], "tu-mobilenetv4_conv_small", 0.3),
+    ],
+)
+def test_the_cpu_recipe_follows_the_training_precision_and_given_options_win(
+    monkeypatch, bf16, precision, encoder, scale
+):
+    monkeypatch.setattr("vitiseg.hardware.cpu_has_bf16", lambda: bf16)
+    args = build_parser().parse_args(
+        ["train", "-n", "x", "-d", ".", "-c", "5", "--accelerator", "cpu", "--recipe", "cpu",
+         "--crop-size", "256", *precision]
+    )  # fmt: skip
+    config, _ = config_from_args(args)
+    assert (config.encoder, config.scale, config.crop_size) == (encoder, scale, 256)
+    assert (config.loss, config.ema, config.max_time, config.preload, config.classes) == (
+        "ce+dice",
+        0.99,
+        "20",
+        True,
+        5,
+    )
+
+
+def test_the_recipe_moving_average_and_preloading_can_be_turned_off():
+    args = build_parser().parse_args(
+        ["train", "-n", "x", "-d", ".", "-c", "5", "--recipe", "cpu", "--no-ema", "--no-pre-load"]
+    )
+    config, _ = config_from_args(args)
+    assert (config.ema, config.preload, config.loss) == (None, False, "ce+dice")
+
+
+def test_a_resumed_run_refuses_a_recipe(tmp_path: Path, capsys):
+    assert main(["train", "-r", str(tmp_path), "--recipe", "cpu"]) == 2
+    assert "--recipe starts a run; a resumed run keeps its settings" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_recipe_for_cpus_without_bf16_trains_end_to_end(tmp_path: Path):
+    data = make_dataset(tmp_path / "data", n=8)
+    result = run_cli("train", "-n", "r", "-d", str(data), "-o", str(tmp_path / "out"), "-c", "3",
+                     "--recipe", "cpu", "--crop-size", "64", "-e", "2", "--no-test",
+                     env={"ATEN_CPU_CAPABILITY": "avx2"})  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    info = json.loads((tmp_path / "out" / "r" / "model.json").read_text())
+    assert info["spec"]["encoder"] == "tu-mobilenetv4_conv_small" and info["scale"] == 0.3
+    assert len(json.loads((tmp_path / "out" / "r" / "history.json").read_text())) == 2

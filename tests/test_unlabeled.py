@@ -196,16 +196,17 @@ def test_a_teacher_labels_the_photos_once_before_training(tmp_path: Path, model_
     photos = unlabeled_folder(tmp_path / "unlabeled", corrupt=False)
     teacher = tmp_path / "teacher"
     shutil.copytree(model_dir, teacher)
-    args = ["-d", str(data), "-o", str(out), "-e", "3", "-s", "1", "--no-test", "--unlabeled", str(photos),
-            "--pseudo-threshold", "0.4"]  # fmt: skip
+    args = ["--accelerator", "cpu", "-d", str(data), "-o", str(out), "-e", "3", "-s", "1", "--no-test",
+            "--unlabeled", str(photos), "--pseudo-threshold", "0.4"]  # fmt: skip
     assert train("-n", "t", *args, "--teacher", str(teacher)) == 0
     printed = capsys.readouterr().out
     assert printed.count("Pseudo-labels by the teacher: 5 unlabelled photos") == 1
     assert "Pseudo-labels after" not in printed  # no rounds of its own
     labels = out / "t" / "pseudo-labels"
     assert sorted(p.name for p in labels.iterdir()) == ["photos.csv", "teacher"]
+    # the teacher labels on the run's device at the run's precision (FAST_TRAIN: 32)
     predictor = vitiseg.load(
-        teacher, inference=InferenceOptions(device="cpu", batch_size=1)
+        teacher, inference=InferenceOptions(device="cpu", batch_size=1, precision="32")
     ).predictor
     for key in ("img01", "camera2/img00"):
         expected = pseudo_label(predictor, decode_image(photos / f"{key}.jpg")[0], 0.4)
@@ -231,11 +232,16 @@ def test_a_teacher_of_other_classes_or_without_photos_exits_2(tmp_path: Path, ca
     photos = unlabeled_folder(tmp_path / "unlabeled", corrupt=False)
     spec = ModelSpec(encoder="resnet18", classes=2, decoder_channels=(16, 16, 16, 16, 16))
     export_model(build_model(spec), ModelInfo(spec, ["rest", "leaf"]), tmp_path / "two")
-    before = tree_snapshot(tmp_path)
     out = str(tmp_path / "out")
+    (tmp_path / "out" / "x").mkdir(parents=True)
+    (tmp_path / "out" / "x" / "history.json").write_text("[]")  # an earlier run, to keep
+    before = tree_snapshot(tmp_path)
     assert train("-n", "x", "-d", str(data), "-o", out, "--unlabeled", str(photos),
-                 "--teacher", str(tmp_path / "two")) == 2  # fmt: skip
-    assert "its 2 classes (rest, leaf) are not this run's 3" in capsys.readouterr().err
+                 "--teacher", str(tmp_path / "two"), "--overwrite") == 2  # fmt: skip
+    assert (
+        "its 2 classes (rest, leaf) are not this run's 3 (Class 0, Class 1, Class 2)"
+        in capsys.readouterr().err
+    )
     assert train("-n", "x", "-d", str(data), "-o", out, "--teacher", str(tmp_path / "two")) == 2
     assert "give --unlabeled DIR too" in capsys.readouterr().err
     assert tree_snapshot(tmp_path) == before

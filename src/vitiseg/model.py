@@ -49,11 +49,9 @@ class ModelSpec:
             raise WeightsError(
                 f"unknown architecture {self.arch!r}; choose from {', '.join(sorted(ARCHITECTURES))}"
             )
-        if not is_known_encoder(self.encoder):
-            raise WeightsError(
-                f"unknown encoder {self.encoder!r}; see smp's encoder list "
-                "(e.g. resnet18, resnet50, efficientnet-b0, mobilenet_v2, tu-mobilenetv3_large_100)"
-            )
+        problem = encoder_problem(self.encoder, self.encoder_depth)
+        if problem:
+            raise WeightsError(problem)
         if self.classes < 2:
             raise WeightsError(f"classes must be at least 2, got {self.classes}")
         if self.decoder_channels is not None:
@@ -138,13 +136,29 @@ class ModelInfo:
         return info
 
 
-def is_known_encoder(name: str) -> bool:
-    """An smp encoder, or ``tu-NAME`` for any timm model NAME (smp's timm universal encoder)."""
-    if name.startswith("tu-"):
-        import timm
+def encoder_problem(name: str, depth: int = 5) -> str | None:
+    """Why ``name`` cannot be the encoder (None if it can): an smp encoder, or ``tu-NAME``
+    for a timm model NAME with a feature pyramid (smp's timm universal encoder)."""
+    if not name.startswith("tu-"):
+        if name in smp.encoders.get_encoder_names():
+            return None
+        return (
+            f"unknown encoder {name!r}; see smp's encoder list (e.g. resnet18, resnet50, "
+            "efficientnet-b0, mobilenet_v2), or tu-NAME for a timm model"
+        )
+    import timm
 
-        return timm.is_model(name[3:])
-    return name in smp.encoders.get_encoder_names()
+    if not timm.is_model(name[3:]):
+        return f"unknown encoder {name!r}: timm has no model {name[3:]!r}"
+    try:
+        with torch.device("meta"):  # the layers' shapes only: no memory, no weights
+            smp.encoders.get_encoder(name, in_channels=3, depth=depth, weights=None)
+    except Exception as exc:  # timm and smp refuse unsuitable models in many ways
+        return (
+            f"encoder {name!r} cannot feed a U-Net decoder ({exc}); choose a convolutional "
+            "timm model, e.g. tu-mobilenetv4_conv_small, tu-regnetx_004"
+        )
+    return None
 
 
 def build_model(spec: ModelSpec, encoder_weights: str | None = None) -> torch.nn.Module:

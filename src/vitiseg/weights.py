@@ -104,7 +104,7 @@ def _candidates(key: str) -> list[str]:
     for prefix in _PREFIXES:
         if key.startswith(prefix):
             names.append(key[len(prefix) :])
-    return names + ["encoder." + n for n in names]
+    return names + [f"{into}{n}" for into in ("encoder.", "encoder.model.") for n in names]
 
 
 def load_encoder_weights(model: torch.nn.Module, path: str | Path) -> LoadReport:

@@ -169,17 +169,17 @@ architecture = _typed(_architecture, "architecture", ("NoSuchNet",))
 
 
 def _encoder(text: str) -> str:
-    from vitiseg.model import is_known_encoder
+    from vitiseg.model import encoder_problem
 
-    if not is_known_encoder(text):
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not an smp encoder (e.g. resnet18, resnet50, efficientnet-b0), "
-            "nor tu-NAME for a timm model NAME (e.g. tu-mobilenetv3_large_100)"
-        )
+    problem = encoder_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
     return text
 
 
-encoder = _typed(_encoder, "encoder", ("no-such-encoder", "tu-no-such-model"))
+encoder = _typed(
+    _encoder, "encoder", ("no-such-encoder", "tu-no-such-model", "tu-vit_tiny_patch16_224")
+)
 
 
 def _encoder_weights(text: str) -> str:

@@ -19,6 +19,7 @@ from vitiseg.config import (
     TrainConfig,
 )
 from vitiseg.errors import VitisegError
+from vitiseg.recipes import RECIPES, recipe_settings
 
 S = argparse.SUPPRESS
 DEFAULTS = {f.name: f.default for f in fields(TrainConfig)}
@@ -58,9 +59,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--pré-load",
         "--pre-load",
         dest="preload",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
         default=S,
-        help="decode all train/valid images into memory once (uint8)",
+        help="decode all train/valid images into memory once (uint8); --no-pre-load: "
+        "read them from disk every epoch (to override --recipe)",
     )
     seed.add_argument(
         "-d",
@@ -118,6 +120,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=S,
         help="also keep checkpoints/NAME_E.ckpt every S epochs",
     )
+    p.add_argument(
+        "--recipe",
+        choices=RECIPES,
+        help="cpu: the settings measured best within 20 minutes of a 2-core CPU, from scratch "
+        "(encoder, scale, crops, loss, schedule, --max-time 20, -p), picked by the precision "
+        "training runs in: ResNet-18 at scale 0.4 in bf16 (--precision auto on a CPU with "
+        "bf16), MobileNetV4 at scale 0.3 in fp32 (a CPU without bf16, or --precision 32); "
+        "options given beside it win (README, docs/recipes.md)",
+    )
     net = p.add_argument_group("network")
     net.add_argument("--arch", type=o.architecture, default=S, help="smp architecture" + _d("arch"))
     net.add_argument(
@@ -156,6 +167,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="DECAY",
         help="validate, keep and export an exponential moving average of the weights, "
         "updated every step (e.g. 0.99: about the last 100 steps)",
+    )
+    net.add_argument(
+        "--no-ema",
+        dest="ema",
+        action="store_const",
+        const=None,
+        default=S,
+        help="no moving average (to override --recipe)",
     )
     net.add_argument(
         "--warmup",
@@ -354,12 +373,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run)
 
 
-def _train_config(args: argparse.Namespace) -> tuple[TrainConfig, Path | None]:
+def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Path | None]:
     """The run's settings from the options; when resuming, the saved ones with the changes
     a resume allows, and the checkpoint to resume from."""
     from vitiseg.run import Run
 
     given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if hasattr(args, f.name)}
+    if args.recipe and args.resume:
+        raise VitisegError("--recipe starts a run; a resumed run keeps its settings")
+    if args.recipe:
+        precision = given.get("precision", DEFAULTS["precision"])
+        accelerator = given.get("accelerator", DEFAULTS["accelerator"])
+        given = {**recipe_settings(args.recipe, precision, accelerator), **given}
     if args.model and not args.resume:
         raise VitisegError(
             "-m/--model is for resuming: add -r, or use --encoder-weights PATH to start from weights"
@@ -392,7 +417,7 @@ def run(args: argparse.Namespace) -> int:
     from vitiseg.hardware import is_rank_zero
     from vitiseg.training.run import train
 
-    config, checkpoint = _train_config(args)
+    config, checkpoint = config_from_args(args)
     trained = train(config, resume_from=checkpoint, overwrite=args.overwrite)
     if not is_rank_zero():
         return 0

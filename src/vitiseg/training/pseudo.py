@@ -35,12 +35,14 @@ import torch
 from PIL import Image
 
 from vitiseg.atomic import atomic_path
+from vitiseg.config import InferenceOptions, TrainConfig
 from vitiseg.data.dataset import rescale
 from vitiseg.data.imageio import decode_image
 from vitiseg.data.layout import Pair
 from vitiseg.data.masks import IGNORE_INDEX
 from vitiseg.data.sampler import EpochSampler
-from vitiseg.errors import DataError
+from vitiseg.errors import ConfigError, DataError
+from vitiseg.hardware import resolve_precision
 from vitiseg.inference import Predictor
 from vitiseg.model import ModelInfo
 from vitiseg.predict import Photo, collect_photos
@@ -157,6 +159,33 @@ def autocast_of(precision: str) -> str:
     return "bf16" if precision.startswith("bf16") else "16" if precision.startswith("16") else "32"
 
 
+def load_teacher(config: TrainConfig) -> Predictor:
+    """``--teacher``'s model, on the device and at the precision the run trains in.
+
+    Raises:
+        WeightsError: no model at the path.
+        ConfigError: its classes are not the run's.
+    """
+    from vitiseg.exported import load
+
+    precision = autocast_of(resolve_precision(config.precision, config.accelerator))
+    device = "cpu" if config.accelerator == "cpu" else "auto"
+    options = InferenceOptions(device=device, batch_size=1, precision=precision)
+    teacher = load(config.teacher, inference=options, backend="torch")
+    if teacher.classes != config.classes:
+        raise ConfigError(
+            f"--teacher {config.teacher}: its {teacher.classes} classes "
+            f"({', '.join(teacher.class_names)}) are not this run's {config.classes} "
+            f"({', '.join(config.names_of_classes)})"
+        )
+    if config.class_names and teacher.class_names != config.class_names:
+        log.warning(
+            "--teacher: its class names (%s) differ from this run's (%s); taken in that order",
+            ", ".join(teacher.class_names), ", ".join(config.class_names),
+        )  # fmt: skip
+    return teacher.predictor
+
+
 class PseudoLabels(L.Callback):
     """Make the pseudo-labels at the rounds of :data:`ROUNDS` and mix them into training,
     or, with a ``teacher``, mix in the teacher's labels (:meth:`label_with_teacher`) from
@@ -197,8 +226,9 @@ class PseudoLabels(L.Callback):
 
     def label_with_teacher(self) -> None:
         """Write the :attr:`teacher`'s missing labels, then let the teacher go."""
-        if self.teacher is not None and self.missing():
-            self._write(self.teacher, self.missing(), "by the teacher")
+        missing = self.missing()
+        if self.teacher is not None and missing:
+            self._write(self.teacher, missing, "by the teacher")
         self.teacher = None
 
     def state_dict(self) -> dict:

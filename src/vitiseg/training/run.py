@@ -14,7 +14,7 @@ from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, WeightAv
 from torch.optim.swa_utils import get_ema_multi_avg_fn
 from torch.utils.data import DataLoader
 
-from vitiseg.config import InferenceOptions, TrainConfig, parse_max_time
+from vitiseg.config import TrainConfig, parse_max_time
 from vitiseg.data.dataset import JoinedDataset, SegmentationDataset, pad_collate
 from vitiseg.data.layout import Pair
 from vitiseg.data.prepare import PreparedData, prepare
@@ -23,7 +23,6 @@ from vitiseg.data.split import write_split
 from vitiseg.data.transforms import eval_transform, train_transform
 from vitiseg.errors import ConfigError, TrainingFault
 from vitiseg.hardware import is_rank_zero, keep_freed_memory, resolve_precision
-from vitiseg.inference import Predictor
 from vitiseg.model import ModelInfo, ModelSpec, build_model, export_model
 from vitiseg.quiet import quiet_libraries
 from vitiseg.run import Run
@@ -39,6 +38,7 @@ from vitiseg.training.module import NonFiniteLossError, SegmentationModule
 from vitiseg.training.pseudo import (
     ROUNDS,
     PseudoLabels,
+    load_teacher,
     read_photo_list,
     unlabeled_photos,
     write_photo_list,
@@ -177,8 +177,13 @@ def _pseudo_labels(
     config: TrainConfig, run: Run, spec: ModelSpec, data: PreparedData, resuming: bool
 ) -> PseudoLabels:
     """``--unlabeled``'s callback: the photos the run took if it is resumed, else those
-    of the folder, checked (raises DataError before any file is written when none can be
-    used)."""
+    of the folder, checked; with ``--teacher``, the teacher loaded, before any file is
+    written.
+
+    Raises:
+        DataError: no photo of the folder can be used.
+        WeightsError, ConfigError: the teacher cannot be loaded, or its classes differ.
+    """
     if resuming and run.unlabeled_list.is_file():
         photos = read_photo_list(run.unlabeled_list)
     else:
@@ -203,33 +208,11 @@ def _pseudo_labels(
         config.unlabeled_share,
         has_teacher=config.teacher is not None,
     )
+    # a new run's folder is emptied before labelling; a resumed run lacks labels only if
+    # it was cut off while the teacher labelled
     if config.teacher and is_rank_zero() and (not resuming or pseudo.missing()):
-        pseudo.teacher = load_teacher(config)  # a new run's folder is emptied first
+        pseudo.teacher = load_teacher(config)
     return pseudo
-
-
-def load_teacher(config: TrainConfig) -> Predictor:
-    """``--teacher``'s model, on the device the run trains on.
-
-    Raises:
-        WeightsError: no model at the path.
-        ConfigError: its classes are not the run's.
-    """
-    from vitiseg.exported import load
-
-    device = "cpu" if config.accelerator == "cpu" else "auto"
-    teacher = load(config.teacher, inference=InferenceOptions(device=device, batch_size=1))
-    if teacher.classes != config.classes:
-        raise ConfigError(
-            f"--teacher {config.teacher}: its {teacher.classes} classes "
-            f"({', '.join(teacher.class_names)}) are not this run's {config.classes}"
-        )
-    if teacher.class_names != config.names_of_classes:
-        log.warning(
-            "--teacher: its class names (%s) differ from this run's (%s); taken in that order",
-            ", ".join(teacher.class_names), ", ".join(config.names_of_classes),
-        )  # fmt: skip
-    return teacher.predictor
 
 
 def _print_summary(config: TrainConfig, data: PreparedData, precision: str) -> None:
