@@ -19,6 +19,7 @@ from vitiseg.config import TrainConfig
 from vitiseg.data.prepare import prepare
 from vitiseg.data.sampler import EpochSampler
 from vitiseg.data.transforms import train_transform
+from vitiseg.run import Run
 from vitiseg.training import schedule as schedule_module
 from vitiseg.training.schedule import FitScheduleToTime, OneCycleSchedule
 
@@ -202,6 +203,7 @@ def test_the_cpu_recipe_follows_the_training_precision_and_given_options_win(
     )  # fmt: skip
     config, _ = config_from_args(args)
     assert (config.encoder, config.scale, config.crop_size) == (encoder, scale, 256)
+    assert config.accelerator == "cpu" and config.decoder_channels == [128, 64, 32, 16, 16]
     assert (config.loss, config.ema, config.max_time, config.preload, config.classes) == (
         "ce+dice",
         0.99,
@@ -217,6 +219,16 @@ def test_the_recipe_moving_average_and_preloading_can_be_turned_off():
     )
     config, _ = config_from_args(args)
     assert (config.ema, config.preload, config.loss) == (None, False, "ce+dice")
+
+
+def test_a_resumed_run_may_stop_preloading(tmp_path: Path):
+    """A run preloaded (as ``--recipe cpu`` does) that no longer fits in memory resumes
+    with ``--no-pre-load``; other recipe settings stay the run's."""
+    TrainConfig(name="r", directory=".", classes=5, preload=True, ema=0.99).save(
+        tmp_path / "config.yaml"
+    )
+    resumed = Run(tmp_path).resume_config({"preload": False, "ema": None})
+    assert (resumed.preload, resumed.ema) == (False, 0.99)
 
 
 def test_a_resumed_run_refuses_a_recipe(tmp_path: Path, capsys):

@@ -235,6 +235,7 @@ def test_a_teacher_of_other_classes_or_without_photos_exits_2(tmp_path: Path, ca
     out = str(tmp_path / "out")
     (tmp_path / "out" / "x").mkdir(parents=True)
     (tmp_path / "out" / "x" / "history.json").write_text("[]")  # an earlier run, to keep
+    (tmp_path / "two.onnx").write_bytes(b"an exported network")
     before = tree_snapshot(tmp_path)
     assert train("-n", "x", "-d", str(data), "-o", out, "--unlabeled", str(photos),
                  "--teacher", str(tmp_path / "two"), "--overwrite") == 2  # fmt: skip
@@ -242,6 +243,9 @@ def test_a_teacher_of_other_classes_or_without_photos_exits_2(tmp_path: Path, ca
         "its 2 classes (rest, leaf) are not this run's 3 (Class 0, Class 1, Class 2)"
         in capsys.readouterr().err
     )
+    assert train("-n", "x", "-d", str(data), "-o", out, "--unlabeled", str(photos),
+                 "--teacher", str(tmp_path / "two.onnx")) == 2  # fmt: skip
+    assert "give the run or model folder, not its .onnx file" in capsys.readouterr().err
     assert train("-n", "x", "-d", str(data), "-o", out, "--teacher", str(tmp_path / "two")) == 2
     assert "give --unlabeled DIR too" in capsys.readouterr().err
     assert tree_snapshot(tmp_path) == before

@@ -7,6 +7,7 @@ An exported model is smp's ``save_pretrained`` layout (``config.json`` +
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import tempfile
@@ -136,6 +137,7 @@ class ModelInfo:
         return info
 
 
+@functools.lru_cache(maxsize=32)
 def encoder_problem(name: str, depth: int = 5) -> str | None:
     """Why ``name`` cannot be the encoder (None if it can): an smp encoder, or ``tu-NAME``
     for a timm model NAME with a feature pyramid (smp's timm universal encoder)."""
@@ -151,7 +153,10 @@ def encoder_problem(name: str, depth: int = 5) -> str | None:
     if not timm.is_model(name[3:]):
         return f"unknown encoder {name!r}: timm has no model {name[3:]!r}"
     try:
-        with torch.device("meta"):  # the layers' shapes only: no memory, no weights
+        try:
+            with torch.device("meta"):  # the layers' shapes only: no memory, no weights
+                smp.encoders.get_encoder(name, in_channels=3, depth=depth, weights=None)
+        except Exception:  # some timm models cannot be built on meta: try once for real
             smp.encoders.get_encoder(name, in_channels=3, depth=depth, weights=None)
     except Exception as exc:  # timm and smp refuse unsuitable models in many ways
         return (

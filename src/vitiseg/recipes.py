@@ -8,9 +8,12 @@ at scale 0.3, whose steps cost 2.4 times less (0.65).
 
 from __future__ import annotations
 
+import copy
+
 from vitiseg.errors import ConfigError
 
 _COMMON = {
+    "accelerator": "cpu",
     "encoder_weights": "none",
     "decoder_channels": [128, 64, 32, 16, 16],
     "loss": "ce+dice",
@@ -44,4 +47,4 @@ def recipe_settings(name: str, precision: str = "auto", accelerator: str = "auto
     if name != "cpu":
         raise ConfigError(f"unknown recipe {name!r}; choose from {', '.join(RECIPES)}")
     fp32 = resolve_precision(precision, accelerator) == "32"
-    return dict(CPU_FP32 if fp32 else CPU_BF16)
+    return copy.deepcopy(CPU_FP32 if fp32 else CPU_BF16)

@@ -31,10 +31,11 @@ TRAIN_CSV = "Train_{name}.csv"
 TEST_CSV = "Test_{name}.csv"
 PSEUDO_LABELS = "pseudo-labels"
 RESUMABLE = frozenset(
-    {"epochs", "max_time", "workers", "devices", "num_nodes", "strategy", "accelerator",
-     "precision", "patience", "logger"}
+    {"epochs", "max_time", "workers", "preload", "devices", "num_nodes", "strategy",
+     "accelerator", "precision", "patience", "logger"}
 )  # fmt: skip
-"""Settings a resumed run may change: its length, time limit and hardware."""
+"""Settings a resumed run may change: its length, time limit, how it reads its photos and
+its hardware."""
 
 
 @dataclass(frozen=True)

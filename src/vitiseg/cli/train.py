@@ -59,10 +59,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--pré-load",
         "--pre-load",
         dest="preload",
-        action=argparse.BooleanOptionalAction,
+        action="store_true",
         default=S,
-        help="decode all train/valid images into memory once (uint8); --no-pre-load: "
-        "read them from disk every epoch (to override --recipe)",
+        help="decode all train/valid images into memory once (uint8)",
+    )
+    seed.add_argument(
+        "--no-pre-load",
+        dest="preload",
+        action="store_false",
+        default=S,
+        help="read the images from disk every epoch (to undo --recipe's -p, or on resume)",
     )
     seed.add_argument(
         "-d",
@@ -123,11 +129,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--recipe",
         choices=RECIPES,
-        help="cpu: the settings measured best within 20 minutes of a 2-core CPU, from scratch "
-        "(encoder, scale, crops, loss, schedule, --max-time 20, -p), picked by the precision "
-        "training runs in: ResNet-18 at scale 0.4 in bf16 (--precision auto on a CPU with "
-        "bf16), MobileNetV4 at scale 0.3 in fp32 (a CPU without bf16, or --precision 32); "
-        "options given beside it win (README, docs/recipes.md)",
+        help="cpu: the settings measured best within 20 minutes of a 2-core CPU, from "
+        "scratch (--accelerator cpu, encoder, --encoder-weights none, scale, crops, loss, -bs 2, "
+        "schedule, --ema 0.99, --max-time 20, -p), picked by the precision training runs in: "
+        "ResNet-18 at scale 0.4 in bf16 (--precision auto on a CPU with bf16), MobileNetV4 at "
+        "scale 0.3 in fp32 (a CPU without bf16, or --precision 32); options given beside it "
+        "win (--max-time 60, --no-ema, --no-pre-load; README, docs/recipes.md)",
     )
     net = p.add_argument_group("network")
     net.add_argument("--arch", type=o.architecture, default=S, help="smp architecture" + _d("arch"))
@@ -383,7 +390,7 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Path | None
         raise VitisegError("--recipe starts a run; a resumed run keeps its settings")
     if args.recipe:
         precision = given.get("precision", DEFAULTS["precision"])
-        accelerator = given.get("accelerator", DEFAULTS["accelerator"])
+        accelerator = given.get("accelerator", "cpu")
         given = {**recipe_settings(args.recipe, precision, accelerator), **given}
     if args.model and not args.resume:
         raise VitisegError(

@@ -105,6 +105,7 @@ def prepare(config: TrainConfig, split_csv: Path | None = None) -> PreparedData:
         if free is not None and need > 0.8 * free:
             raise DataError(
                 f"--pré-load needs {need / 2**30:.1f} GiB for the train and valid images but only "
-                f"{free / 2**30:.1f} GiB is available; train without -p (images load lazily)"
+                f"{free / 2**30:.1f} GiB is available; train without -p, or with --no-pre-load "
+                "(images load lazily)"
             )
     return data

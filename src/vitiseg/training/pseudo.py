@@ -164,10 +164,15 @@ def load_teacher(config: TrainConfig) -> Predictor:
 
     Raises:
         WeightsError: no model at the path.
-        ConfigError: its classes are not the run's.
+        ConfigError: an ``.onnx`` file, or its classes are not the run's.
     """
     from vitiseg.exported import load
 
+    if Path(config.teacher).suffix.lower() == ".onnx":
+        raise ConfigError(
+            f"--teacher {config.teacher}: give the run or model folder, not its .onnx file "
+            "(the teacher labels in PyTorch)"
+        )
     precision = autocast_of(resolve_precision(config.precision, config.accelerator))
     device = "cpu" if config.accelerator == "cpu" else "auto"
     options = InferenceOptions(device=device, batch_size=1, precision=precision)
