@@ -244,7 +244,7 @@ def test_a_teacher_of_other_classes_or_without_photos_exits_2(tmp_path: Path, ca
         in capsys.readouterr().err
     )
     assert train("-n", "x", "-d", str(data), "-o", out, "--unlabeled", str(photos),
-                 "--teacher", str(tmp_path / "two.onnx")) == 2  # fmt: skip
+                 "--teacher", str(tmp_path / "two.onnx"), "--overwrite") == 2  # fmt: skip
     assert "give the run or model folder, not its .onnx file" in capsys.readouterr().err
     assert train("-n", "x", "-d", str(data), "-o", out, "--teacher", str(tmp_path / "two")) == 2
     assert "give --unlabeled DIR too" in capsys.readouterr().err
