@@ -35,20 +35,19 @@ CLASSES = "background,leaf,inter-row,pipe,trunk"
 FLAGS = {"learning_rate": "-lr", "weight_decay": "-wd", "batch_size": "-bs", "epochs": "-e"}
 
 
+def _as_text(value) -> str:
+    if isinstance(value, list):
+        return ",".join(map(str, value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def flags(settings: dict) -> list[str]:
     """The command-line options of a recipe of :mod:`vitiseg.recipes`, less the budget,
     weights and preloading this script sets itself."""
     out = []
     for name, value in settings.items():
         if name not in ("max_time", "encoder_weights", "preload"):
-            text = (
-                ",".join(map(str, value))
-                if isinstance(value, list)
-                else f"{value:g}"
-                if isinstance(value, float)
-                else str(value)
-            )
-            out += [FLAGS.get(name, "--" + name.replace("_", "-")), text]
+            out += [FLAGS.get(name, "--" + name.replace("_", "-")), _as_text(value)]
     return out
 
 
