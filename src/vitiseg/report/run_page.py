@@ -205,10 +205,11 @@ def _model_section(config: dict | None, model: dict | None) -> dict:
 
 def _training_section(folder: Path, class_names: list[str], page: Page) -> dict | None:
     run = Run(folder)
+    from vitiseg.report.history import is_history
     from vitiseg.report.plots import history_uri
 
     history = read_json(run.history)
-    if not isinstance(history, list) or not history:
+    if not history or not is_history(history):
         page.lack(HISTORY_FILE, "no epoch table (training time, best epoch)")
         history = None
     section: dict = {}

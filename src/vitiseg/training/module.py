@@ -11,7 +11,7 @@ from torchmetrics.classification import MulticlassConfusionMatrix
 
 from vitiseg import metrics
 from vitiseg.data.masks import IGNORE_INDEX
-from vitiseg.model import IMAGENET_MEAN, IMAGENET_STD, ModelSpec, build_model, normalize
+from vitiseg.model import ModelSpec, build_model, input_normalisation, normalize
 from vitiseg.training.losses import build_loss
 from vitiseg.training.schedule import OneCycleSchedule
 
@@ -54,6 +54,7 @@ class SegmentationModule(L.LightningModule):
         self.channels_last = channels_last
         self.compile_model = compile_model
         self.history: list[dict] = []
+        self.mean, self.std = input_normalisation(spec.encoder)
         self.configure_network()
         self.configure_losses()
         self.configure_metrics()
@@ -83,7 +84,7 @@ class SegmentationModule(L.LightningModule):
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         images, masks = batch
-        images = normalize(images, IMAGENET_MEAN, IMAGENET_STD)
+        images = normalize(images, self.mean, self.std)
         if self.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
         return images, masks.long()

@@ -22,9 +22,12 @@ from tqdm import tqdm
 from vitiseg.atomic import write_text
 from vitiseg.data.imageio import image_size
 from vitiseg.data.importers.common import Export, Item, Layer, class_order
+from vitiseg.data.importers.validate import shown
 from vitiseg.errors import DataError
 
 FORMATS = ("cvat", "labelstudio", "coco")
+MAX_NAME_BYTES = 200
+"""Longest photo name written (file systems stop at 255 bytes, with the mask suffix)."""
 
 
 @dataclass
@@ -70,28 +73,28 @@ def compose(layers: list[Layer], classes: list[str], width: int, height: int) ->
 
     Overlapping regions: the larger layer is painted first and the smaller on top (a
     region drawn inside another is in front of it, e.g. a leaf over a cane); layers of
-    equal size keep the file's order, the later on top.
+    equal size keep the file's order, the later on top. One layer is decoded at a time.
     """
     index = {name: i for i, name in enumerate(classes)}
-    decoded = []
-    for layer in layers:
-        pixels = layer.decode()
+    areas = [layer.pixels() for layer in layers]
+    mask = np.zeros((height, width), np.uint8)
+    for i in sorted(range(len(layers)), key=lambda i: (-areas[i], i)):
+        pixels = layers[i].decode()
         if pixels.shape != (height, width):
             raise DataError(
-                f"{layer.where}: mask is {pixels.shape[1]}x{pixels.shape[0]}, the image {width}x{height}"
+                f"{layers[i].where}: mask is {pixels.shape[1]}x{pixels.shape[0]}, the image {width}x{height}"
             )
-        decoded.append((int(pixels.sum()), pixels, index[layer.label]))
-    mask = np.zeros((height, width), np.uint8)
-    order = sorted(range(len(decoded)), key=lambda i: (-decoded[i][0], i))
-    for i in order:
-        _, pixels, value = decoded[i]
-        mask[pixels] = value
+        mask[pixels] = index[layers[i].label]
     return mask
 
 
 def _check(export: Export, classes: list[str], skip_missing: bool) -> tuple[list[Item], list[str]]:
     names: dict[str, str] = {}
     for item in export.items:
+        if len(item.name.encode()) > MAX_NAME_BYTES:
+            raise DataError(
+                f"{item.where}: photo name {shown(item.name)} is longer than {MAX_NAME_BYTES} bytes"
+            )
         if item.name in names:
             raise DataError(
                 f"{item.where} and {names[item.name]} would both be written as {item.name}"
@@ -104,9 +107,9 @@ def _check(export: Export, classes: list[str], skip_missing: bool) -> tuple[list
                 )
     missing = [item for item in export.items if item.photo is None]
     if missing and not skip_missing:
-        shown = ", ".join(item.wanted or item.name for item in missing[:3])
+        examples = ", ".join(item.wanted or item.name for item in missing[:3])
         raise DataError(
-            f"{len(missing)} labelled photo(s) not found, e.g. {shown} (of {missing[0].where}); "
+            f"{len(missing)} labelled photo(s) not found, e.g. {examples} (of {missing[0].where}); "
             "give their folder with --images, or --skip-missing to import the others"
         )
     return [i for i in export.items if i.photo is not None], [i.wanted or i.name for i in missing]

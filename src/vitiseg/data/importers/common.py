@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import re
 import urllib.parse
@@ -13,6 +14,7 @@ from types import ModuleType
 
 import numpy as np
 
+from vitiseg.data.importers.validate import polygon, shown
 from vitiseg.data.layout import IMAGE_EXTENSIONS
 from vitiseg.errors import DataError
 
@@ -24,12 +26,18 @@ _UPLOAD_PREFIX = re.compile(r"^[0-9a-f]{8}-(.+)$")  # Label Studio's upload: 1a2
 class Layer:
     """One labelled region: its class name, where it comes from (for messages), its pixels.
 
-    ``decode`` returns a (height, width) bool array; it runs only when the mask is written.
+    ``decode`` returns a (height, width) bool array; it runs only when the mask is written,
+    one layer at a time. ``area`` counts the pixels without decoding, where that is cheap.
     """
 
     label: str
     where: str
     decode: Callable[[], np.ndarray]
+    area: Callable[[], int] | None = None
+
+    def pixels(self) -> int:
+        """How many pixels the layer covers."""
+        return self.area() if self.area else int(self.decode().sum())
 
 
 @dataclass
@@ -77,15 +85,25 @@ def flat_name(path: str) -> str:
     return "_".join(p for p in parts if p not in ("", ".", "..", "/"))
 
 
-def find_photo(reference: str, folders: list[Path]) -> Path | None:
+def find_photo(reference: str, folders: list[Path], where: str) -> Path | None:
     """The photo an export names (path, URL, Label Studio upload name) in one of ``folders``.
 
     Tried in order: the path relative to each folder, its file name, then the file name
     without Label Studio's 8-hex-digit upload prefix.
+
+    Raises:
+        DataError: the path climbs out of the folders (``..``).
     """
     parsed = urllib.parse.urlparse(reference)
     query = urllib.parse.parse_qs(parsed.query).get("d")
-    relative = urllib.parse.unquote(query[0] if query else parsed.path).lstrip("/")
+    relative = (
+        urllib.parse.unquote(query[0] if query else parsed.path).replace("\\", "/").lstrip("/")
+    )
+    if ".." in relative.split("/"):
+        raise DataError(
+            f"{where}: photo {shown(reference)} lies outside the photo folder; exports name "
+            "photos inside it"
+        )
     name = Path(relative).name
     candidates = [relative, name]
     if match := _UPLOAD_PREFIX.match(name):
@@ -107,37 +125,33 @@ def find_by_stem(stem: str, folder: Path) -> Path | None:
     return None
 
 
-def decode_rle(rle: dict) -> np.ndarray:
-    """A COCO RLE (compressed) -> (height, width) bool array, by pycocotools."""
-    mask_utils = require("pycocotools.mask")
-    with warnings.catch_warnings():  # pycocotools 2.0.x and numpy 2's copy keyword
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return mask_utils.decode(rle).astype(bool)
-
-
-def polygon_layer(points: list[float], width: int, height: int, label: str, where: str) -> Layer:
-    """A polygon ``[x0, y0, x1, y1...]`` in pixels (corner convention, as COCO), rasterised by
-    pycocotools.
+def polygon_layer(
+    parts: list[np.ndarray], width: int, height: int, label: str, where: str
+) -> Layer:
+    """The union of polygons of checked coordinates ``[x0, y0, x1, y1...]`` in pixels
+    (corner convention, as COCO), rasterised by pycocotools.
 
     Raises:
-        DataError: fewer than 3 points, or a point more than one pixel outside the image.
+        DataError: an odd number of coordinates, fewer than 3 points, a point more than
+            one pixel outside the image, or an outline too long to rasterise.
     """
-    if len(points) < 6 or len(points) % 2:
-        raise DataError(f"{where}: empty annotation (a polygon needs 3 points or more)")
-    xy = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-    outside = (xy[:, 0] < -1) | (xy[:, 0] > width + 1) | (xy[:, 1] < -1) | (xy[:, 1] > height + 1)
-    if outside.any():
-        x, y = xy[np.argmax(outside)]
-        raise DataError(
-            f"{where}: polygon point ({x:.1f}, {y:.1f}) lies outside the {width}x{height} image"
-        )
+    polygons = []
+    for xy in parts:
+        if len(xy) % 2:
+            raise DataError(f"{where}: a polygon needs x, y pairs; got {len(xy)} coordinates")
+        polygons.append(polygon(xy.reshape(-1, 2), width, height, where).ravel().tolist())
+
+    @functools.cache
+    def rle() -> dict:
+        mask_utils = require("pycocotools.mask")
+        return mask_utils.merge(mask_utils.frPyObjects(polygons, height, width))
 
     def decode() -> np.ndarray:
-        mask_utils = require("pycocotools.mask")
-        rles = mask_utils.frPyObjects([list(map(float, points))], height, width)
-        return decode_rle(mask_utils.merge(rles))
+        with warnings.catch_warnings():  # pycocotools 2.0.x and numpy 2's copy keyword
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return require("pycocotools.mask").decode(rle()).astype(bool)
 
-    return Layer(label, where, decode)
+    return Layer(label, where, decode, lambda: int(require("pycocotools.mask").area(rle())))
 
 
 def class_order(labels: list[str], classes: list[str] | None) -> list[str]:

@@ -7,11 +7,13 @@ in the folder given with ``images``.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
+from vitiseg.data.imageio import decode_image, image_size
+from vitiseg.data.importers import validate as v
 from vitiseg.data.importers.common import Export, Item, Layer, find_by_stem, flat_name
 from vitiseg.errors import DataError
 
@@ -23,7 +25,11 @@ def read_labelmap(path: Path) -> dict[tuple[int, int, int], str]:
         DataError: a line that is not ``name:r,g,b...``, or one colour for two labels.
     """
     colours: dict[tuple[int, int, int], str] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: not a readable text file ({exc.__class__.__name__})") from None
+    for number, line in enumerate(lines, 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         fields = line.split(":")
@@ -33,9 +39,9 @@ def read_labelmap(path: Path) -> dict[tuple[int, int, int], str]:
                 raise ValueError
         except (IndexError, ValueError):
             raise DataError(
-                f"{path}, line {number}: expected name:r,g,b::, got {line.strip()!r}"
+                f"{path}, line {number}: expected name:r,g,b::, got {v.shown(line.strip())}"
             ) from None
-        name = fields[0].strip()
+        name = v.class_name(fields[0].strip(), f"{path}, line {number}")
         if colour in colours:
             raise DataError(
                 f"{path}, line {number}: colour {','.join(map(str, colour))} is used by both "
@@ -47,26 +53,31 @@ def read_labelmap(path: Path) -> dict[tuple[int, int, int], str]:
     return colours
 
 
+@functools.lru_cache(maxsize=1)  # the layers of one mask are decoded one after the other
+def _packed(path: Path) -> np.ndarray:
+    """A colour mask's pixels as one 24-bit number each."""
+    rgb = decode_image(path)[0].astype(np.uint32)
+    return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+
+
 def _colour_layers(
     path: Path, colours: dict[tuple[int, int, int], str]
 ) -> tuple[list[Layer], int, int]:
-    with Image.open(path) as picture:
-        rgb = np.asarray(picture.convert("RGB"))
-    height, width = rgb.shape[:2]
-    packed = (
-        (rgb[..., 0].astype(np.uint32) << 16) | (rgb[..., 1].astype(np.uint32) << 8) | rgb[..., 2]
-    )
+    width, height = v.size(*image_size(path), str(path))
+    packed = _packed(path)
+    values, counts = np.unique(packed, return_counts=True)
     layers = []
-    for value in np.unique(packed):
-        colour = (int(value) >> 16, (int(value) >> 8) & 255, int(value) & 255)
+    for value, count in zip(values.tolist(), counts.tolist(), strict=True):
+        colour = (value >> 16, (value >> 8) & 255, value & 255)
         if colour not in colours:
-            count = int((packed == value).sum())
             raise DataError(
                 f"{path}: {count} pixel(s) of colour {','.join(map(str, colour))} match no "
                 "label of labelmap.txt"
             )
-        layer = packed == value
-        layers.append(Layer(colours[colour], f"{path.name}: {colours[colour]}", lambda m=layer: m))
+        layers.append(
+            Layer(colours[colour], f"{path.name}: {colours[colour]}",
+                  lambda value=value: _packed(path) == value, lambda count=count: count)
+        )  # fmt: skip
     return layers, width, height
 
 
