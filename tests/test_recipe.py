@@ -189,16 +189,17 @@ def test_class_weights_follow_the_training_masks(tmp_path: Path):
     ("bf16", "precision", "encoder", "scale"),
     [
         (True, [], "resnet18", 0.4),
-        (False, [], "tu-mobilenetv4_conv_small", 0.3),
-        (True, ["--precision", "32"], "tu-mobilenetv4_conv_small", 0.3),
+        (False, [], "timm-tf_efficientnet_lite0", 0.3),
+        (True, ["--precision", "32"], "timm-tf_efficientnet_lite0", 0.3),
     ],
 )
 def test_the_cpu_recipe_follows_the_training_precision_and_given_options_win(
-    monkeypatch, bf16, precision, encoder, scale
+    monkeypatch, tmp_path: Path, bf16, precision, encoder, scale
 ):
     monkeypatch.setattr("vitiseg.hardware.cpu_has_bf16", lambda: bf16)
+    data = make_dataset(tmp_path / "hd", n=5, size=(1920, 1080))  # the measured photo size
     args = build_parser().parse_args(
-        ["train", "-n", "x", "-d", ".", "-c", "5", "--accelerator", "cpu", "--recipe", "cpu",
+        ["train", "-n", "x", "-d", str(data), "-c", "5", "--accelerator", "cpu", "--recipe", "cpu",
          "--crop-size", "256", *precision]
     )  # fmt: skip
     config, _ = config_from_args(args)
@@ -213,12 +214,47 @@ def test_the_cpu_recipe_follows_the_training_precision_and_given_options_win(
     )
 
 
-def test_the_recipe_moving_average_and_preloading_can_be_turned_off():
+def test_the_recipe_moving_average_and_preloading_can_be_turned_off(tmp_path: Path):
+    data = make_dataset(tmp_path / "data", n=5)
     args = build_parser().parse_args(
-        ["train", "-n", "x", "-d", ".", "-c", "5", "--recipe", "cpu", "--no-ema", "--no-pre-load"]
+        [
+            "train",
+            "-n",
+            "x",
+            "-d",
+            str(data),
+            "-c",
+            "5",
+            "--recipe",
+            "cpu",
+            "--no-ema",
+            "--no-pre-load",
+        ]
     )
     config, _ = config_from_args(args)
     assert (config.ema, config.preload, config.loss) == (None, False, "ce+dice")
+
+
+@pytest.mark.parametrize(
+    ("size", "given", "scale", "crop"),
+    [
+        ((224, 224), [], 1.0, 224),  # a newcomer's small photos: kept 1:1, the crop fits them
+        ((1920, 1080), [], 0.3, 320),  # the photos the recipe was measured on
+        ((3840, 2160), [], 0.15, 320),  # 4K: the crop keeps its share of the width
+        ((224, 224), ["--scale", "0.5"], 0.5, 96),  # a given option wins
+    ],
+)
+def test_the_recipe_scale_and_crop_follow_the_photos(
+    monkeypatch, tmp_path: Path, size, given, scale, crop
+):
+    """Issue #25.6: full-HD scale 0.3 once shrank 224 px photos to 67 px in 320 px crops."""
+    monkeypatch.setattr("vitiseg.hardware.cpu_has_bf16", lambda: False)
+    data = make_dataset(tmp_path / "data", n=5, size=size)
+    args = build_parser().parse_args(
+        ["train", "-n", "x", "-d", str(data), "-c", "3", "--recipe", "cpu", *given]
+    )
+    config, _ = config_from_args(args)
+    assert (config.scale, config.crop_size) == (scale, crop)
 
 
 def test_a_resumed_run_may_stop_preloading(tmp_path: Path):
@@ -244,5 +280,6 @@ def test_the_recipe_for_cpus_without_bf16_trains_end_to_end(tmp_path: Path):
                      env={"ATEN_CPU_CAPABILITY": "avx2"})  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     info = json.loads((tmp_path / "out" / "r" / "model.json").read_text())
-    assert info["spec"]["encoder"] == "tu-mobilenetv4_conv_small" and info["scale"] == 0.3
+    assert info["spec"]["encoder"] == "timm-tf_efficientnet_lite0"
+    assert info["scale"] == 1.0  # 96x64 photos are never shrunk
     assert len(json.loads((tmp_path / "out" / "r" / "history.json").read_text())) == 2

@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from vitiseg.atomic import atomic_path, write_text
 from vitiseg.data.imageio import decode_image, read_mask
-from vitiseg.data.layout import IMAGE_EXTENSIONS
+from vitiseg.data.layout import IMAGE_EXTENSIONS, find_image_mask_folders, without_masks
 from vitiseg.errors import DataError
 from vitiseg.exported import Model
 from vitiseg.model import ModelInfo
@@ -59,6 +59,9 @@ class PredictReport:
 def collect_photos(inputs: list[str], recursive: bool = False) -> list[Photo]:
     """Files, folders (``recursive`` for sub-folders) and glob patterns -> photos, sorted.
 
+    In a folder, the masks of a training set are left out: ``NAME_bin.png`` beside
+    ``NAME.jpg`` (and the other known mask suffixes), and ``masks/`` beside ``images/``.
+
     Raises:
         DataError: an input that does not exist, or two photos with the same output name.
     """
@@ -66,8 +69,12 @@ def collect_photos(inputs: list[str], recursive: bool = False) -> list[Photo]:
     for item in inputs:
         path = Path(item)
         if path.is_dir():
+            if (layout := find_image_mask_folders(path)) is not None:
+                path = layout[0]  # a training set's images/ beside masks/
             found = path.rglob("*") if recursive else path.iterdir()
-            files = sorted(p for p in found if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+            files = without_masks(
+                sorted(p for p in found if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+            )
             photos += [Photo(p, p.relative_to(path).with_suffix("").as_posix()) for p in files]
         elif path.is_file():
             photos.append(Photo(path, path.stem))

@@ -1,15 +1,18 @@
 """Measured training recipes (``vitiseg train --recipe cpu``; figures in docs/recipes.md).
 
-Each is the set of settings that learnt most within 20 minutes of a 2-core CPU, from
-scratch, on 17 labelled field photos: on a CPU with native bf16 a ResNet-18 U-Net at
-scale 0.4 (validation mIoU 0.72), on one without (fp32, most laptops) a MobileNetV4 U-Net
-at scale 0.3, whose steps cost 2.4 times less (0.65 and 0.67 in two sessions).
+Each is the set of settings that learnt most within 20 minutes of a 2-core CPU on 17
+labelled full-HD field photos: on a CPU with native bf16 a ResNet-18 U-Net from scratch
+at scale 0.4 (validation mIoU 0.72), on one without (fp32, most laptops) an
+EfficientNet-Lite0 U-Net from the ImageNet weights its pip package ships, at scale 0.3.
+Other photo sizes get a scale and crop fitted to them (:func:`fit_recipe`).
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 
+from vitiseg.config import TrainConfig
 from vitiseg.errors import ConfigError
 
 _COMMON = {
@@ -32,16 +35,65 @@ _COMMON = {
 CPU_BF16 = {**_COMMON, "encoder": "resnet18", "scale": 0.4, "crop_size": 416}
 """For a CPU with AVX512-BF16 or AMX (trains in bf16 mixed precision)."""
 
-CPU_FP32 = {**_COMMON, "encoder": "tu-mobilenetv4_conv_small", "scale": 0.3, "crop_size": 320}
+CPU_FP32 = {
+    **_COMMON,
+    "encoder": "timm-tf_efficientnet_lite0",
+    "encoder_weights": "imagenet",  # from its pip package: no network
+    "scale": 0.3,
+    "crop_size": 320,
+}
 """For a CPU without bf16 (AVX2 laptops: trains in fp32)."""
 
 RECIPES = ("cpu",)
+MEASURED_WIDTH = 1920
+"""Width of the photos the recipes were measured on (the shared field photos)."""
 
 
-def recipe_settings(name: str, precision: str = "auto", accelerator: str = "auto") -> dict:
+def fitted_scale(scale: float, width: int) -> float:
+    """The scale that gives a crop the share of a ``width``-pixel photo it had on the
+    measured full-HD photos at ``scale``, never enlarging (at most 1).
+
+    Example:
+        >>> fitted_scale(0.3, 1920), fitted_scale(0.3, 3840), fitted_scale(0.3, 224)
+        (0.3, 0.15, 1.0)
+    """
+    return min(1.0, round(scale * MEASURED_WIDTH / width, 3))
+
+
+def fitted_crop(crop: int, width: int, height: int, scale: float) -> int:
+    """``crop``, or the scaled photo's short side if smaller (multiples of 32, at least 64).
+
+    Example:
+        >>> fitted_crop(320, 224, 224, 1.0), fitted_crop(320, 1920, 1080, 0.3)
+        (224, 320)
+    """
+    return max(64, min(crop, int(min(width, height) * scale) // 32 * 32))
+
+
+def fit_recipe(config: TrainConfig, chosen: set[str]) -> TrainConfig:
+    """``config`` (a recipe's) with scale and crop fitted to its training photos' typical
+    size (:func:`fitted_scale`, :func:`fitted_crop`), except those in ``chosen`` (given by
+    the user). Full-HD photos keep the recipe as measured."""
+    from vitiseg.data.layout import typical_photo_size  # reads photos: not at --help time
+    from vitiseg.data.prepare import split_pairs
+
+    width, height = typical_photo_size(split_pairs(config)["train"])
+    scale = config.scale if "scale" in chosen else fitted_scale(config.scale, width)
+    crop = config.crop_size
+    if "crop_size" not in chosen:
+        crop = fitted_crop(crop, width, height, scale)
+    return dataclasses.replace(config, scale=scale, crop_size=crop)
+
+
+def recipe_settings(
+    name: str,
+    precision: str = "auto",
+    accelerator: str = "auto",
+) -> dict:
     """The :class:`~vitiseg.config.TrainConfig` settings of recipe ``name`` for training at
     ``precision`` on ``accelerator`` (``auto``: what this machine computes fast): the fp32
-    recipe where that resolves to 32-bit, the bf16 one otherwise."""
+    recipe where that resolves to 32-bit, the bf16 one otherwise, as measured on full-HD
+    photos (:func:`fit_recipe` fits it to others)."""
     from vitiseg.hardware import resolve_precision  # imports torch: not at --help time
 
     if name != "cpu":

@@ -19,7 +19,7 @@ from vitiseg.config import (
     TrainConfig,
 )
 from vitiseg.errors import VitisegError
-from vitiseg.recipes import RECIPES, recipe_settings
+from vitiseg.recipes import RECIPES, fit_recipe, recipe_settings
 
 S = argparse.SUPPRESS
 DEFAULTS = {f.name: f.default for f in fields(TrainConfig)}
@@ -388,6 +388,7 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Path | None
     given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if hasattr(args, f.name)}
     if args.recipe and args.resume:
         raise VitisegError("--recipe starts a run; a resumed run keeps its settings")
+    chosen = set(given)
     if args.recipe:
         precision = given.get("precision", DEFAULTS["precision"])
         accelerator = given.get("accelerator", "cpu")
@@ -417,7 +418,8 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Path | None
     for key in ("directory", "split", "unlabeled", "teacher"):
         if key in given:
             given[key] = str(Path(given[key]).resolve())
-    return TrainConfig(**given), None
+    config = TrainConfig(**given)
+    return (fit_recipe(config, chosen) if args.recipe else config), None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -230,3 +230,34 @@ def find_split_folders(directory: str | Path) -> dict[str, Path] | None:
             "subfolder; give all three or none"
         )
     return found
+
+
+def without_masks(files: list[Path]) -> list[Path]:
+    """``files`` less the masks of others among them: ``NAME_bin.png`` beside ``NAME.jpg``,
+    for each of :data:`KNOWN_MASK_SUFFIXES` (the seed's layout, given to ``predict``).
+
+    Example:
+        >>> [p.name for p in without_masks([Path("a.jpg"), Path("a_bin.png"), Path("b_bin.png")])]
+        ['a.jpg', 'b_bin.png']
+    """
+    stems = {(p.parent, p.stem) for p in files}
+    return [
+        p
+        for p in files
+        if not any(
+            p.stem.endswith(s) and (p.parent, p.stem.removesuffix(s)) in stems
+            for s in KNOWN_MASK_SUFFIXES
+        )
+    ]
+
+
+def typical_photo_size(pairs: list[Pair], sample: int = 20) -> tuple[int, int]:
+    """Median (width, height) of up to ``sample`` photos spread over ``pairs``, from their
+    headers (nothing is decoded)."""
+    from vitiseg.data.imageio import image_size  # Pillow: not at --help time
+
+    step = max(1, len(pairs) // sample)
+    sizes = sorted(image_size(pair.image) for pair in pairs[::step][:sample])
+    widths = sorted(w for w, _ in sizes)
+    heights = sorted(h for _, h in sizes)
+    return widths[len(widths) // 2], heights[len(heights) // 2]
