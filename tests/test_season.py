@@ -13,6 +13,7 @@ from PIL import Image
 from vitiseg import season
 from vitiseg.errors import DataError
 from vitiseg.model import ModelInfo, ModelSpec, build_model, export_model
+from vitiseg.transitions import crossings
 
 NAMES5 = "background,leaf,inter-row,pipe,trunk"
 
@@ -113,7 +114,7 @@ def test_quality_measures_of_real_pictures(tmp_path: Path):
 
 def test_smoothing_needs_five_days_and_follows_the_curve():
     days = np.arange(5.0)
-    assert season.smooth(days[:4], np.arange(4.0)) is None
+    assert np.isnan(season.smooth(days[:4], np.arange(4.0))).all()
     line = season.smooth(days, 2 * days + 1)
     assert line == pytest.approx(2 * days + 1, abs=1e-6)  # a straight line is kept
     hue = season.smooth(days, np.array([350.0, 355, 0, 5, 10]), circular=True)
@@ -123,9 +124,11 @@ def test_smoothing_needs_five_days_and_follows_the_curve():
 def test_transition_dates_are_the_crossings_of_the_amplitude():
     days = np.arange(11.0)
     curve = np.array([5, 4, 4, 6, 8, 10, 12, 14, 14, 13, 13], float)  # low 4 at day 1, top 14
-    found = season.transition_dates(days, curve)
-    assert found == pytest.approx({0.10: 2.5, 0.25: 3.25, 0.50: 4.5})
-    assert season.transition_dates(days, -days) == {}  # never rises
+    found = crossings(days, curve)
+    assert {level: c.day for level, c in found.items()} == pytest.approx(
+        {0.10: 2.5, 0.25: 3.25, 0.50: 4.5}
+    )
+    assert {c.reason for c in crossings(days, -days).values()} == {"the curve does not rise"}
 
 
 def test_summarise_finds_the_green_up_of_a_logistic_season():
@@ -152,6 +155,9 @@ def test_summarise_finds_the_green_up_of_a_logistic_season():
         "trait",
         "value",
         "smoothed",
+        "lower",
+        "upper",
+        "segment",
         "photos",
         "dropped",
     ]

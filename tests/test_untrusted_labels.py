@@ -158,7 +158,7 @@ def test_photo_outside_the_images_folder_is_not_read(tmp_path: Path, photos: Pat
         (lambda r: r["value"].update(rle=[1, 2, 3]), "malformed brush rle"),
         (
             lambda r: r["value"].update(rle=r["value"]["rle"][:40]),
-            "malformed brush rle (cut short)",
+            "malformed brush rle (cut short",
         ),
         (
             lambda r: r["value"].update(rle=[255, 255, 255, 255, 0, 0]),
@@ -174,6 +174,23 @@ def test_labelstudio_bad_brush_or_size(photos: Path, tmp_path: Path, change, wor
     (photos / "ls.json").write_text(json.dumps(document))
     result = limited_import(photos / "ls.json", tmp_path / "out", "labelstudio")
     assert_refused(result, tmp_path / "out", "task 2", words)
+
+
+def brush_bits(bits: str) -> list[int]:
+    """A Label Studio brush rle from its bit string (padded to whole bytes)."""
+    bits += "0" * (-len(bits) % 8)
+    return [int(bits[i : i + 8], 2) for i in range(0, len(bits), 8)]
+
+
+def test_labelstudio_brush_values_over_255(photos: Path, tmp_path: Path):
+    """Found by the fuzz test: a 9-bit word of 511 overflowed the decoder's uint8 array."""
+    header = f"{48 * 32 * 4:032b}" + f"{8:05b}" + "".join(f"{s - 1:04b}" for s in (3, 4, 8, 16))
+    one_run = "1" + "11" + f"{48 * 32 * 4 - 1:016b}" + "1" * 9  # every value 511
+    document = fz.labelstudio_document()
+    document[1]["annotations"][0]["result"][0]["value"]["rle"] = brush_bits(header + one_run)
+    (photos / "ls.json").write_text(json.dumps(document))
+    result = limited_import(photos / "ls.json", tmp_path / "out", "labelstudio")
+    assert_refused(result, tmp_path / "out", "task 2", "values over 255")
 
 
 def test_cvat_truncated_mask(tmp_path: Path):

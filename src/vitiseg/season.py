@@ -33,10 +33,21 @@ import cv2
 import numpy as np
 import pandas as pd
 from PIL import Image
-from scipy.interpolate import make_smoothing_spline
 from tqdm import tqdm
 
+from vitiseg.circular import CIRCULAR_TRAITS, around, circular_mean
 from vitiseg.errors import DataError
+from vitiseg.transitions import (
+    CI,
+    MAX_GAP,
+    MIN_DAYS,
+    REPLICATES,
+    Dated,
+    dated_transitions,
+    evaluate,
+    fit,
+    runs,
+)
 
 DARK = 40.0
 WHITE = 250
@@ -45,16 +56,13 @@ BLUR = 0.35
 MOVED = 0.10
 THUMB_WIDTH = 320
 SMOOTH_DAYS = 10.0
-"""Default bandwidth of the smoothing spline, in days (see :func:`smooth`)."""
-MIN_DAYS = 5
-"""Fewest days with a value for a smoothed curve (the spline needs five points)."""
+"""Default bandwidth of the smoothing spline, in days (see :func:`vitiseg.transitions.spline`)."""
 TRAITS = (
     "leaf_cover", "lai_estimate", "canopy_height", "porosity", "leaf_hue", "inter_row_hue",
     "leaf_gcc", "leaf_gcc_p90",
 )  # fmt: skip
-CIRCULAR = ("leaf_hue", "inter_row_hue")
+CIRCULAR = CIRCULAR_TRAITS
 TRANSITION_TRAITS = ("leaf_cover", "leaf_gcc")
-LEVELS = (0.10, 0.25, 0.50)
 QUALITY_COLUMNS = ("brightness", "overexposed", "sharpness", "shift")
 NAME_CAMERA = r"^(.+?)[_\-. ]*\d{4}-?\d{2}-?\d{2}"
 """Default camera rule: the part of the file name before its date."""
@@ -271,70 +279,46 @@ def smooth(
     values: np.ndarray,
     circular: bool = False,
     bandwidth: float | None = SMOOTH_DAYS,
-) -> np.ndarray | None:
-    """Smoothing spline through the values (nan skipped), evaluated at ``days``.
-
-    :func:`scipy.interpolate.make_smoothing_spline` minimises
-    ``sum (y_i - f(x_i))^2 + lam * integral f''(x)^2 dx``. A smoothing spline acts like a
-    kernel smoother of bandwidth ``h = (lam / density)^(1/4)`` (Silverman 1984), with
-    ``density`` the values per day, so ``lam = bandwidth^4 * density`` smooths over about
-    ``bandwidth`` days however sparse the photos are; ``bandwidth=None`` lets generalised
-    cross-validation choose ``lam`` (slower, and with few days it follows every point).
-    Hues are unwrapped first and wrapped back to [0, 360). None with fewer than
-    :data:`MIN_DAYS` values.
+    max_gap: float = MAX_GAP,
+) -> np.ndarray:
+    """The smoothed values at ``days``: a smoothing spline per run of days without a gap
+    longer than ``max_gap`` (:mod:`vitiseg.transitions`); nan in runs of fewer than
+    :data:`~vitiseg.transitions.MIN_DAYS` days. Hues are smoothed unwrapped around the
+    camera's circular mean (so a series crossing 0/360 stays continuous), then wrapped
+    back to [0, 360).
     """
-    ok = ~np.isnan(values)
-    if ok.sum() < MIN_DAYS:
-        return None
-    x, y = days[ok].astype(float), values[ok].astype(float)
-    if circular:
-        y = np.degrees(np.unwrap(np.radians(y)))
-    if np.ptp(y) == 0:
-        fitted = np.full(len(days), y[0])
-    else:
-        lam = None if bandwidth is None else bandwidth**4 * len(x) / max(np.ptp(x), 1.0)
-        fitted = make_smoothing_spline(x, y, lam=lam)(days.astype(float))
-    return fitted % 360 if circular else fitted
+    days = days.astype(float)
+    if not circular:
+        return evaluate(fit(days, values, bandwidth, max_gap), days)
+    centre = circular_mean(values)
+    if np.isnan(centre):
+        return np.full(len(days), np.nan)
+    unwrapped = around(values, centre)
+    return evaluate(fit(days, unwrapped, bandwidth, max_gap), days) % 360
 
 
-def transition_dates(days: np.ndarray, curve: np.ndarray, levels=LEVELS) -> dict[float, float]:
-    """Day (fractional) each level of the seasonal amplitude is first crossed on the rise.
-
-    From the curve's lowest point before its maximum, the first day with
-    ``curve >= min + level * (max - min)``, interpolated linearly between the two days
-    around it. Empty when the curve does not rise.
-
-    Example:
-        >>> transition_dates(np.arange(5), np.array([0.0, 0.0, 1.0, 2.0, 2.0]), (0.25, 0.5))
-        {0.25: 1.5, 0.5: 2.0}
-    """
-    top = int(np.argmax(curve))
-    low = int(np.argmin(curve[: top + 1]))
-    amplitude = curve[top] - curve[low]
-    if top == low or amplitude <= 0:
-        return {}
-    found = {}
-    for level in levels:
-        threshold = curve[low] + level * amplitude
-        j = low + int(np.argmax(curve[low : top + 1] >= threshold))
-        before, after = curve[j - 1], curve[j]
-        share = (threshold - before) / (after - before) if after != before else 1.0
-        found[level] = float(days[j - 1] + share * (days[j] - days[j - 1]))
-    return found
-
-
-def summarise(photos: pd.DataFrame, bandwidth: float | None = SMOOTH_DAYS) -> Season:
-    """Daily values, smoothed curves and transition dates of every camera.
+def summarise(
+    photos: pd.DataFrame,
+    bandwidth: float | None = SMOOTH_DAYS,
+    max_gap: float = MAX_GAP,
+    ci: float = CI,
+    replicates: int = REPLICATES,
+) -> Season:
+    """Daily values, smoothed curves and transition dates (with intervals) of every camera.
 
     Args:
         photos: one row per photo with ``camera``, ``date`` (day), the :data:`TRAITS` and a
             ``dropped`` reason ('' to keep it).
         bandwidth: smoothing in days (see :func:`smooth`); None for cross-validation.
+        max_gap: days without a usable photo that split the curves.
+        ci: the intervals' coverage (0.8: from the 10 % to the 90 % quantile).
+        replicates: bootstrap replicates per curve (seeded: the same input gives the same
+            intervals).
     """
     notes = []
     table = daily(photos)
     rows, transitions = [], []
-    for camera, group in table.groupby("camera", sort=True):
+    for number, (camera, group) in enumerate(table.groupby("camera", sort=True)):
         group = group.sort_values("date")
         start = group["date"].iloc[0]
         days = ((group["date"] - start).dt.days).to_numpy(float)
@@ -344,35 +328,53 @@ def summarise(photos: pd.DataFrame, bandwidth: float | None = SMOOTH_DAYS) -> Se
                 f"camera {camera}: {with_values} day(s) with kept photos, no smoothed curve or "
                 f"transition dates (they need at least {MIN_DAYS} days)"
             )
-        grid = np.arange(days[-1] + 1)
+        kept = days[group["leaf_cover"].notna().to_numpy()]
+        for gap_start, gap_end in zip(kept[:-1], kept[1:], strict=True):
+            if gap_end - gap_start > max_gap:
+                notes.append(
+                    f"camera {camera}: no usable photo from {start + pd.Timedelta(days=gap_start):%Y-%m-%d} "
+                    f"to {start + pd.Timedelta(days=gap_end):%Y-%m-%d} ({gap_end - gap_start:.0f} days "
+                    f"> {max_gap:g}): the curves stop there"
+                )
         for trait in TRAITS:
             values = group[trait].to_numpy(float)
-            fitted = smooth(days, values, trait in CIRCULAR, bandwidth)
-            rows.append(
-                pd.DataFrame(
-                    {
-                        "camera": camera,
-                        "date": group["date"].to_numpy(),
-                        "trait": trait,
-                        "value": values,
-                        "smoothed": fitted if fitted is not None else np.nan,
-                        "photos": group["photos"].to_numpy(),
-                        "dropped": group["dropped"].to_numpy(),
-                    }
-                )  # fmt: skip
-            )
-            if trait in TRANSITION_TRAITS and fitted is not None:
-                curve = np.interp(grid, days, fitted)
-                for level, day in transition_dates(grid, curve).items():
-                    when = start + pd.Timedelta(days=round(day))
-                    transitions.append((camera, trait, level, when))
+            frame = {
+                "camera": camera, "date": group["date"].to_numpy(), "trait": trait,
+                "value": values, "smoothed": smooth(days, values, trait in CIRCULAR, bandwidth, max_gap),
+                "lower": np.nan, "upper": np.nan, "segment": _segments(days, kept, max_gap),
+                "photos": group["photos"].to_numpy(), "dropped": group["dropped"].to_numpy(),
+            }  # fmt: skip
+            if trait in TRANSITION_TRAITS and with_values >= MIN_DAYS:
+                dated, frame["lower"], frame["upper"] = dated_transitions(
+                    days, values, bandwidth, max_gap, ci, replicates, seed=number
+                )
+                transitions += [_transition_row(camera, trait, start, d) for d in dated]
+            rows.append(pd.DataFrame(frame))
     season = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
-    return Season(
-        season,
-        pd.DataFrame(transitions, columns=["camera", "trait", "level", "date"]),
-        photos,
-        notes,
-    )
+    columns = ["camera", "trait", "level", "date", "lower", "upper", "value", "reason"]
+    return Season(season, pd.DataFrame(transitions, columns=columns), photos, notes)
+
+
+def _segments(days: np.ndarray, kept: np.ndarray, max_gap: float) -> np.ndarray:
+    """Which run of kept days each day belongs to (0, 1...), -1 inside a long gap."""
+    out = np.full(len(days), -1)
+    for number, run in enumerate(runs(kept, max_gap)):
+        if len(run):
+            out[(days >= kept[run[0]]) & (days <= kept[run[-1]])] = number
+    return out
+
+
+def _transition_row(camera: str, trait: str, start: pd.Timestamp, dated: Dated) -> tuple:
+    """A transitions.csv row: dates from day numbers; the reason, with a gap's dates."""
+
+    def when(day: float):
+        return start + pd.Timedelta(days=round(day)) if np.isfinite(day) else pd.NaT
+
+    reason = dated.reason
+    if dated.gap:
+        reason = f"in a gap of the photos, from {when(dated.gap[0]):%Y-%m-%d} to {when(dated.gap[1]):%Y-%m-%d}"  # fmt: skip
+    return (camera, trait, dated.level, when(dated.day), when(dated.lower), when(dated.upper),
+            dated.value, reason)  # fmt: skip
 
 
 def prepare(

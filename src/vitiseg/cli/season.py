@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from vitiseg.checks import OPEN_SHARE, POSITIVE
 from vitiseg.cli import options as o
 from vitiseg.cli.inference import (
     add_canopy_options,
@@ -83,6 +84,22 @@ camera's usual position).
         help="smoothing spline bandwidth in days, or 'auto' (generalised cross-validation) "
         f"(default: {season.SMOOTH_DAYS:g})",
     )
+    p.add_argument(
+        "--max-gap",
+        type=o.number(float, POSITIVE),
+        default=season.MAX_GAP,
+        metavar="DAYS",
+        help="days without a usable photo that split the curves; a transition in such a "
+        f"gap is reported as such, not dated (default: {season.MAX_GAP:g}, as phenocamr)",
+    )
+    p.add_argument(
+        "--ci",
+        type=o.number(float, OPEN_SHARE),
+        default=season.CI,
+        help="coverage of the transition dates' intervals, from a residual bootstrap of the "
+        f"spline ({season.REPLICATES} seeded replicates, corrected for the smoothing's shift; "
+        f"default: {season.CI:g}, the 10 %% to 90 %% quantiles)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an earlier season in -o")
     g = p.add_argument_group("from photos (--model) or from masks already made (--masks)")
     g.add_argument(
@@ -154,6 +171,8 @@ def _table(args: argparse.Namespace, out: Path):
 
 
 def run(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from vitiseg import season
 
     out = Path(args.output)
@@ -163,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
     photos, notes = season.prepare(
         table, args.camera_from, args.camera, args.date_from, not args.no_quality_checks
     )
-    result = season.summarise(photos, bandwidth)
+    result = season.summarise(photos, bandwidth, args.max_gap, args.ci)
     season.write_season(result, out)
     dropped = photos[photos["dropped"] != ""]
     days = result.season.drop_duplicates(["camera", "date"])
@@ -174,9 +193,14 @@ def run(args: argparse.Namespace) -> int:
     if len(dropped) > SHOWN:
         print(f"  ... and {len(dropped) - SHOWN} more, all in {out / 'photos.csv'}")
     for row in result.transitions.itertuples():
-        print(
-            f"  {row.camera} {row.trait}: {row.level:.0%} of its amplitude on {row.date:%Y-%m-%d}"
+        when = (
+            f"on {row.date:%Y-%m-%d} ({args.ci:.0%} interval {row.lower:%Y-%m-%d} to {row.upper:%Y-%m-%d})"
+            if pd.notna(row.lower)
+            else f"on {row.date:%Y-%m-%d}"
+            if pd.notna(row.date)
+            else f"not dated: {row.reason}"
         )
+        print(f"  {row.camera} {row.trait}: {row.level:.0%} of its amplitude {when}")
     for note in notes + result.notes:
         print(f"note: {note}")
     print(f"Season in {out}: season.csv, transitions.csv, photos.csv, figures/")

@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from vitiseg.atomic import atomic_path  # noqa: E402
+from vitiseg.circular import CIRCULAR_TRAITS, around, circular_mean  # noqa: E402
 
 LABELS = {
     "leaf_cover": "leaf cover (share)",
@@ -43,8 +44,10 @@ def _save(fig, path: Path) -> None:
 
 
 def plot_camera(season: pd.DataFrame, transitions: pd.DataFrame, camera: str, path: Path) -> None:
-    """One panel per trait: daily values (points), smoothed curve (line), transition dates
-    (vertical lines on the leaf cover and gcc panels)."""
+    """One panel per trait: daily values (points), smoothed curve (a line per run of days,
+    with its bootstrap band where there is one), gaps shaded, transition dates (vertical
+    lines with their interval as whiskers); hues drawn around the camera's circular mean,
+    so values on both sides of 0/360 stay together."""
     rows = season[season["camera"] == camera]
     traits = [t for t in LABELS if t in set(rows["trait"])]
     columns = 2
@@ -54,14 +57,30 @@ def plot_camera(season: pd.DataFrame, transitions: pd.DataFrame, camera: str, pa
     )  # fmt: skip
     for ax, trait in zip(axes.flat, traits, strict=False):
         data = rows[rows["trait"] == trait]
-        ax.plot(data["date"], data["value"], "o", ms=3.5, color="tab:green", label="daily value")
-        if data["smoothed"].notna().any():
-            ax.plot(data["date"], data["smoothed"], "-", color="black", lw=1.2, label="smoothed")
+        values, smoothed = data["value"], data["smoothed"]
+        if trait in CIRCULAR_TRAITS:
+            centre = circular_mean(values.to_numpy(float))
+            values, smoothed = around(values, centre), around(smoothed, centre)
+        ax.plot(data["date"], values, "o", ms=3.5, color="tab:green", label="daily value")
+        for number, run in data.assign(smoothed=smoothed).groupby("segment"):
+            if number < 0 or run["smoothed"].isna().all():
+                continue
+            ax.plot(run["date"], run["smoothed"], "-", color="black", lw=1.2,
+                    label="smoothed" if number == 0 else None)  # fmt: skip
+            if run["lower"].notna().any():
+                ax.fill_between(run["date"], run["lower"], run["upper"], color="black",
+                                alpha=0.12, lw=0, label="band" if number == 0 else None)  # fmt: skip
+        _shade_gaps(ax, data)
         for _, t in transitions[
             (transitions["camera"] == camera) & (transitions["trait"] == trait)
         ].iterrows():
+            if pd.isna(t["date"]):
+                continue
             ax.axvline(t["date"], color="tab:red", lw=0.9, ls=LEVEL_STYLES.get(t["level"], "-"),
                        label=f"{t['level']:.0%} of amplitude {t['date']:%m-%d}")  # fmt: skip
+            if pd.notna(t["lower"]):
+                ax.errorbar([t["date"]], [t["value"]], fmt="none", ecolor="tab:red", capsize=3,
+                            xerr=[[t["date"] - t["lower"]], [t["upper"] - t["date"]]])  # fmt: skip
         ax.set_ylabel(LABELS[trait], fontsize=8)
         ax.grid(alpha=0.3)
         if trait in ("leaf_cover", "leaf_gcc"):
@@ -75,6 +94,13 @@ def plot_camera(season: pd.DataFrame, transitions: pd.DataFrame, camera: str, pa
     fig.suptitle(f"camera {camera}: {kept} photos kept, {dropped} dropped")
     fig.tight_layout()
     _save(fig, path)
+
+
+def _shade_gaps(ax, data: pd.DataFrame) -> None:
+    """Grey spans between runs of days (where no usable photo came for too long)."""
+    runs = data[data["segment"] >= 0].groupby("segment")["date"].agg(["min", "max"])
+    for end, start in zip(runs["max"].iloc[:-1], runs["min"].iloc[1:], strict=True):
+        ax.axvspan(end, start, color="grey", alpha=0.15, lw=0)
 
 
 def plot_cameras(season: pd.DataFrame, path: Path, trait: str = "leaf_cover") -> None:

@@ -54,8 +54,10 @@ def _brush_layer(value: dict, width: int, height: int, label: str, where: str) -
         brush = require("label_studio_converter.brush")
         try:
             pixels = brush.decode_rle(rle)
-        except (ValueError, IndexError):  # the stream ends before its values do
-            raise DataError(f"{where}: malformed brush rle (cut short)") from None
+        except (ValueError, IndexError, OverflowError):  # cut short, or values over 255
+            raise DataError(
+                f"{where}: malformed brush rle (cut short or values over 255)"
+            ) from None
         mask = pixels.reshape(height, width, 4)[:, :, 3] > 0
         if not mask.any():
             raise DataError(f"{where}: empty annotation (the brush painted no pixel)")

@@ -135,7 +135,7 @@ def coordinates(values: Any, where: str) -> np.ndarray:
 
 def polygon(xy: np.ndarray, width: int, height: int, where: str) -> np.ndarray:
     """Check polygon points ``(N, 2)`` against the image: 3 or more, none more than one pixel
-    outside, an outline short enough to rasterise; returns them clipped to the image."""
+    outside, an outline short enough to rasterise (which bounds the rasteriser's memory)."""
     if len(xy) < 3:
         raise DataError(f"{where}: empty annotation (a polygon needs 3 points or more)")
     outside = (xy[:, 0] < -1) | (xy[:, 0] > width + 1) | (xy[:, 1] < -1) | (xy[:, 1] > height + 1)
@@ -144,7 +144,6 @@ def polygon(xy: np.ndarray, width: int, height: int, where: str) -> np.ndarray:
         raise DataError(
             f"{where}: polygon point ({_coordinate(x)}, {_coordinate(y)}) lies outside the {width}x{height} image"
         )
-    xy = np.clip(xy, 0, [width, height])
     outline = np.abs(np.diff(np.vstack([xy, xy[:1]]), axis=0)).max(1).sum()
     if outline > MAX_OUTLINE:
         raise DataError(f"{where}: polygon outline of {outline:,.0f} pixels; at most {MAX_OUTLINE:,} are rasterised")  # fmt: skip

@@ -1,0 +1,228 @@
+"""Seasonal curves split at gaps, transition dates, and their bootstrap intervals.
+
+A camera's daily values are smoothed by a smoothing spline
+(:func:`scipy.interpolate.make_smoothing_spline`) within each run of days whose photos are
+at most ``max_gap`` days apart (14 by default, as phenocamr fills gaps of up to 14 days):
+a longer gap splits the curve, and nothing is drawn or dated inside it.
+
+Transition dates are the days the curve first rises through 10, 25 and 50 % of its
+seasonal amplitude (``min + level * (max - min)``, from the lowest point before the
+maximum). Their interval comes from a residual bootstrap, as phenopix's ``uncert=TRUE``:
+each replicate adds residuals drawn with replacement from the fit (within each run of
+days) to the fitted values, refits the spline and dates the new curve. Smoothing rounds
+the shoulders of a rise, so a spline's 10 % date comes days early; the replicates, fitted
+to the already smoothed curve, come early by about as much again, so the date given is
+the fit's day corrected by that shift (``2 d - median``) and the interval is the basic
+bootstrap interval ``[2 d - q_hi, 2 d - q_lo]`` of the replicates' ``(1 - ci) / 2`` and
+``(1 + ci) / 2`` quantiles (Davison & Hinkley 1997, eq. 5.6). Resampling
+residuals keeps the days that have photos, so a gap stays a gap in every replicate; it
+needs no second photo per day. A date is not given, and a reason is instead, when the
+crossing falls in a gap, when the curve is already rising at the first photo (the rise
+began before it), when it is still rising at the last photo (the amplitude is unknown),
+or when the curve does not rise.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.interpolate import make_smoothing_spline
+
+MIN_DAYS = 5
+"""Fewest days with a value for a smoothed curve (the spline needs five points)."""
+MAX_GAP = 14.0
+CI = 0.8
+REPLICATES = 100
+LEVELS = (0.10, 0.25, 0.50)
+EDGE_SLOPE = 0.01
+"""A curve rising faster than this share of its amplitude per day at its first (last)
+photo is still rising there: its start (end) is not seen."""
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """When one level is crossed: ``day`` (nan when unknown) and why it is unknown."""
+
+    day: float
+    reason: str = ""
+    gap: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class Part:
+    """One run of days without a long gap: its days, values and fitted spline (None:
+    too few days to fit)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    fitted: Callable[[np.ndarray], np.ndarray] | None
+
+
+def runs(days: np.ndarray, max_gap: float = MAX_GAP) -> list[np.ndarray]:
+    """Indices of the runs of sorted ``days`` whose neighbours are at most ``max_gap`` apart.
+
+    Example:
+        >>> [r.tolist() for r in runs(np.array([0.0, 1, 2, 30, 31]), 14)]
+        [[0, 1, 2], [3, 4]]
+    """
+    return np.split(np.arange(len(days)), np.flatnonzero(np.diff(days) > max_gap) + 1)
+
+
+def spline(x: np.ndarray, y: np.ndarray, bandwidth: float | None) -> Callable | None:
+    """The smoothing spline through (x, y), or None with fewer than :data:`MIN_DAYS` points;
+    ``y`` may hold several series as columns (one fit, one ``lam``).
+
+    ``lam = bandwidth^4 * density`` smooths over about ``bandwidth`` days however sparse
+    the photos are (a smoothing spline acts like a kernel smoother of bandwidth
+    ``(lam / density)^(1/4)``, Silverman 1984); ``bandwidth=None`` lets generalised
+    cross-validation choose ``lam``.
+    """
+    if len(x) < MIN_DAYS:
+        return None
+    if np.ptp(y) == 0:  # also for several series at once, (n, k)
+        return lambda days: np.full((len(days), *np.shape(y)[1:]), y[0], float)
+    lam = None if bandwidth is None else bandwidth**4 * len(x) / max(np.ptp(x), 1.0)
+    return make_smoothing_spline(x, y, lam=lam)
+
+
+def fit(
+    days: np.ndarray, values: np.ndarray, bandwidth: float | None, max_gap: float = MAX_GAP
+) -> list[Part]:
+    """A spline per run of days (nan values left out)."""
+    ok = np.isfinite(values)
+    x, y = days[ok].astype(float), values[ok].astype(float)
+    return [Part(x[i], y[i], spline(x[i], y[i], bandwidth)) for i in runs(x, max_gap) if len(i)]
+
+
+def evaluate(parts: list[Part], days: np.ndarray) -> np.ndarray:
+    """The fitted curve at ``days``: nan outside the runs and on runs too short to fit."""
+    out = np.full(len(days), np.nan)
+    for part in parts:
+        inside = (days >= part.x[0]) & (days <= part.x[-1])
+        if part.fitted is not None and inside.any():
+            out[inside] = part.fitted(days[inside])
+    return out
+
+
+def _replicates(
+    parts: list[Part], grid: np.ndarray, bandwidth: float | None, count: int, rng
+) -> np.ndarray:
+    """``count`` residual-bootstrap refits of the curve on ``grid``, as columns: each run's
+    fitted values plus its residuals drawn with replacement, all refitted in one call."""
+    out = np.full((len(grid), count), np.nan)
+    for part in parts:
+        if part.fitted is None:
+            continue
+        smooth = part.fitted(part.x)
+        residuals = part.y - smooth
+        drawn = residuals[rng.integers(0, len(residuals), (len(residuals), count))]
+        refitted = spline(part.x, smooth[:, None] + drawn, bandwidth)
+        inside = (grid >= part.x[0]) & (grid <= part.x[-1])
+        out[inside] = refitted(grid[inside])
+    return out
+
+
+def crossings(grid: np.ndarray, curve: np.ndarray, levels=LEVELS) -> dict[float, Crossing]:
+    """When the curve on consecutive days ``grid`` (nan in gaps) first rises through each
+    level of its amplitude, interpolated between the two days around it.
+
+    Example:
+        >>> c = crossings(np.arange(7.0), np.array([0, 0, 0, 1, 2, 2, 2.0]), (0.25, 0.5))
+        >>> c[0.25].day, c[0.5].day
+        (2.5, 3.0)
+    """
+    valid = np.flatnonzero(np.isfinite(curve))
+    if len(valid) < 2:
+        return {level: Crossing(np.nan, "no smoothed curve") for level in levels}
+    top = int(np.nanargmax(curve))
+    low = int(np.nanargmin(curve[: top + 1]))
+    amplitude = curve[top] - curve[low]
+    if amplitude <= 0 or top == low:
+        return {level: Crossing(np.nan, "the curve does not rise") for level in levels}
+    first, last = valid[0], valid[-1]
+    if low == first and curve[first + 1] - curve[first] > EDGE_SLOPE * amplitude:
+        return {level: Crossing(np.nan, "before the first photo") for level in levels}
+    if top == last and curve[last] - curve[last - 1] > EDGE_SLOPE * amplitude:
+        return {level: Crossing(np.nan, "after the last photo") for level in levels}
+    found = {}
+    for level in levels:
+        threshold = curve[low] + level * amplitude
+        j = low + int(np.argmax(curve[low : top + 1] >= threshold))
+        before, after = curve[j - 1], curve[j]
+        if not np.isfinite(before):
+            start = valid[valid < j][-1]
+            found[level] = Crossing(np.nan, "in a gap", (float(grid[start]), float(grid[j])))
+            continue
+        share = (threshold - before) / (after - before) if after != before else 1.0
+        found[level] = Crossing(float(grid[j - 1] + share * (grid[j] - grid[j - 1])))
+    return found
+
+
+@dataclass(frozen=True)
+class Dated:
+    """A transition level: its day, the interval's bounds (nan where unknown), the value
+    on the curve there, and the reason when there is no day."""
+
+    level: float
+    day: float
+    lower: float
+    upper: float
+    value: float
+    reason: str = ""
+    gap: tuple[float, float] | None = None
+
+
+def dated_transitions(
+    days: np.ndarray,
+    values: np.ndarray,
+    bandwidth: float | None,
+    max_gap: float = MAX_GAP,
+    ci: float = CI,
+    replicates: int = REPLICATES,
+    seed: int = 0,
+    levels=LEVELS,
+) -> tuple[list[Dated], np.ndarray, np.ndarray]:
+    """Transition days with bootstrap intervals, and the curve's pointwise band at ``days``
+    (basic bootstrap, as the days: ``2 f - q_hi`` to ``2 f - q_lo``).
+
+    Returns:
+        One :class:`Dated` per level; the band's lower and upper values at ``days`` (nan
+        where there is no curve).
+    """
+    parts = fit(days, values, bandwidth, max_gap)
+    finite = days[np.isfinite(values)]
+    if not len(finite):
+        nothing = np.full(len(days), np.nan)
+        return [Dated(lv, np.nan, np.nan, np.nan, np.nan, "no values") for lv in levels], nothing, nothing  # fmt: skip
+    grid = np.arange(finite.min(), finite.max() + 1)
+    curve = evaluate(parts, grid)
+    found = crossings(grid, curve, levels)
+    replicates_on_grid = _replicates(parts, grid, bandwidth, replicates, np.random.default_rng(seed))  # fmt: skip
+    samples = np.array(
+        [[c.day for c in crossings(grid, curve_b, levels).values()] for curve_b in replicates_on_grid.T]
+    )  # fmt: skip
+    offsets = (days - grid[0]).astype(int)  # days are whole days; some may lie off the grid
+    on_grid = (offsets >= 0) & (offsets < len(grid))
+    band = np.full((replicates, len(days)), np.nan)
+    band[:, on_grid] = replicates_on_grid[offsets[on_grid]].T
+    quantiles = ((1 - ci) / 2, (1 + ci) / 2)
+    rows = []
+    for k, level in enumerate(levels):
+        crossing = found[level]
+        dates = samples[:, k][np.isfinite(samples[:, k])]
+        day, lower, upper, value = crossing.day, np.nan, np.nan, np.nan
+        if np.isfinite(day) and len(dates) >= replicates / 2:
+            # basic bootstrap: the replicates' shift from this fit's day estimates the
+            # smoothing's shift from the true day (it rounds a rise's shoulders)
+            high, low, middle = np.quantile(dates, (*quantiles[::-1], 0.5))
+            value = float(np.interp(day, grid, curve))
+            day, lower, upper = 2 * day - middle, 2 * day - high, 2 * day - low
+        rows.append(Dated(level, float(day), float(lower), float(upper), value, crossing.reason, crossing.gap))  # fmt: skip
+    with warnings.catch_warnings():  # days without a curve: all-nan columns give nan
+        warnings.simplefilter("ignore", RuntimeWarning)
+        low, high = np.nanquantile(band, quantiles, axis=0)
+    fitted = evaluate(parts, days.astype(float))
+    return rows, 2 * fitted - high, 2 * fitted - low  # the basic bootstrap band, as the days
