@@ -287,9 +287,17 @@ def test_season_from_photos_with_a_model_is_resumable(tmp_path: Path):
     assert len(list((out / "predictions" / "masks").glob("*.png"))) == 5
     table = pd.read_csv(out / "season.csv")
     assert table["date"].nunique() == 5 and set(table["camera"]) == {"camA"}
-    again = run_cli(*args, "--overwrite")
+    rows = pd.read_csv(out / "predictions" / "canopy.csv")
+    for day in DAYS[5:]:  # photos of the days since: the same command updates the season
+        picture = rng.integers(0, 255, (64, 96, 3)).astype(np.uint8)
+        Image.fromarray(picture).save(photos / f"camA_{day}_120000.png")
+    again = run_cli(*args)
     assert again.returncode == 0, again.stderr
-    assert "0 photo(s) predicted, 5 already done" in again.stdout
+    assert f"{len(DAYS) - 5} photo(s) predicted, 5 already done" in again.stdout
+    updated = pd.read_csv(out / "predictions" / "canopy.csv")
+    earlier = updated[updated["file"].isin(rows["file"])].sort_values("file", ignore_index=True)
+    pd.testing.assert_frame_equal(earlier, rows.sort_values("file", ignore_index=True))
+    assert pd.read_csv(out / "season.csv")["date"].nunique() == len(DAYS)
 
 
 @needs_shared_data

@@ -3,7 +3,9 @@
 The Python entry points (imported on first use, so ``import vitiseg`` stays light):
 
 - ``vitiseg.TrainConfig(name=..., directory=..., ...)`` and ``vitiseg.train(config)``:
-  train a run, returning a ``vitiseg.Run`` (its folder, split, ``evaluate()``, ``resume()``);
+  train a run, returning a ``vitiseg.Run`` (its folder's layout, split and settings);
+- ``vitiseg.evaluate_run(run)``, ``vitiseg.resume(run, epochs=400)``: score a run's model
+  on its test split, continue its training;
 - ``vitiseg.Run.open(folder)``: an earlier run;
 - ``vitiseg.load(path)``: an exported model, ``.predict(photo)`` and ``.canopy(mask)``.
 """
@@ -19,6 +21,8 @@ _LAZY = {
     "InferenceOptions": "vitiseg.config",
     "Run": "vitiseg.run",
     "train": "vitiseg.training.run",
+    "resume": "vitiseg.training.run",
+    "evaluate_run": "vitiseg.evaluate",
     "Model": "vitiseg.exported",
     "load": "vitiseg.exported",
 }

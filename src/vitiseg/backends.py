@@ -20,13 +20,20 @@ import torch
 
 from vitiseg.config import BACKENDS
 from vitiseg.errors import ConfigError, WeightsError
-from vitiseg.export import EXTRA_HINT, INPUT, OUTPUT, read_onnx_info, require_onnx
 from vitiseg.hardware import cpu_has_bf16, inference_precision
 from vitiseg.inference import resolve_device
 from vitiseg.model import ModelInfo, load_model, resolve_model_dir
+from vitiseg.onnx_contract import (
+    EXTRA_HINT,
+    INPUT,
+    ONNX_BESIDE_MODEL,
+    OUTPUT,
+    read_onnx_info,
+    require_onnx,
+    weights_digest,
+)
 
 # In the order auto prefers them on a CPU without bf16 (fastest first, as measured).
-ONNX_BESIDE_MODEL = ("model.int8.onnx", "model.onnx")
 
 
 class OnnxBackend:
@@ -105,8 +112,6 @@ def _onnx_beside(path: Path, strict: bool = False) -> Path | None:
     if not found or importlib.util.find_spec("onnx") is None:
         return None
     import onnx
-
-    from vitiseg.export import weights_digest
 
     digest = weights_digest(directory / "model.safetensors")
     for onnx_path in found:

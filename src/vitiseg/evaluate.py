@@ -88,6 +88,15 @@ def _load_pair(pair: Pair, class_map) -> tuple[np.ndarray, np.ndarray]:
     return image, truth
 
 
+def evaluate_run(run: Run, split: str = "test", **options) -> dict:
+    """Score a training run's exported model on one of its splits, into the run folder
+    (``Test_NAME.csv``, ``summary.json``...), as ``vitiseg train`` does after training.
+
+    ``options`` are those of :func:`evaluate` (``options``, ``inference``).
+    """
+    return evaluate(run.root, run.pairs(split), run.root, run.config.name, run.class_map, **options)
+
+
 def evaluate(
     model: Model | str | Path,
     pairs: list[Pair],

@@ -11,7 +11,6 @@ Needs the ``onnx`` extra (``pip install 'vitiseg[onnx]'``: onnx, onnxruntime, on
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import tempfile
@@ -25,23 +24,19 @@ from vitiseg.atomic import atomic_path
 from vitiseg.data.dataset import rescale
 from vitiseg.errors import ConfigError, WeightsError
 from vitiseg.model import ModelInfo
-from vitiseg.palette import palette
+from vitiseg.onnx_contract import (
+    INPUT,
+    ONNX_FILE,
+    ONNX_INT8_FILE,
+    OUTPUT,
+    onnx_metadata,
+    read_onnx_info,
+    require_onnx,
+    weights_digest,
+)
 
-ONNX_FORMAT = "vitiseg-onnx/1"
 OPSET = 18
-INPUT, OUTPUT = "image", "logits"
-INPUT_NOTE = "float32 RGB pixel values 0-255, NCHW, height and width multiples of 32"
-EXTRA_HINT = "install the onnx extra: pip install 'vitiseg[onnx]' (onnx, onnxruntime, onnxscript)"
 PARITY_TARGET = 0.999
-
-
-def require_onnx(*modules: str) -> None:
-    """Raise ConfigError naming the extra to install when an ONNX package is missing."""
-    import importlib.util
-
-    missing = [m for m in modules if importlib.util.find_spec(m) is None]
-    if missing:
-        raise ConfigError(f"{', '.join(missing)} not installed; {EXTRA_HINT}")
 
 
 class PixelModel(torch.nn.Module):
@@ -55,35 +50,6 @@ class PixelModel(torch.nn.Module):
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         return self.net((image - self.mean) / self.std)
-
-
-def weights_digest(path: str | Path) -> str:
-    """SHA-256 of a weights file, to tell an ONNX file exported from other weights."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def onnx_metadata(
-    info: ModelInfo, output_stride: int, quantized: str | None = None, weights: str = ""
-) -> dict[str, str]:
-    """The ``metadata_props`` written into an exported file (all values are strings)."""
-    return {
-        "vitiseg.output_stride": str(output_stride),
-        "vitiseg.weights_sha256": weights,
-        "vitiseg.format": ONNX_FORMAT,
-        "vitiseg.model": info.to_json(),
-        "vitiseg.input": INPUT_NOTE,
-        "vitiseg.normalised_inside": "true",
-        "vitiseg.quantized": quantized or "none",
-        "class_names": json.dumps(info.class_names),
-        "scale": str(info.scale),
-        "palette": json.dumps(palette(info.spec.classes).tolist()),
-    }
 
 
 def _failing_layers(program, error: Exception) -> list[str]:
@@ -145,32 +111,6 @@ def export_onnx(
     with atomic_path(path) as tmp:
         onnx_program.save(tmp, external_data=False)
     return path
-
-
-def read_onnx_info(path: str | Path) -> ModelInfo:
-    """The ``model.json`` facts stored in a vitiseg ONNX file.
-
-    Raises:
-        WeightsError: not an ONNX file, or an ONNX file vitiseg did not write.
-    """
-    require_onnx("onnx")
-    import onnx
-
-    try:
-        proto = onnx.load(str(path), load_external_data=False)
-    except Exception as exc:
-        raise WeightsError(f"{path}: not a readable ONNX file ({exc.__class__.__name__})") from None
-    meta = {p.key: p.value for p in proto.metadata_props}
-    if meta.get("vitiseg.format") != ONNX_FORMAT or "vitiseg.model" not in meta:
-        found = meta.get("vitiseg.format", "no vitiseg metadata")
-        raise WeightsError(
-            f"{path}: not a vitiseg segmentation model ({found}); "
-            f"export one with `vitiseg export RUN --format onnx`"
-        )
-    inputs = [i.name for i in proto.graph.input]
-    if inputs != [INPUT]:
-        raise WeightsError(f"{path}: expected one input named {INPUT!r}, found {inputs}")
-    return ModelInfo.from_json(meta["vitiseg.model"], path)
 
 
 def agreement(a: np.ndarray, b: np.ndarray) -> float:
@@ -334,7 +274,7 @@ def export_run(
         raise ConfigError(f"--quantize {quantize!r}: only int8 is supported")
     require_onnx("onnx", "onnxscript", "onnxruntime")
     model_dir = resolve_model_dir(model)
-    name = "model.int8.onnx" if quantize else "model.onnx"
+    name = ONNX_INT8_FILE if quantize else ONNX_FILE
     out = Path(output) if output else model_dir / name
     if out.exists() and not overwrite:
         raise ConfigError(f"{out} exists; give --overwrite to replace it, or -o another file")
@@ -351,7 +291,7 @@ def export_run(
             raise ConfigError("no training photos to calibrate on; give --calibrate PHOTOS")
     net, info = load_model(model_dir)
     with tempfile.TemporaryDirectory(prefix="vitiseg-export-") as tmp:
-        fp32 = out if not quantize else Path(tmp) / "model.onnx"
+        fp32 = out if not quantize else Path(tmp) / ONNX_FILE
         log(f"exporting {info.spec.arch}/{info.spec.encoder} to ONNX (opset {OPSET})...")
         export_onnx(net, info, fp32, weights=weights_digest(model_dir / "model.safetensors"))
         if quantize:

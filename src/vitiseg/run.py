@@ -187,21 +187,3 @@ class Run:
             )
         updates = {k: v for k, v in changes.items() if k in RESUMABLE}
         return TrainConfig(**{**saved.__dict__, **updates})
-
-    def resume(self, checkpoint: str | Path | None = None, **changes) -> Run:
-        """Continue training from ``checkpoint`` (default: :attr:`last`) with ``changes``
-        among :data:`RESUMABLE` (e.g. ``epochs=400``); returns this run when it ends."""
-        from vitiseg.training.run import train
-
-        return train(self.resume_config(changes), resume_from=Path(checkpoint or self.last))
-
-    def evaluate(self, split: str = "test", **options) -> dict:
-        """Score the exported model on a split of this run; writes ``Test_NAME.csv`` etc.
-
-        ``options`` are those of :func:`vitiseg.evaluate.evaluate` (``options``, ``inference``).
-        """
-        from vitiseg.evaluate import evaluate
-
-        return evaluate(
-            self.root, self.pairs(split), self.root, self.config.name, self.class_map, **options
-        )

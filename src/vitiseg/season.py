@@ -408,18 +408,22 @@ def prepare(
 OUTPUTS = ("season.csv", "transitions.csv", "photos.csv")
 
 
-def check_output(out: str | Path, overwrite: bool = False) -> None:
-    """Refuse an output folder that already holds a season, unless ``overwrite``.
+def check_output(out: str | Path, overwrite: bool = False, update: bool = False) -> None:
+    """Refuse an output folder that already holds a season, unless ``overwrite``, or
+    ``update`` and the season was made from its own predictions (``OUT/predictions``):
+    then the earlier photos' rows are reused and only the curves are computed again.
 
     Raises:
         DataError: ``season.csv`` (or another season output) already there.
     """
     out = Path(out)
     there = [name for name in OUTPUTS if (out / name).exists()]
-    if there and not overwrite:
+    own_predictions = (out / "predictions" / "canopy.csv").is_file()
+    if there and not overwrite and not (update and own_predictions):
         raise DataError(
             f"{out} already holds a season ({', '.join(there)}); give --overwrite to replace "
-            "it, or another -o folder"
+            "it, or another -o folder (a season made with --model is updated by running the "
+            "same command again with the new photos)"
         )
 
 

@@ -177,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
 
     out = Path(args.output)
     bandwidth = args.smooth_days  # None: chosen by cross-validation
-    season.check_output(out, args.overwrite)
+    season.check_output(out, args.overwrite, update=bool(args.model))
     table = _table(args, out)
     photos, notes = season.prepare(
         table, args.camera_from, args.camera, args.date_from, not args.no_quality_checks

@@ -423,6 +423,7 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Path | None
 
 
 def run(args: argparse.Namespace) -> int:
+    from vitiseg.evaluate import evaluate_run  # torch and Lightning: not at --help time
     from vitiseg.hardware import is_rank_zero
     from vitiseg.training.run import train
 
@@ -432,7 +433,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     test = [] if args.no_test else trained.pairs("test")
     if test:
-        print_summary(trained.evaluate())
+        print_summary(evaluate_run(trained))
     elif not args.no_test:
         print(f"No test evaluation: {config.split} gives no test photos")
     from vitiseg.report.html import report_after

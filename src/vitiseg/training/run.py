@@ -274,6 +274,12 @@ def _fault_message(exc: Exception, run: Run, epochs_done: int) -> str:
     return f"{exc}. {kept}; {advice}{resume}"
 
 
+def resume(run: Run, checkpoint: str | Path | None = None, **changes) -> Run:
+    """Continue training ``run`` from ``checkpoint`` (default: its last) with ``changes``
+    among :data:`vitiseg.run.RESUMABLE` (e.g. ``epochs=400``); returns it when it ends."""
+    return train(run.resume_config(changes), resume_from=Path(checkpoint or run.last))
+
+
 def train(config: TrainConfig, resume_from: Path | None = None, overwrite: bool = False) -> Run:
     """Train (or resume) a run; write its folder; export the best model. Returns its run.
 
