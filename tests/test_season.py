@@ -112,6 +112,29 @@ def test_quality_measures_of_real_pictures(tmp_path: Path):
     assert reasons[3].startswith("blurred")
 
 
+def test_a_growing_canopy_is_not_a_move_but_a_15_percent_reframing_is(tmp_path: Path):
+    """Issue #28.4: the view is compared with the camera's previous photo, so a canopy that
+    fills the picture week after week is not flagged; a photo cropped by 15 % and resized
+    (the camera turned and zoomed) is."""
+    from vitiseg.data.synthetic import draw_vineyard
+
+    scene = draw_vineyard(640, 360, seed=3).photo
+    rng = np.random.default_rng(0)
+    for week in range(6):  # green blobs spreading over the picture: the canopy growing
+        grown = scene.copy()
+        for _ in range(week * 12):
+            x, y = rng.integers(0, 600), rng.integers(0, 200)
+            grown[y : y + 40, x : x + 40] = (40, 150 + week * 10, 40)
+        Image.fromarray(grown).save(tmp_path / f"c_2024-05-{week + 1:02d}.png")
+    cropped = Image.fromarray(grown).crop((96, 0, 640, 306)).resize((640, 360))
+    cropped.save(tmp_path / "c_2024-05-07.png")
+    files = pd.Series(sorted(str(p) for p in tmp_path.glob("*.png")))
+    measures = season.measure_quality(files, pd.Series(["c"] * 7), pd.Series(range(7)))
+    reasons = season.quality_reasons(measures.assign(camera="c")).tolist()
+    assert reasons[:6] == [""] * 6, reasons
+    assert reasons[6].startswith("camera moved"), reasons
+
+
 def test_smoothing_needs_five_days_and_follows_the_curve():
     days = np.arange(5.0)
     assert np.isnan(season.smooth(days[:4], np.arange(4.0))).all()
