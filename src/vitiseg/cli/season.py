@@ -31,13 +31,20 @@ Group the photos of a `vitiseg predict` output folder (its canopy.csv) by camera
 drop photos that fail the quality checks, take each trait's median per camera and day,
 smooth it over the season and find when leaf cover and leaf gcc rise through 10, 25 and
 50 % of their seasonal amplitude. Writes OUT/season.csv (camera, date, trait, value,
-smoothed, photos, dropped), OUT/transitions.csv, OUT/photos.csv (every photo, its quality
+smoothed, lower, upper, segment, photos, dropped), OUT/transitions.csv (camera, trait,
+level, date, lower, upper, value, reason), OUT/photos.csv (every photo, its quality
 measures and why it was dropped) and OUT/figures/CAMERA.png, leaf_cover_by_camera.png.
+With --model, running the same command again with new photos updates the season (the
+earlier photos' rows are reused).
 
 Quality checks: too dark (mean grey < {season.DARK:g}/255), over-exposed (more than
 {season.OVEREXPOSED:.0%} of pixels >= {season.WHITE}), blurred (sharpness < {season.BLUR:g} x the camera's
 median), camera moved (view shifted more than {season.MOVED:.0%} of the width from the
-camera's usual position).
+closest of the camera's last three photos).
+
+Transition dates come with an interval (--ci) from a residual bootstrap of the spline;
+gaps longer than --max-gap days split the curves, and a crossing in a gap, before the
+first or after the last photo is reported with its reason instead of a date.
 
   vitiseg season Season2024 -o Season2024/summary
   vitiseg season photos/ --model Result/Modele_1 -o Season2024      # predict first (resumable)
