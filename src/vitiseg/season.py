@@ -222,7 +222,9 @@ def measure_quality(files: pd.Series, camera: pd.Series, day: pd.Series) -> pd.D
         if earlier:
             window = cv2.createHanningWindow(edges.shape[::-1], cv2.CV_32F)
             shift = min(_view_shift(r, edges, window) for r in earlier)
-        if good:  # the last three: a photo after a one-off jump or blur is compared with earlier ones
+        if (
+            good
+        ):  # the last three: a photo after a one-off jump or blur is compared with earlier ones
             references[camera[i]] = [*references.get(camera[i], [])[-2:], edges]
         measures.loc[i] = (
             brightness,
