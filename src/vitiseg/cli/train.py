@@ -129,12 +129,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--recipe",
         choices=RECIPES,
-        help="cpu: the settings measured best within 20 minutes of a 2-core CPU, from "
-        "scratch (--accelerator cpu, encoder, --encoder-weights none, scale, crops, loss, -bs 2, "
-        "schedule, --ema 0.99, --max-time 20, -p), picked by the precision training runs in: "
-        "ResNet-18 at scale 0.4 in bf16 (--precision auto on a CPU with bf16), MobileNetV4 at "
-        "scale 0.3 in fp32 (a CPU without bf16, or --precision 32); options given beside it "
-        "win (--max-time 60, --no-ema, --no-pre-load; README, docs/recipes.md)",
+        help="cpu: the settings measured best within 20 minutes of a 2-core CPU "
+        "(--accelerator cpu, encoder and weights, scale, crops, loss, -bs 2, schedule, --ema "
+        "0.99, --max-time 20, -p), picked by the precision training runs in: ResNet-18 from "
+        "scratch at scale 0.4 in bf16 (--precision auto on a CPU with bf16), EfficientNet-Lite0 "
+        "from its packaged ImageNet weights at scale 0.4 in fp32 (a CPU without bf16, or "
+        "--precision 32); scale and crop fitted to photos other than full HD; options given "
+        "beside it win (--max-time 60, --no-ema, --no-pre-load; README, docs/recipes.md)",
     )
     net = p.add_argument_group("network")
     net.add_argument("--arch", type=o.architecture, default=S, help="smp architecture" + _d("arch"))
