@@ -109,6 +109,7 @@ def test_onnxruntime_predicts_what_torch_predicts_with_tiles_tta_and_resume(
     assert pd.read_csv(tmp_path / "ort" / "canopy.csv").equals(table_o)
 
 
+@pytest.mark.slow
 def test_a_timm_encoder_is_saved_loaded_and_exported(photos: Path, tmp_path: Path):
     """``--encoder tu-NAME``: any timm model as the encoder (MobileNetV3 here)."""
     spec = ModelSpec(

@@ -209,6 +209,7 @@ def test_cvat_mask_claiming_a_huge_size(tmp_path: Path):
     assert_refused(result, tmp_path / "out", "p1.png")
 
 
+@pytest.mark.slow
 def test_report_with_history_of_the_wrong_shape(tmp_path: Path, model_dir: Path):
     """#27.7: ``history.json`` holding ``[1, 2]`` was a TypeError; now the page says it
     has no epoch table."""
@@ -222,6 +223,7 @@ def test_report_with_history_of_the_wrong_shape(tmp_path: Path, model_dir: Path)
     assert "history.json" in page and "no epoch table" in page
 
 
+@pytest.mark.slow
 def test_predict_with_a_corrupt_onnx_file_says_so(tmp_path: Path, model_dir: Path):
     """#27.8: a corrupt model.onnx was reported as absent."""
     pytest.importorskip("onnxruntime")
