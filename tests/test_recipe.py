@@ -241,6 +241,7 @@ def test_the_recipe_moving_average_and_preloading_can_be_turned_off(tmp_path: Pa
         ((224, 224), [], 1.0, 224),  # a newcomer's small photos: kept 1:1, the crop fits them
         ((1920, 1080), [], 0.4, 416),  # the photos the recipe was measured on
         ((3840, 2160), [], 0.2, 416),  # 4K: the crop keeps its share of the width
+        ((1080, 1920), [], 0.4, 416),  # full HD upright: the long side decides
         ((224, 224), ["--scale", "0.5"], 0.5, 96),  # a given option wins
     ],
 )

@@ -131,6 +131,19 @@ def test_coco_duplicate_image_ids(photos: Path, tmp_path: Path):
             "lies outside the photo folder",
         ),  # fmt: skip
         (lambda d: d["categories"][0].update(name="a\nb,c"), "holds a comma, a control character"),
+        # found by a second reading of the change: each was a traceback
+        (
+            lambda d: d["annotations"][0].update(segmentation=[[10, 10**400, 30, 10, 30, 30]]),
+            "is not a finite number",
+        ),  # fmt: skip
+        (lambda d: d["images"][0].update(file_name="."), "names no photo"),
+        (lambda d: d["images"][0].update(file_name="http://[x/a.jpg"), "is not a path or URL"),
+        (
+            lambda d: d["images"][0].update(file_name="a\u2028b.jpg"),
+            "line-break or invalid character",
+        ),  # fmt: skip
+        (lambda d: d["categories"][0].update(name="\ud800"), "line-break or invalid character"),
+        (lambda d: d["images"][0].update(file_name="x" * 300 + ".jpg"), "is longer than 200 bytes"),
     ],
 )
 def test_coco_bad_fields_are_one_line(photos: Path, tmp_path: Path, change, words):

@@ -33,8 +33,6 @@ from vitiseg.onnx_contract import (
     weights_digest,
 )
 
-# In the order auto prefers them on a CPU without bf16 (fastest first, as measured).
-
 
 class OnnxBackend:
     """An ONNX Runtime session over a vitiseg ONNX file.

@@ -1,7 +1,7 @@
 """The ONNX file contract: tensor names, metadata keys, file names, and reading them back.
 
-What :mod:`vitiseg.export` writes and :mod:`vitiseg.backends` reads, defined once, low in
-the house (no torch, no network code): an exported file's input is the photo's pixels
+What :mod:`vitiseg.export` writes and :mod:`vitiseg.backends` reads, defined once, below
+both (it needs only :class:`~vitiseg.model.ModelInfo`): an exported file's input is the photo's pixels
 (float32 RGB 0-255, NCHW), its output the logits, and vitiseg's ``model.json`` facts and
 the class palette are in its ``metadata_props``.
 """

@@ -51,8 +51,8 @@ MEASURED_WIDTH = 1920
 
 
 def fitted_scale(scale: float, width: int) -> float:
-    """The scale that gives a crop the share of a ``width``-pixel photo it had on the
-    measured full-HD photos at ``scale``, never enlarging (at most 1).
+    """The scale that gives a crop the share of a photo ``width`` pixels long (its long
+    side) it had on the measured full-HD photos at ``scale``, never enlarging (at most 1).
 
     Example:
         >>> fitted_scale(0.3, 1920), fitted_scale(0.3, 3840), fitted_scale(0.3, 224)
@@ -79,7 +79,7 @@ def fit_recipe(config: TrainConfig, chosen: set[str]) -> TrainConfig:
     from vitiseg.data.prepare import split_pairs
 
     width, height = typical_photo_size(split_pairs(config)["train"])
-    scale = config.scale if "scale" in chosen else fitted_scale(config.scale, width)
+    scale = config.scale if "scale" in chosen else fitted_scale(config.scale, max(width, height))
     crop = config.crop_size
     if "crop_size" not in chosen:
         crop = fitted_crop(crop, width, height, scale)

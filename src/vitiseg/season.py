@@ -253,7 +253,7 @@ def quality_reasons(photos: pd.DataFrame) -> pd.Series:
         (photos["sharpness"] < BLUR * sharp,
          f"blurred (sharpness {{sharpness:.0f}} < {BLUR:g} x the camera's median)"),
         (photos["shift"] > MOVED,
-         f"camera moved (view shifted {{shift:.1%}} of the width since the previous photo, > {MOVED:.0%})"),
+         f"camera moved (view shifted {{shift:.1%}} of the width from the camera's last photos, > {MOVED:.0%})"),
     )  # fmt: skip
     for failed, text in checks:
         for i in photos.index[failed.fillna(False).to_numpy(bool)]:

@@ -14,7 +14,8 @@ the shoulders of a rise, so a spline's 10 % date comes days early; the replicate
 to the already smoothed curve, come early by about as much again, so the date given is
 the fit's day corrected by that shift (``2 d - median``) and the interval is the basic
 bootstrap interval ``[2 d - q_hi, 2 d - q_lo]`` of the replicates' ``(1 - ci) / 2`` and
-``(1 + ci) / 2`` quantiles (Davison & Hinkley 1997, eq. 5.6). Resampling
+``(1 + ci) / 2`` quantiles (Davison & Hinkley 1997, eq. 5.6); when fewer than half of the
+replicates find a date, the fit's own day is given without an interval. Resampling
 residuals keeps the days that have photos, so a gap stays a gap in every replicate; it
 needs no second photo per day. A date is not given, and a reason is instead, when the
 crossing falls in a gap, when the curve is already rising at the first photo (the rise
@@ -213,12 +214,12 @@ def dated_transitions(
     for k, level in enumerate(levels):
         crossing = found[level]
         dates = samples[:, k][np.isfinite(samples[:, k])]
-        day, lower, upper, value = crossing.day, np.nan, np.nan, np.nan
+        day, lower, upper = crossing.day, np.nan, np.nan
+        value = float(np.interp(day, grid, curve)) if np.isfinite(day) else np.nan  # the level
         if np.isfinite(day) and len(dates) >= replicates / 2:
             # basic bootstrap: the replicates' shift from this fit's day estimates the
             # smoothing's shift from the true day (it rounds a rise's shoulders)
             high, low, middle = np.quantile(dates, (*quantiles[::-1], 0.5))
-            value = float(np.interp(day, grid, curve))
             day, lower, upper = 2 * day - middle, 2 * day - high, 2 * day - low
         rows.append(Dated(level, float(day), float(lower), float(upper), value, crossing.reason, crossing.gap))  # fmt: skip
     with warnings.catch_warnings():  # days without a curve: all-nan columns give nan

@@ -97,7 +97,7 @@ def _check(export: Export, classes: list[str], skip_missing: bool) -> tuple[list
             )
         if item.name in names:
             raise DataError(
-                f"{item.where} and {names[item.name]} would both be written as {item.name}"
+                f"{item.where} and {names[item.name]} would both be written as {shown(item.name)}"
             )
         names[item.name] = item.where
         for layer in item.layers:
@@ -107,7 +107,7 @@ def _check(export: Export, classes: list[str], skip_missing: bool) -> tuple[list
                 )
     missing = [item for item in export.items if item.photo is None]
     if missing and not skip_missing:
-        examples = ", ".join(item.wanted or item.name for item in missing[:3])
+        examples = ", ".join(shown(item.wanted or item.name) for item in missing[:3])
         raise DataError(
             f"{len(missing)} labelled photo(s) not found, e.g. {examples} (of {missing[0].where}); "
             "give their folder with --images, or --skip-missing to import the others"

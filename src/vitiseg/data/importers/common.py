@@ -81,8 +81,8 @@ def flat_name(path: str) -> str:
         >>> flat_name("plot 2/IMG_01.jpg")
         'plot 2_IMG_01'
     """
-    parts = Path(path.replace("\\", "/")).with_suffix("").parts
-    return "_".join(p for p in parts if p not in ("", ".", "..", "/"))
+    parts = [p for p in Path(path.replace("\\", "/")).parts if p not in ("", ".", "..", "/")]
+    return "_".join([*parts[:-1], Path(parts[-1]).stem]) if parts else ""
 
 
 def find_photo(reference: str, folders: list[Path], where: str) -> Path | None:
@@ -94,7 +94,10 @@ def find_photo(reference: str, folders: list[Path], where: str) -> Path | None:
     Raises:
         DataError: the path climbs out of the folders (``..``).
     """
-    parsed = urllib.parse.urlparse(reference)
+    try:
+        parsed = urllib.parse.urlparse(reference)
+    except ValueError:
+        raise DataError(f"{where}: photo {shown(reference)} is not a path or URL") from None
     query = urllib.parse.parse_qs(parsed.query).get("d")
     relative = (
         urllib.parse.unquote(query[0] if query else parsed.path).replace("\\", "/").lstrip("/")
@@ -111,8 +114,11 @@ def find_photo(reference: str, folders: list[Path], where: str) -> Path | None:
     for folder in folders:
         for candidate in candidates:
             path = folder / candidate
-            if candidate and path.is_file():
-                return path
+            try:
+                if candidate and path.is_file():
+                    return path
+            except OSError:  # a name the file system cannot hold (too long...): not there
+                continue
     return None
 
 

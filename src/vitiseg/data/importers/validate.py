@@ -91,29 +91,29 @@ def size(width: Any, height: Any, where: str) -> tuple[int, int]:
 
 
 def text(value: Any, where: str, what: str) -> str:
-    """A non-empty string."""
+    """A non-empty string, printable on one line and writable as UTF-8."""
     if not isinstance(value, str) or not value.strip():
         raise DataError(f"{where}: {what} should be a non-empty text, got {shown(value)}")
+    if not value.isprintable() or any("\ud800" <= c <= "\udfff" for c in value):
+        raise DataError(
+            f"{where}: {what} {shown(value)} holds a control, line-break or invalid character"
+        )
     return value
 
 
 def class_name(value: Any, where: str) -> str:
     """A class name that fits one line of ``classes.txt`` and a ``--class-names`` list."""
-    name = text(value, where, "the label name")
-    if _UNSAFE_NAME.search(name) or name != name.strip():
+    if isinstance(value, str) and (_UNSAFE_NAME.search(value) or value != value.strip()):
         raise DataError(
-            f"{where}: label name {shown(name)} holds a comma, a control character or "
+            f"{where}: label name {shown(value)} holds a comma, a control character or "
             "surrounding spaces; rename the label in the annotation tool"
         )
-    return name
+    return text(value, where, "the label name")
 
 
 def photo_name(value: Any, where: str) -> str:
-    """A photo name or path from an export: text without control characters."""
-    name = text(value, where, "the photo name")
-    if re.search(r"[\x00-\x1f\x7f]", name):
-        raise DataError(f"{where}: photo name {shown(name)} holds a control character")
-    return name
+    """A photo name or path from an export: printable text."""
+    return text(value, where, "the photo name")
 
 
 def coordinates(values: Any, where: str) -> np.ndarray:
@@ -122,15 +122,21 @@ def coordinates(values: Any, where: str) -> np.ndarray:
     if len(values) > 2 * MAX_POINTS:
         raise DataError(f"{where}: polygon of {len(values) // 2:,} points; at most {MAX_POINTS:,} are accepted")  # fmt: skip
     for value in values:
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
+        if not _finite_number(value):
             raise DataError(
                 f"{where}: polygon coordinate {shown(repr(value))} is not a finite number"
             )
     return np.asarray(values, dtype=np.float64)
+
+
+def _finite_number(value: Any) -> bool:
+    """An int or float, not a bool, that a float64 holds (a 400-digit int does not)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def polygon(xy: np.ndarray, width: int, height: int, where: str) -> np.ndarray:
@@ -196,6 +202,8 @@ def _decompress(counts: str, where: str) -> list[int]:
         if len(runs) > 2:
             value += runs[-2]
         runs.append(value)
+        if len(runs) > MAX_RLE_COUNTS:
+            raise DataError(f"{where}: RLE of more than {MAX_RLE_COUNTS:,} runs")
     return runs
 
 
