@@ -178,7 +178,7 @@ def _table(args: argparse.Namespace, out: Path):
 
 
 def run(args: argparse.Namespace) -> int:
-    import pandas as pd
+    import pandas as pd  # heavy: not at --help time
 
     from vitiseg import season
 
