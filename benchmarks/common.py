@@ -21,7 +21,7 @@ SEED_CODE = SHARED / "seed" / "reference"
 def machine() -> str:
     """The CPU flags that decide PyTorch's speed (as `lscpu` shows them), the ISA limits set
     in the environment, and whether vitiseg's ``--precision auto`` takes bf16 here."""
-    from vitiseg.hardware import cpu_has_bf16
+    from vitiseg.util.hardware import cpu_has_bf16
 
     out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
     flags = sorted({f for f in out.split() if f.startswith(("avx512", "amx")) or f == "avx2"})

@@ -23,7 +23,7 @@ from common import AGROCAM, machine, require
 from vitiseg.data.dataset import SegmentationDataset
 from vitiseg.data.layout import find_pairs
 from vitiseg.data.transforms import eval_transform, train_transform
-from vitiseg.model import ModelSpec, build_model
+from vitiseg.engine.network import ModelSpec, build_model
 from vitiseg.training.losses import build_loss
 
 RECIPE = {"encoder": "resnet18", "decoder": (128, 64, 32, 16, 16), "crop": 416, "batch": 2}

@@ -70,7 +70,7 @@ def parse_args() -> argparse.Namespace:
 
 def seed_predictor(model, info):
     """The seed's test stage: square 2048 resize, float32, batch of one."""
-    from vitiseg.model import normalize
+    from vitiseg.engine.network import normalize
 
     model = model.float().eval()
 
@@ -92,9 +92,9 @@ ONNX_FILES = {"ort32": "model.onnx", "ortint8": "model.int8.onnx"}
 
 
 def vitiseg_predictor(model, info, way: str, model_dir: Path):
-    from vitiseg.backends import OnnxBackend
     from vitiseg.config import InferenceOptions
-    from vitiseg.inference import Predictor
+    from vitiseg.engine.backends import OnnxBackend
+    from vitiseg.engine.tiling import Predictor
 
     options = InferenceOptions()
     if way in ONNX_FILES:
@@ -107,13 +107,13 @@ def vitiseg_predictor(model, info, way: str, model_dir: Path):
 
 def measure(way: str, model_dir: str, photos: int, labeled: int, seed_network: bool) -> dict:
     from vitiseg.data.imageio import decode_image, read_mask
+    from vitiseg.engine.network import load_model
     from vitiseg.evaluate import confusion_of
-    from vitiseg.model import load_model
-    from vitiseg.prefetch import prefetch
+    from vitiseg.util.prefetch import prefetch
 
     model, info = load_model(model_dir)
     if way == "seed" and seed_network:
-        from vitiseg.model import ModelSpec, build_model
+        from vitiseg.engine.network import ModelSpec, build_model
 
         model = build_model(ModelSpec("Unet", "resnet50", info.spec.classes))
         labeled = 0  # an untrained network: its speed only
@@ -150,7 +150,7 @@ def held_out(model: Path) -> set[str] | None:
 
 
 def iou_of(confusions: dict[str, list], names: set[str] | None = None) -> list[float]:
-    from vitiseg.metrics import iou
+    from vitiseg.training.metrics import iou
 
     total = sum(np.array(c) for name, c in confusions.items() if names is None or name in names)
     return iou(torch.from_numpy(total)).tolist()
@@ -195,7 +195,7 @@ def main() -> None:
         )
         return
     require(AGROCAM / "labeled", AGROCAM / "unlabeled")
-    from vitiseg.hardware import cpu_has_bf16
+    from vitiseg.util.hardware import cpu_has_bf16
 
     model = Path(args.model) if args.model else train_model(Path(args.work), args.minutes)
     ways = [w for w in args.ways if w != "torchbf16" or cpu_has_bf16()]

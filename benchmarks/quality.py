@@ -27,8 +27,8 @@ from pathlib import Path
 
 from common import AGROCAM, ROOT, machine, require
 
-from vitiseg.recipes import CPU_BF16, CPU_FP32
 from vitiseg.run import Run
+from vitiseg.training.recipes import CPU_BF16, CPU_FP32
 
 DATE_GROUPS = r"_(\d{4}-\d{2}-\d{2})_"
 CLASSES = "background,leaf,inter-row,pipe,trunk"
@@ -42,7 +42,7 @@ def _as_text(value) -> str:
 
 
 def flags(settings: dict) -> list[str]:
-    """The command-line options of a recipe of :mod:`vitiseg.recipes`, less the budget
+    """The command-line options of a recipe of :mod:`vitiseg.training.recipes`, less the budget
     and preloading this script sets itself."""
     out = []
     for name, value in settings.items():

@@ -139,11 +139,11 @@ def vitiseg_loop(args: argparse.Namespace) -> dict:
 
     from vitiseg.config import TrainConfig
     from vitiseg.data.prepare import prepare
-    from vitiseg.hardware import keep_freed_memory, resolve_precision
-    from vitiseg.model import ModelSpec
-    from vitiseg.quiet import quiet_libraries
+    from vitiseg.engine.network import ModelSpec
+    from vitiseg.training.fit import _loaders
     from vitiseg.training.module import SegmentationModule
-    from vitiseg.training.run import _loaders
+    from vitiseg.util.hardware import keep_freed_memory, resolve_precision
+    from vitiseg.util.quiet import quiet_libraries
 
     quiet_libraries().__enter__()  # for the whole benchmark process
     if args.accelerator == "cpu":

@@ -11,7 +11,7 @@ Candidates:
   entropy          mean normalised pixel entropy (every pixel weighs the same)
   low-confidence   share of pixels whose top class probability is under 0.5
   class-entropy    mean over predicted classes of the mean entropy of that class's pixels
-                   (vitiseg.uncertainty.ClassEntropy: what `predict --uncertainty` writes)
+                   (vitiseg.canopy.uncertainty.ClassEntropy: what `predict --uncertainty` writes)
   flip             1 - mean IoU between the masks of the photo and of its mirror image
 """
 
@@ -22,10 +22,10 @@ import torch
 from scipy.stats import spearmanr
 
 import vitiseg
-from vitiseg import metrics
+from vitiseg.canopy.uncertainty import ClassEntropy
 from vitiseg.data.imageio import decode_image, read_mask
 from vitiseg.evaluate import confusion_of
-from vitiseg.uncertainty import ClassEntropy
+from vitiseg.training import metrics
 
 
 def mean_iou(prediction: np.ndarray, truth: np.ndarray, classes: int) -> float:

@@ -78,7 +78,7 @@ def assert_same_outcome(actual: tuple, expected: tuple) -> None:
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
     """An untrained 3-class ResNet-18 U-Net (background, leaf, wood), exported."""
-    from vitiseg.model import ModelInfo, ModelSpec, build_model, export_model
+    from vitiseg.engine.network import ModelInfo, ModelSpec, build_model, export_model
 
     torch.manual_seed(0)
     spec = ModelSpec(encoder="resnet18", classes=3)

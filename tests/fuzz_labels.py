@@ -93,7 +93,7 @@ def labelstudio_document() -> list:
 
 
 def write_cvat(folder: Path) -> Path:
-    from vitiseg.data.exporters import write_cvat as export
+    from vitiseg.data.label_writers import write_cvat as export
 
     export = export(masks().items(), CLASSES, folder)
     write_photos(export / "JPEGImages")

@@ -77,5 +77,5 @@ def test_the_circle_finder_finds_a_circle():
 def test_no_module_imports_another_in_a_circle():
     graph = import_graph()
     assert len(graph) > 50
-    assert "vitiseg.onnx_contract" in graph["vitiseg.backends"]
+    assert "vitiseg.engine.onnx_contract" in graph["vitiseg.engine.backends"]
     assert circles(graph) == []

@@ -68,7 +68,7 @@ def test_class_map_targets_must_be_classes():
 def test_files_are_written_atomically_with_the_usual_permissions(tmp_path: Path):
     import os
 
-    from vitiseg.atomic import write_text
+    from vitiseg.util.atomic import write_text
 
     write_text(tmp_path / "a.txt", "old")
     write_text(tmp_path / "a.txt", "new")

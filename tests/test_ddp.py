@@ -9,9 +9,9 @@ from conftest import FAST_TRAIN, make_dataset, run_cli
 
 from vitiseg.data.imageio import read_image, read_mask
 from vitiseg.data.split import read_split
+from vitiseg.engine.network import load_model
+from vitiseg.engine.tiling import Predictor
 from vitiseg.evaluate import confusion_of
-from vitiseg.inference import Predictor
-from vitiseg.model import load_model
 
 
 @pytest.mark.slow

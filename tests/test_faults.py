@@ -13,8 +13,8 @@ from conftest import FAST_TRAIN, make_dataset, run_cli
 
 from vitiseg.cli import main
 from vitiseg.config import TrainConfig
+from vitiseg.engine.network import ModelInfo, ModelSpec, build_model, export_model, load_model
 from vitiseg.errors import WeightsError
-from vitiseg.model import ModelInfo, ModelSpec, build_model, export_model, load_model
 from vitiseg.training import callbacks, module
 
 

@@ -16,12 +16,12 @@ from PIL import Image
 from pycocotools import mask as mask_utils
 
 from vitiseg.cli import main
-from vitiseg.data.exporters import labelstudio_task, write_coco, write_cvat
 from vitiseg.data.imageio import read_mask
 from vitiseg.data.importers import compose, import_labels
 from vitiseg.data.importers.common import Layer
+from vitiseg.data.label_writers import labelstudio_task, write_coco, write_cvat
+from vitiseg.engine.network import ModelInfo, ModelSpec, build_model, export_model
 from vitiseg.errors import DataError
-from vitiseg.model import ModelInfo, ModelSpec, build_model, export_model
 
 CLASSES = ["background", "leaf", "wood"]
 

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from vitiseg.data.dataset import rescale
-from vitiseg.inference import Predictor, gaussian_weights, upsample_rows, window_starts
-from vitiseg.model import ModelInfo, ModelSpec, build_model
+from vitiseg.engine.network import ModelInfo, ModelSpec, build_model
+from vitiseg.engine.tiling import Predictor, gaussian_weights, upsample_rows, window_starts
 
 
 @pytest.fixture(scope="module")

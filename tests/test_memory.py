@@ -8,7 +8,7 @@ import pytest
 
 FREED_MIB = """
 import sys, torch
-from vitiseg.hardware import keep_freed_memory
+from vitiseg.util.hardware import keep_freed_memory
 if sys.argv[1] == "keep":
     assert keep_freed_memory()
 def rss():

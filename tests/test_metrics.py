@@ -6,7 +6,7 @@ import torch
 from sklearn.metrics import jaccard_score, precision_score, recall_score
 from torchmetrics.classification import MulticlassConfusionMatrix
 
-from vitiseg import metrics
+from vitiseg.training import metrics
 
 
 def test_figures_of_a_hand_computed_matrix():

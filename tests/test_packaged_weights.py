@@ -12,15 +12,15 @@ import torch
 from conftest import make_dataset, run_cli
 from safetensors.torch import load_file
 
-from vitiseg.errors import WeightsError
-from vitiseg.model import ModelInfo, ModelSpec, build_model, input_normalisation
-from vitiseg.packaged_weights import (
+from vitiseg.engine.network import ModelInfo, ModelSpec, build_model, input_normalisation
+from vitiseg.engine.packaged_weights import (
     TF_LITE_MEAN,
     block_names,
     package_file,
     packaged_state_dict,
     to_timm_names,
 )
+from vitiseg.errors import WeightsError
 
 SIZES = {"tf_efficientnet_lite0": 224, "tf_efficientnet_lite1": 240, "tf_efficientnet_lite2": 260}
 

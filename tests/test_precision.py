@@ -7,7 +7,7 @@ import pytest
 
 from vitiseg.cli import main
 from vitiseg.data.synthetic import write_synthetic
-from vitiseg.hardware import cpu_has_bf16, resolve_precision
+from vitiseg.util.hardware import cpu_has_bf16, resolve_precision
 
 
 @pytest.mark.slow

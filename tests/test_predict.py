@@ -138,8 +138,8 @@ def test_missing_input_exits_2(model_dir: Path, tmp_path: Path):
 
 MEMORY_SCRIPT = """
 import json, resource, sys, numpy as np, torch
-from vitiseg.model import load_model
-from vitiseg.inference import Predictor
+from vitiseg.engine.network import load_model
+from vitiseg.engine.tiling import Predictor
 torch.set_num_threads(2)
 model, info = load_model(sys.argv[1])
 predictor = Predictor(model, info, device="cpu", tile=256, overlap=0.25, batch_size=4)

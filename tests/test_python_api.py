@@ -29,7 +29,7 @@ def test_the_readmes_python_block_runs_as_written(tmp_path: Path, monkeypatch, c
         shutil.copy(tmp_path / "Dataset" / name, tmp_path / "Photos" / name)
     monkeypatch.chdir(tmp_path)
     import vitiseg.evaluate  # noqa: E401, F401  (their imports add filters)
-    import vitiseg.training.run
+    import vitiseg.training.fit
 
     filters = list(warnings.filters)
     exec(compile(readme_python_block(), "README.md", "exec"), {})

@@ -196,7 +196,7 @@ def test_class_weights_follow_the_training_masks(tmp_path: Path):
 def test_the_cpu_recipe_follows_the_training_precision_and_given_options_win(
     monkeypatch, tmp_path: Path, bf16, precision, encoder, scale
 ):
-    monkeypatch.setattr("vitiseg.hardware.cpu_has_bf16", lambda: bf16)
+    monkeypatch.setattr("vitiseg.util.hardware.cpu_has_bf16", lambda: bf16)
     data = make_dataset(tmp_path / "hd", n=5, size=(1920, 1080))  # the measured photo size
     args = build_parser().parse_args(
         ["train", "-n", "x", "-d", str(data), "-c", "5", "--accelerator", "cpu", "--recipe", "cpu",
@@ -249,7 +249,7 @@ def test_the_recipe_scale_and_crop_follow_the_photos(
     monkeypatch, tmp_path: Path, size, given, scale, crop
 ):
     """Issue #25.6: full-HD scale 0.3 once shrank 224 px photos to 67 px in 320 px crops."""
-    monkeypatch.setattr("vitiseg.hardware.cpu_has_bf16", lambda: False)
+    monkeypatch.setattr("vitiseg.util.hardware.cpu_has_bf16", lambda: False)
     data = make_dataset(tmp_path / "data", n=5, size=size)
     args = build_parser().parse_args(
         ["train", "-n", "x", "-d", str(data), "-c", "3", "--recipe", "cpu", *given]

@@ -11,9 +11,9 @@ from conftest import AGROCAM, needs_shared_data, run_cli, tree_snapshot
 from PIL import Image
 
 from vitiseg import season
+from vitiseg.canopy.transitions import crossings
+from vitiseg.engine.network import ModelInfo, ModelSpec, build_model, export_model
 from vitiseg.errors import DataError
-from vitiseg.model import ModelInfo, ModelSpec, build_model, export_model
-from vitiseg.transitions import crossings
 
 NAMES5 = "background,leaf,inter-row,pipe,trunk"
 

@@ -11,8 +11,8 @@ import pytest
 import torch
 from conftest import AGROCAM, needs_shared_data, run_cli
 
+from vitiseg.engine.network import ModelInfo, ModelSpec, build_model, export_model
 from vitiseg.errors import ConfigError
-from vitiseg.model import ModelInfo, ModelSpec, build_model, export_model
 from vitiseg.shard import Shard, check_devices, merge_tables
 
 UNLABELED = AGROCAM.parent / "unlabeled"

@@ -18,7 +18,7 @@ from conftest import (
 from safetensors.torch import load_file
 
 from vitiseg.cli import main
-from vitiseg.model import load_model
+from vitiseg.engine.network import load_model
 from vitiseg.report.history import read_history_csv
 
 

@@ -10,9 +10,9 @@ import pytest
 import torch
 from conftest import make_dataset, run_cli
 
-from vitiseg import trait_accuracy, traits
+from vitiseg.canopy import trait_accuracy, traits
+from vitiseg.engine.network import ModelInfo, ModelSpec, build_model, export_model
 from vitiseg.evaluate import read_test_csv
-from vitiseg.model import ModelInfo, ModelSpec, build_model, export_model
 
 NAMES = ["background", "leaf", "inter-row", "pipe", "trunk"]
 

@@ -5,10 +5,10 @@ import math
 import numpy as np
 import pytest
 
-from vitiseg import canopy, traits
+from vitiseg.canopy import cover, traits
+from vitiseg.canopy.traits import Roles
 from vitiseg.data.masks import IGNORE_INDEX
 from vitiseg.errors import DataError
-from vitiseg.traits import Roles
 
 NAMES = ["background", "leaf", "inter-row", "pipe", "trunk"]
 FIVE = Roles(leaf=1, inter_row=2, pipe=3, trunk=4)
@@ -178,7 +178,7 @@ def test_photo_traits_gives_every_column():
     row = traits.photo_traits(mask, image, FIVE, NAMES, k=0.5)
     assert list(row) == [f"cover_{n}" for n in NAMES] + list(traits.TRAIT_COLUMNS)
     assert row["leaf_cover"] == row["cover_leaf"] == 0.2
-    assert row["lai_estimate"] == round(canopy.lai_from_cover(0.2, 0.5), 4)
+    assert row["lai_estimate"] == round(cover.lai_from_cover(0.2, 0.5), 4)
     assert (row["canopy_height"], row["canopy_height_px"]) == (0.4, 40.0)
     assert row["porosity"] == pytest.approx(1 / 3) and row["porosity_rule"] == "pipe"
     assert row["leaf_hue"] == pytest.approx(120) and row["inter_row_hue"] == pytest.approx(30)

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 
 from vitiseg import season
-from vitiseg.circular import around
-from vitiseg.transitions import dated_transitions
+from vitiseg.canopy.circular import around
+from vitiseg.canopy.transitions import dated_transitions
 
 DAYS = np.arange(0, 120.0)
 

@@ -10,9 +10,9 @@ import pytest
 import torch
 from conftest import make_dataset, run_cli
 
-from vitiseg.inference import Predictor
-from vitiseg.model import load_model, normalize
-from vitiseg.uncertainty import ClassEntropy, camera_of, select_photos
+from vitiseg.canopy.uncertainty import ClassEntropy, camera_of, select_photos
+from vitiseg.engine.network import load_model, normalize
+from vitiseg.engine.tiling import Predictor
 
 
 def entropy_of(logits: torch.Tensor) -> float:

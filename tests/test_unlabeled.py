@@ -25,8 +25,8 @@ from vitiseg.data.dataset import rescale
 from vitiseg.data.imageio import decode_image
 from vitiseg.data.masks import IGNORE_INDEX
 from vitiseg.data.sampler import EpochSampler
-from vitiseg.inference import Predictor
-from vitiseg.model import ModelInfo, ModelSpec, build_model, export_model, load_model
+from vitiseg.engine.network import ModelInfo, ModelSpec, build_model, export_model, load_model
+from vitiseg.engine.tiling import Predictor
 from vitiseg.training.pseudo import pseudo_label
 
 UNLABELED_SIZE = (128, 80)  # other than the labelled photos' 96 x 64

@@ -20,11 +20,11 @@ _LAZY = {
     "TrainConfig": "vitiseg.config",
     "InferenceOptions": "vitiseg.config",
     "Run": "vitiseg.run",
-    "train": "vitiseg.training.run",
-    "resume": "vitiseg.training.run",
+    "train": "vitiseg.training.fit",
+    "resume": "vitiseg.training.fit",
     "evaluate_run": "vitiseg.evaluate",
-    "Model": "vitiseg.exported",
-    "load": "vitiseg.exported",
+    "Model": "vitiseg.engine.loaded",
+    "load": "vitiseg.engine.loaded",
 }
 __all__ = ["__version__", *_LAZY]
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import yaml
 
-from vitiseg.atomic import write_text
-from vitiseg.checks import (
+from vitiseg.errors import ConfigError
+from vitiseg.rules import (
     AT_LEAST_0,
     AT_LEAST_1,
     OPEN_SHARE,
@@ -22,7 +22,7 @@ from vitiseg.checks import (
     Range,
     check,
 )
-from vitiseg.errors import ConfigError
+from vitiseg.util.atomic import write_text
 
 AUGMENTATIONS = ("seed", "standard")
 CLASS_WEIGHTS = ("auto", "sqrt", "none")

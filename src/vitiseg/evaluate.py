@@ -18,18 +18,19 @@ from PIL import Image
 from torchmetrics.functional.classification import multiclass_confusion_matrix
 from tqdm import tqdm
 
-from vitiseg import canopy, metrics, trait_accuracy
-from vitiseg.atomic import atomic_path, write_text
+from vitiseg.canopy import cover, trait_accuracy
 from vitiseg.config import InferenceOptions
 from vitiseg.data.imageio import decode_image, read_mask
 from vitiseg.data.layout import Pair
 from vitiseg.data.masks import IGNORE_INDEX, remap
+from vitiseg.engine.loaded import Model
 from vitiseg.errors import DataError
-from vitiseg.exported import Model
-from vitiseg.prefetch import prefetch
 from vitiseg.report.confusion import plot_confusion
 from vitiseg.report.overlay import overlay, side_by_side
 from vitiseg.run import Run
+from vitiseg.training import metrics
+from vitiseg.util.atomic import atomic_path, write_text
+from vitiseg.util.prefetch import prefetch
 
 PER_CLASS = ("IoU", "Precision", "Recall", "Accuracy", "Predicted cover", "True cover")
 
@@ -75,8 +76,8 @@ def _row(confusion: np.ndarray, k: float, leaf: int) -> dict:
     }
     row[("Leaf cover", "Predicted")] = predicted_cover[leaf]
     row[("Leaf cover", "True")] = true_cover[leaf]
-    row[("LAI estimate", "Predicted")] = canopy.lai_from_cover(predicted_cover[leaf], k)
-    row[("LAI estimate", "True")] = canopy.lai_from_cover(true_cover[leaf], k)
+    row[("LAI estimate", "Predicted")] = cover.lai_from_cover(predicted_cover[leaf], k)
+    row[("LAI estimate", "True")] = cover.lai_from_cover(true_cover[leaf], k)
     return row
 
 
@@ -108,7 +109,7 @@ def evaluate(
 ) -> dict:
     """Predict every pair at full resolution, score it, and write the evaluation files.
 
-    ``model`` is a loaded :class:`~vitiseg.exported.Model` (its canopy options decide the
+    ``model`` is a loaded :class:`~vitiseg.engine.loaded.Model` (its canopy options decide the
     leaf class and ``k``) or the path of an export, opened with ``inference``.
 
     Returns:

@@ -20,11 +20,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vitiseg.atomic import atomic_path
 from vitiseg.data.dataset import rescale
-from vitiseg.errors import ConfigError, WeightsError
-from vitiseg.model import ModelInfo
-from vitiseg.onnx_contract import (
+from vitiseg.engine.network import ModelInfo
+from vitiseg.engine.onnx_contract import (
     INPUT,
     ONNX_FILE,
     ONNX_INT8_FILE,
@@ -34,6 +32,8 @@ from vitiseg.onnx_contract import (
     require_onnx,
     weights_digest,
 )
+from vitiseg.errors import ConfigError, WeightsError
+from vitiseg.util.atomic import atomic_path
 
 OPSET = 18
 PARITY_TARGET = 0.999
@@ -266,9 +266,9 @@ def export_run(
             calibrate on, or an unknown ``quantize``.
         WeightsError: the export fails (names the layer), or fp32 parity is below 99.9 %.
     """
-    from vitiseg.backends import OnnxBackend
-    from vitiseg.inference import Predictor
-    from vitiseg.model import load_model, resolve_model_dir
+    from vitiseg.engine.backends import OnnxBackend
+    from vitiseg.engine.network import load_model, resolve_model_dir
+    from vitiseg.engine.tiling import Predictor
 
     if quantize not in (None, "int8"):
         raise ConfigError(f"--quantize {quantize!r}: only int8 is supported")

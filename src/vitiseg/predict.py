@@ -21,14 +21,14 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from vitiseg.atomic import atomic_path, write_text
 from vitiseg.data.imageio import decode_image, read_mask
 from vitiseg.data.layout import IMAGE_EXTENSIONS, find_image_mask_folders, without_masks
+from vitiseg.engine.loaded import Model
+from vitiseg.engine.network import ModelInfo
 from vitiseg.errors import DataError
-from vitiseg.exported import Model
-from vitiseg.model import ModelInfo
-from vitiseg.prefetch import prefetch
 from vitiseg.report.overlay import overlay, palette_png
+from vitiseg.util.atomic import atomic_path, write_text
+from vitiseg.util.prefetch import prefetch
 
 log = logging.getLogger(__name__)
 

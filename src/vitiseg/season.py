@@ -1,7 +1,7 @@
 """Follow each camera through the season: quality checks, daily values, smoothing, transitions.
 
 Input: one row per photo with its traits (``canopy.csv`` of ``vitiseg predict``, see
-:mod:`vitiseg.traits`). Photos are grouped by camera and day; photos failing a quality
+:mod:`vitiseg.canopy.traits`). Photos are grouped by camera and day; photos failing a quality
 check are dropped (each with its reason); each trait gets one value per camera and day
 (the median of the day's good photos; hues: their circular mean), then a smoothing spline
 over the season (:func:`scipy.interpolate.make_smoothing_spline`, with a smoothing of about
@@ -41,9 +41,8 @@ import pandas as pd
 from PIL import Image
 from tqdm import tqdm
 
-from vitiseg.circular import CIRCULAR_TRAITS, around, circular_mean
-from vitiseg.errors import DataError
-from vitiseg.transitions import (
+from vitiseg.canopy.circular import CIRCULAR_TRAITS, around, circular_mean
+from vitiseg.canopy.transitions import (
     CI,
     MAX_GAP,
     MIN_DAYS,
@@ -54,6 +53,7 @@ from vitiseg.transitions import (
     fit,
     runs,
 )
+from vitiseg.errors import DataError
 
 DARK = 40.0
 WHITE = 250
@@ -62,7 +62,7 @@ BLUR = 0.35
 MOVED = 0.05
 THUMB_WIDTH = 320
 SMOOTH_DAYS = 10.0
-"""Default bandwidth of the smoothing spline, in days (see :func:`vitiseg.transitions.spline`)."""
+"""Default bandwidth of the smoothing spline, in days (see :func:`vitiseg.canopy.transitions.spline`)."""
 TRAITS = (
     "leaf_cover", "lai_estimate", "canopy_height", "porosity", "leaf_hue", "inter_row_hue",
     "leaf_gcc", "leaf_gcc_p90",
@@ -295,8 +295,8 @@ def smooth(
     max_gap: float = MAX_GAP,
 ) -> np.ndarray:
     """The smoothed values at ``days``: a smoothing spline per run of days without a gap
-    longer than ``max_gap`` (:mod:`vitiseg.transitions`); nan in runs of fewer than
-    :data:`~vitiseg.transitions.MIN_DAYS` days. Hues are smoothed unwrapped around the
+    longer than ``max_gap`` (:mod:`vitiseg.canopy.transitions`); nan in runs of fewer than
+    :data:`~vitiseg.canopy.transitions.MIN_DAYS` days. Hues are smoothed unwrapped around the
     camera's circular mean (so a series crossing 0/360 stays continuous), then wrapped
     back to [0, 360).
     """
@@ -446,8 +446,8 @@ def write_season(result: Season, out: str | Path) -> list[Path]:
     Returns:
         The files written.
     """
-    from vitiseg.atomic import atomic_path
-    from vitiseg.report.season import figure_name, plot_camera, plot_cameras
+    from vitiseg.report.season_figures import figure_name, plot_camera, plot_cameras
+    from vitiseg.util.atomic import atomic_path
 
     out = Path(out)
     written = []
@@ -482,9 +482,9 @@ def rows_from_masks(
     Args:
         pairs: photo/mask pairs (:func:`vitiseg.data.layout.find_pairs`).
     """
+    from vitiseg.canopy.traits import photo_traits
     from vitiseg.data.imageio import decode_image, read_mask
     from vitiseg.predict import photo_datetime
-    from vitiseg.traits import photo_traits
 
     rows = []
     for pair in tqdm(pairs, desc="Measuring masks", unit="photo", disable=None):

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from vitiseg.atomic import write_text
 from vitiseg.errors import ConfigError
+from vitiseg.util.atomic import write_text
 
 TABLE = "canopy.csv"
 

@@ -15,7 +15,7 @@ from tqdm import tqdm
 from vitiseg import __version__
 from vitiseg.cli import evaluate, export, masks, predict, report, season, synth, train
 from vitiseg.errors import TrainingFault, VitisegError
-from vitiseg.quiet import quiet_libraries
+from vitiseg.util.quiet import quiet_libraries
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -23,7 +23,7 @@ def print_summary(summary: dict) -> None:
         f"  mean IoU {summary['mean']['IoU']:.3f}; leaf cover MAE {summary['leaf_cover_mae']:.3f}"
     )
     if summary.get("traits"):
-        from vitiseg.trait_accuracy import summary_lines
+        from vitiseg.canopy.trait_accuracy import summary_lines
 
         print("Traits, predicted against true masks:", *summary_lines(summary["traits"]), sep="\n")
 
@@ -83,8 +83,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from vitiseg.data.layout import find_pairs
     from vitiseg.data.masks import parse_class_map
+    from vitiseg.engine.loaded import Model
     from vitiseg.evaluate import EvaluateOptions, evaluate
-    from vitiseg.exported import Model
     from vitiseg.run import Run
 
     if not args.run and not args.model:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from vitiseg.checks import AT_LEAST_0, AT_LEAST_1, OVERLAP, POSITIVE, SIDE
 from vitiseg.cli import options as o
+from vitiseg.rules import AT_LEAST_0, AT_LEAST_1, OVERLAP, POSITIVE, SIDE
 
 
 def add_inference_options(p: argparse.ArgumentParser) -> None:
@@ -59,7 +59,7 @@ def inference_options(args: argparse.Namespace):
 def add_canopy_options(p: argparse.ArgumentParser) -> None:
     """``--leaf-class`` and ``--k``: which class is leaf, and the LAI estimate's coefficient;
     ``--inter-row-class``, ``--pipe-class``, ``--trunk-class`` for the canopy traits."""
-    from vitiseg.canopy import DEFAULT_K
+    from vitiseg.canopy.cover import DEFAULT_K
 
     p.add_argument(
         "--leaf-class",
@@ -83,5 +83,5 @@ def add_canopy_options(p: argparse.ArgumentParser) -> None:
 
 def role_classes(args: argparse.Namespace) -> dict[str, int | None]:
     """``--inter-row-class``, ``--pipe-class``, ``--trunk-class`` as keyword arguments of
-    :func:`vitiseg.traits.roles_from_names`."""
+    :func:`vitiseg.canopy.traits.roles_from_names`."""
     return {"inter_row": args.inter_row_class, "pipe": args.pipe_class, "trunk": args.trunk_class}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vitiseg.checks import AT_LEAST_1
 from vitiseg.cli import options as o
+from vitiseg.rules import AT_LEAST_1
 
 
 def add_import_parser(masks: argparse._SubParsersAction) -> None:
@@ -109,7 +109,7 @@ def add_export_options(p: argparse.ArgumentParser) -> None:
 
 
 def export_after_predict(args: argparse.Namespace, photos: list, classes: list[str]) -> None:
-    from vitiseg.data.exporters import export_predictions
+    from vitiseg.data.label_writers import export_predictions
 
     for fmt in dict.fromkeys(args.export or []):
         written = export_predictions(photos, args.output, fmt, classes, args.image_url)
@@ -131,8 +131,8 @@ def select_after_predict(args: argparse.Namespace) -> None:
     import csv
     import io
 
-    from vitiseg.atomic import write_text
-    from vitiseg.uncertainty import select_photos
+    from vitiseg.canopy.uncertainty import select_photos
+    from vitiseg.util.atomic import write_text
 
     if args.select is None:
         return

@@ -1,7 +1,7 @@
 """Argument types that check each option's value while the command line is parsed.
 
 A bad value ends the command before any work starts, with argparse's one-line message
-naming the option and exit code 2. Number rules are those of ``vitiseg.checks``, shared
+naming the option and exit code 2. Number rules are those of ``vitiseg.rules``, shared
 with the config dataclasses. Each type carries ``bad_values``: values it refuses, so a
 test can walk every option of every command.
 """
@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from vitiseg.checks import POSITIVE, Range
+from vitiseg.rules import POSITIVE, Range
 
 MISSING_PATH = "/nonexistent/vitiseg-check"
 
@@ -25,7 +25,7 @@ def _typed(parse: Callable[[str], object], name: str, bad_values: tuple[str, ...
 
 
 def number(kind: type, rule=None) -> Callable[[str], int | float]:
-    """An int or float, checked against ``rule`` (a ``vitiseg.checks`` rule)."""
+    """An int or float, checked against ``rule`` (a ``vitiseg.rules`` rule)."""
     what = "a whole number" if kind is int else "a number"
 
     def parse(text: str):
@@ -156,7 +156,7 @@ strategy = _typed(_strategy, "strategy", ("no-such-strategy",))
 
 
 def _architecture(text: str) -> str:
-    from vitiseg.model import ARCHITECTURES
+    from vitiseg.engine.network import ARCHITECTURES
 
     if text not in ARCHITECTURES:
         raise argparse.ArgumentTypeError(
@@ -169,7 +169,7 @@ architecture = _typed(_architecture, "architecture", ("NoSuchNet",))
 
 
 def _encoder(text: str) -> str:
-    from vitiseg.model import encoder_problem
+    from vitiseg.engine.network import encoder_problem
 
     problem = encoder_problem(text)
     if problem:

@@ -6,7 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from vitiseg.checks import AT_LEAST_0, AT_LEAST_1
 from vitiseg.cli import options as o
 from vitiseg.cli.inference import (
     add_canopy_options,
@@ -21,6 +20,7 @@ from vitiseg.cli.labels import (
     select_after_predict,
 )
 from vitiseg.config import BACKENDS
+from vitiseg.rules import AT_LEAST_0, AT_LEAST_1
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -82,9 +82,9 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from vitiseg import shard as sharding
-    from vitiseg.exported import Model
+    from vitiseg.canopy.traits import roles_note
+    from vitiseg.engine.loaded import Model
     from vitiseg.predict import PhotoPredictor, collect_photos, predict_photos
-    from vitiseg.traits import roles_note
 
     shard = sharding.current_shard()
     if args.devices != 1 and not sharding.launched():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vitiseg.checks import OPEN_SHARE, POSITIVE
 from vitiseg.cli import options as o
 from vitiseg.cli.inference import (
     add_canopy_options,
@@ -14,6 +13,7 @@ from vitiseg.cli.inference import (
     role_classes,
 )
 from vitiseg.errors import ConfigError
+from vitiseg.rules import OPEN_SHARE, POSITIVE
 
 SHOWN = 30
 """Dropped photos printed; photos.csv lists them all."""
@@ -130,12 +130,13 @@ first or after the last photo is reported with its reason instead of a date.
 
 
 def _table(args: argparse.Namespace, out: Path):
-    from vitiseg import season, traits
+    from vitiseg import season
+    from vitiseg.canopy import traits
 
     if args.model and args.masks:
         raise ConfigError("give either --model (predict the photos) or --masks, not both")
     if args.model:
-        from vitiseg.exported import Model
+        from vitiseg.engine.loaded import Model
         from vitiseg.predict import PhotoPredictor, collect_photos, predict_photos
 
         model = Model(
@@ -165,7 +166,7 @@ def _table(args: argparse.Namespace, out: Path):
             print(f"note: {note}")
         pairs = [pair for folder in args.inputs for pair in find_pairs(folder, args.mask_suffix)]
         table = season.rows_from_masks(pairs, names, roles, args.k)
-        from vitiseg.atomic import atomic_path
+        from vitiseg.util.atomic import atomic_path
 
         with atomic_path(out / "canopy.csv") as tmp:
             table.to_csv(tmp, index=False)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vitiseg.checks import AT_LEAST_0, AT_LEAST_1
 from vitiseg.cli import options as o
+from vitiseg.rules import AT_LEAST_0, AT_LEAST_1
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

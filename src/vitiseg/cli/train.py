@@ -6,7 +6,6 @@ import argparse
 from dataclasses import fields
 from pathlib import Path
 
-from vitiseg.checks import AT_LEAST_0, AT_LEAST_1, OPEN_SHARE, POSITIVE, SCALE, SIDE, Range
 from vitiseg.cli import options as o
 from vitiseg.cli.evaluate import print_summary
 from vitiseg.config import (
@@ -19,7 +18,8 @@ from vitiseg.config import (
     TrainConfig,
 )
 from vitiseg.errors import VitisegError
-from vitiseg.recipes import RECIPES, fit_recipe, recipe_settings
+from vitiseg.rules import AT_LEAST_0, AT_LEAST_1, OPEN_SHARE, POSITIVE, SCALE, SIDE, Range
+from vitiseg.training.recipes import RECIPES, fit_recipe, recipe_settings
 
 S = argparse.SUPPRESS
 DEFAULTS = {f.name: f.default for f in fields(TrainConfig)}
@@ -425,8 +425,8 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Path | None
 
 def run(args: argparse.Namespace) -> int:
     from vitiseg.evaluate import evaluate_run  # torch and Lightning: not at --help time
-    from vitiseg.hardware import is_rank_zero
-    from vitiseg.training.run import train
+    from vitiseg.training.fit import train
+    from vitiseg.util.hardware import is_rank_zero
 
     config, checkpoint = config_from_args(args)
     trained = train(config, resume_from=checkpoint, overwrite=args.overwrite)

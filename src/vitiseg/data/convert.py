@@ -10,10 +10,10 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from vitiseg.atomic import atomic_path
 from vitiseg.data.imageio import read_mask
 from vitiseg.data.layout import IMAGE_EXTENSIONS, mask_files
 from vitiseg.errors import DataError
+from vitiseg.util.atomic import atomic_path
 
 
 @dataclass(frozen=True)

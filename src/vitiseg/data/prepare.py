@@ -14,7 +14,7 @@ from vitiseg.data.layout import Pair, find_pairs, find_split_pairs
 from vitiseg.data.masks import parse_class_map
 from vitiseg.data.split import SPLITS, assign, read_split, split_names
 from vitiseg.errors import DataError
-from vitiseg.hardware import available_memory
+from vitiseg.util.hardware import available_memory
 
 
 class SmallImageWarning(UserWarning):

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from sklearn.model_selection import train_test_split
 
-from vitiseg.atomic import write_text
 from vitiseg.data.layout import Pair
 from vitiseg.errors import ConfigError, DataError
+from vitiseg.util.atomic import write_text
 
 SPLITS = ("train", "valid", "test")
 TEST_SIZE = 0.2

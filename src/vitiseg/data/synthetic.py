@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from vitiseg.atomic import atomic_path
+from vitiseg.util.atomic import atomic_path
 
 CLASS_NAMES = ("background", "leaf", "wood")
 BACKGROUND, LEAF, WOOD = 0, 1, 2

@@ -1,7 +1,7 @@
 """Augmentations: the seed's for training, deterministic padding for validation and test.
 
 Transforms work on uint8 RGB arrays; ImageNet normalisation happens on the device
-(see :func:`vitiseg.model.normalize`), so batches travel as uint8.
+(see :func:`vitiseg.engine.network.normalize`), so batches travel as uint8.
 """
 
 from __future__ import annotations

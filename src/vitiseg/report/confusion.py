@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from vitiseg.atomic import atomic_path  # noqa: E402
+from vitiseg.util.atomic import atomic_path  # noqa: E402
 
 
 def plot_confusion(confusion: np.ndarray, class_names: list[str], path: Path) -> None:

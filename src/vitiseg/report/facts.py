@@ -13,7 +13,7 @@ import socket
 from datetime import datetime
 from pathlib import Path
 
-from vitiseg.atomic import write_text
+from vitiseg.util.atomic import write_text
 
 FACTS_FILE = "report-facts.json"
 

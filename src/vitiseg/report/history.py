@@ -10,8 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from vitiseg.atomic import atomic_path  # noqa: E402
-from vitiseg.metrics import METRICS  # noqa: E402
+from vitiseg.training.metrics import METRICS  # noqa: E402
+from vitiseg.util.atomic import atomic_path  # noqa: E402
 
 
 def is_history(history: object) -> bool:

@@ -18,11 +18,11 @@ from pathlib import Path
 import jinja2
 
 from vitiseg import __version__
-from vitiseg.atomic import write_text
 from vitiseg.errors import DataError
 from vitiseg.report.facts import record_facts
 from vitiseg.report.page import Page
 from vitiseg.run import CONFIG_FILE, HISTORY_FILE, SPLIT_FILE, SUMMARY_FILE, TEST_CSV, TRAIN_CSV
+from vitiseg.util.atomic import write_text
 
 REPORT_FILE = "report.html"
 

@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image
 
 from vitiseg.data.masks import IGNORE_INDEX
-from vitiseg.palette import palette
+from vitiseg.data.palette import palette
 
 
 def overlay(

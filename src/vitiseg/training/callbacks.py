@@ -12,10 +12,10 @@ import torch
 from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from vitiseg import metrics
-from vitiseg.atomic import atomic_path, write_text
 from vitiseg.report.history import history_frame, plot_history
 from vitiseg.run import Run
+from vitiseg.training import metrics
+from vitiseg.util.atomic import atomic_path, write_text
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ import lightning as L
 import torch
 from torchmetrics.classification import MulticlassConfusionMatrix
 
-from vitiseg import metrics
 from vitiseg.data.masks import IGNORE_INDEX
-from vitiseg.model import ModelSpec, build_model, input_normalisation, normalize
+from vitiseg.engine.network import ModelSpec, build_model, input_normalisation, normalize
+from vitiseg.training import metrics
 from vitiseg.training.losses import build_loss
 from vitiseg.training.schedule import OneCycleSchedule
 

@@ -34,18 +34,18 @@ import numpy as np
 import torch
 from PIL import Image
 
-from vitiseg.atomic import atomic_path
 from vitiseg.config import InferenceOptions, TrainConfig
 from vitiseg.data.dataset import rescale
 from vitiseg.data.imageio import decode_image
 from vitiseg.data.layout import Pair
 from vitiseg.data.masks import IGNORE_INDEX
 from vitiseg.data.sampler import EpochSampler
+from vitiseg.engine.network import ModelInfo
+from vitiseg.engine.tiling import Predictor
 from vitiseg.errors import ConfigError, DataError
-from vitiseg.hardware import resolve_precision
-from vitiseg.inference import Predictor
-from vitiseg.model import ModelInfo
 from vitiseg.predict import Photo, collect_photos
+from vitiseg.util.atomic import atomic_path
+from vitiseg.util.hardware import resolve_precision
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ def load_teacher(config: TrainConfig) -> Predictor:
         WeightsError: no model at the path.
         ConfigError: an ``.onnx`` file, or its classes are not the run's.
     """
-    from vitiseg.exported import load
+    from vitiseg.engine.loaded import load
 
     if Path(config.teacher).suffix.lower() == ".onnx":
         raise ConfigError(

@@ -12,7 +12,7 @@ from lightning.pytorch.callbacks import Timer
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
-from vitiseg.hardware import is_rank_zero
+from vitiseg.util.hardware import is_rank_zero
 
 log = logging.getLogger(__name__)
 

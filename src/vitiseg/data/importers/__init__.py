@@ -19,11 +19,11 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from vitiseg.atomic import write_text
 from vitiseg.data.imageio import image_size
 from vitiseg.data.importers.common import Export, Item, Layer, class_order
 from vitiseg.data.importers.validate import shown
 from vitiseg.errors import DataError
+from vitiseg.util.atomic import write_text
 
 FORMATS = ("cvat", "labelstudio", "coco")
 MAX_NAME_BYTES = 200

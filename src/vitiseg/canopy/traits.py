@@ -7,7 +7,7 @@ tables and out of means and medians.
 The traits, as columns of ``canopy.csv`` (:func:`photo_traits`):
 
 - ``cover_NAME``: share of the photo's pixels in each class; ``leaf_cover``, the leaf's.
-- ``lai_estimate``: Beer-Lambert estimate ``-ln(1 - leaf_cover) / k`` (:mod:`vitiseg.canopy`).
+- ``lai_estimate``: Beer-Lambert estimate ``-ln(1 - leaf_cover) / k`` (:mod:`vitiseg.canopy.cover`).
 - ``canopy_height``, ``canopy_height_px``: median over the columns with leaves of the
   vertical extent of the leaves, as a share of the photo's height and in pixels.
 - ``porosity``, ``porosity_rule``: share of gaps inside the canopy band.
@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from vitiseg import canopy
+from vitiseg.canopy import cover
 from vitiseg.data.masks import IGNORE_INDEX
 from vitiseg.errors import DataError
 
@@ -78,7 +78,7 @@ def roles_from_names(
     """Class roles from the class names; an index given overrides the name's.
 
     The leaf is the class named leaf (leaves, feuille, canopy), else class 1 as in
-    :func:`vitiseg.canopy.leaf_class_index`; inter-row, pipe and trunk classes are found by
+    :func:`vitiseg.canopy.cover.leaf_class_index`; inter-row, pipe and trunk classes are found by
     name (``inter-row``, ``ground``, ``soil``; ``pipe``, ``irrigation``; ``trunk``) or absent.
 
     Raises:
@@ -92,7 +92,7 @@ def roles_from_names(
     if n < 2:
         raise DataError(f"a model with classes {class_names} has no leaf class to measure")
     roles = Roles(
-        canopy.leaf_class_index(class_names) if leaf is None else leaf,
+        cover.leaf_class_index(class_names) if leaf is None else leaf,
         _find(class_names, INTER_ROW_NAMES) if inter_row is None else inter_row,
         _find(class_names, PIPE_NAMES) if pipe is None else pipe,
         _find(class_names, TRUNK_NAMES) if trunk is None else trunk,
@@ -298,7 +298,7 @@ def photo_traits(
     image: np.ndarray | None,
     roles: Roles,
     class_names: list[str],
-    k: float = canopy.DEFAULT_K,
+    k: float = cover.DEFAULT_K,
 ) -> dict:
     """The trait columns of one photo's row: ``cover_NAME`` for each class, then
     :data:`TRAIT_COLUMNS`. Without ``image`` the colour traits are nan.
@@ -310,7 +310,7 @@ def photo_traits(
         raise DataError(
             f"mask {mask.shape[1]}x{mask.shape[0]} and photo {image.shape[1]}x{image.shape[0]} differ in size"
         )
-    covers = canopy.class_cover(mask, len(class_names))
+    covers = cover.class_cover(mask, len(class_names))
     leaf_cover = float(covers[roles.leaf])
     height, height_px = canopy_height(mask == roles.leaf)
     gaps, rule = porosity(mask, roles)
@@ -323,7 +323,7 @@ def photo_traits(
     row = {f"cover_{name}": _round(c, 6) for name, c in zip(class_names, covers, strict=True)}
     return row | {
         "leaf_cover": _round(leaf_cover, 6),
-        "lai_estimate": _round(canopy.lai_from_cover(leaf_cover, k), 4),
+        "lai_estimate": _round(cover.lai_from_cover(leaf_cover, k), 4),
         "canopy_height": _round(height, 6),
         "canopy_height_px": height_px,
         "porosity": _round(gaps, 6),

@@ -16,14 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
-from vitiseg import canopy, traits
-from vitiseg.backends import load_engine
-from vitiseg.checks import POSITIVE, check
+from vitiseg.canopy import cover, traits
 from vitiseg.config import InferenceOptions
 from vitiseg.data.imageio import decode_image
+from vitiseg.engine.backends import load_engine
+from vitiseg.engine.network import ModelInfo, resolve_model_dir
+from vitiseg.engine.tiling import Prediction, Predictor
 from vitiseg.errors import ConfigError
-from vitiseg.inference import Prediction, Predictor
-from vitiseg.model import ModelInfo, resolve_model_dir
+from vitiseg.rules import POSITIVE, check
 
 
 class Model:
@@ -35,8 +35,8 @@ class Model:
         leaf_class: the class counted as leaf (default: the class named leaf, else 1).
         k: extinction coefficient of the LAI estimate.
         roles: class indices of ``inter_row``, ``pipe``, ``trunk`` for the canopy traits
-            (default: found from the class names; see :func:`vitiseg.traits.roles_from_names`).
-        backend: ``torch``, ``onnxruntime`` or ``auto`` (see :mod:`vitiseg.backends`);
+            (default: found from the class names; see :func:`vitiseg.canopy.traits.roles_from_names`).
+        backend: ``torch``, ``onnxruntime`` or ``auto`` (see :mod:`vitiseg.engine.backends`);
             ``path`` may then be an ``.onnx`` file from ``vitiseg export``.
 
     Raises:
@@ -49,7 +49,7 @@ class Model:
         path: str | Path,
         inference: InferenceOptions | None = None,
         leaf_class: int | None = None,
-        k: float = canopy.DEFAULT_K,
+        k: float = cover.DEFAULT_K,
         roles: dict[str, int | None] | None = None,
         backend: str = "auto",
     ) -> None:
@@ -61,7 +61,7 @@ class Model:
         self.directory = Path(path).parent if is_onnx else resolve_model_dir(path)
         classes = self.info.spec.classes
         self.leaf_class = (
-            leaf_class if leaf_class is not None else canopy.leaf_class_index(self.info.class_names)
+            leaf_class if leaf_class is not None else cover.leaf_class_index(self.info.class_names)
         )
         if not 0 <= self.leaf_class < classes:
             names = ", ".join(f"{i} {n}" for i, n in enumerate(self.info.class_names))
@@ -100,7 +100,7 @@ class Model:
 
     def canopy(self, mask: np.ndarray, photo: np.ndarray | None = None) -> dict:
         """Cover of each class (``cover_NAME``), leaf cover, LAI estimate and the canopy
-        traits of :func:`vitiseg.traits.photo_traits` (colour traits need the ``photo``)."""
+        traits of :func:`vitiseg.canopy.traits.photo_traits` (colour traits need the ``photo``)."""
         return traits.photo_traits(mask, photo, self.roles, self.class_names, self.k)
 
 

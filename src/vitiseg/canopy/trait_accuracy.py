@@ -1,6 +1,6 @@
 """How well the traits of predicted masks match those of the true masks.
 
-For each photo scored by ``vitiseg evaluate``, every trait of :mod:`vitiseg.traits` is
+For each photo scored by ``vitiseg evaluate``, every trait of :mod:`vitiseg.canopy.traits` is
 measured on the true mask and on the predicted one (same photo, same class roles);
 ``Test_NAME.csv`` gets both, and ``summary.json`` each trait's error over the photos
 where both could be measured:
@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from vitiseg import traits
+from vitiseg.canopy import traits
 
 COMPARED = {
     "canopy_height": "Canopy height",

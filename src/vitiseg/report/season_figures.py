@@ -15,8 +15,8 @@ import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from vitiseg.atomic import atomic_path  # noqa: E402
-from vitiseg.circular import CIRCULAR_TRAITS, around, circular_mean  # noqa: E402
+from vitiseg.canopy.circular import CIRCULAR_TRAITS, around, circular_mean  # noqa: E402
+from vitiseg.util.atomic import atomic_path  # noqa: E402
 
 LABELS = {
     "leaf_cover": "leaf cover (share)",

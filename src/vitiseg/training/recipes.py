@@ -95,7 +95,7 @@ def recipe_settings(
     ``precision`` on ``accelerator`` (``auto``: what this machine computes fast): the fp32
     recipe where that resolves to 32-bit, the bf16 one otherwise, as measured on full-HD
     photos (:func:`fit_recipe` fits it to others)."""
-    from vitiseg.hardware import resolve_precision  # imports torch: not at --help time
+    from vitiseg.util.hardware import resolve_precision  # imports torch: not at --help time
 
     if name != "cpu":
         raise ConfigError(f"unknown recipe {name!r}; choose from {', '.join(RECIPES)}")

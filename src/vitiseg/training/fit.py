@@ -21,10 +21,9 @@ from vitiseg.data.prepare import PreparedData, prepare
 from vitiseg.data.sampler import EpochSampler
 from vitiseg.data.split import write_split
 from vitiseg.data.transforms import eval_transform, train_transform
+from vitiseg.engine.network import ModelInfo, ModelSpec, build_model, export_model
+from vitiseg.engine.weights import check_checkpoint, read_state_dict
 from vitiseg.errors import ConfigError, TrainingFault
-from vitiseg.hardware import is_rank_zero, keep_freed_memory, resolve_precision
-from vitiseg.model import ModelInfo, ModelSpec, build_model, export_model
-from vitiseg.quiet import quiet_libraries
 from vitiseg.run import Run
 from vitiseg.training.callbacks import (
     AtomicCheckpointIO,
@@ -44,7 +43,8 @@ from vitiseg.training.pseudo import (
     write_photo_list,
 )
 from vitiseg.training.schedule import FitScheduleToTime
-from vitiseg.weights import check_checkpoint, read_state_dict
+from vitiseg.util.hardware import is_rank_zero, keep_freed_memory, resolve_precision
+from vitiseg.util.quiet import quiet_libraries
 
 log = logging.getLogger(__name__)
 

@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from vitiseg.atomic import atomic_path, write_text
 from vitiseg.data.imageio import read_mask
 from vitiseg.data.importers.common import require
+from vitiseg.data.palette import palette
 from vitiseg.errors import ConfigError
-from vitiseg.palette import palette
+from vitiseg.util.atomic import atomic_path, write_text
 
 EXPORTS = ("cvat", "labelstudio", "coco")
 

@@ -8,7 +8,7 @@ renamed here, rule by rule, to timm's ``tf_efficientnet_liteN`` names, which smp
 so ``--encoder-weights imagenet`` works for them without the network.
 
 The weights were trained in TensorFlow on inputs ``(x - 127) / 128`` (x in 0-255): that
-normalisation is the one :func:`vitiseg.model.input_normalisation` gives these encoders.
+normalisation is the one :func:`vitiseg.engine.network.input_normalisation` gives these encoders.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Which engine runs the network: PyTorch, or ONNX Runtime on an exported ONNX file.
 
 :class:`OnnxBackend` is a callable from a batch of windows (N, 3, h, w) of pixel values
-0-255 to float32 logits (N, C, h, w); :class:`vitiseg.inference.Predictor` uses it in
+0-255 to float32 logits (N, C, h, w); :class:`vitiseg.engine.tiling.Predictor` uses it in
 place of a PyTorch network, with the same tiling, blending, flip TTA and scale.
 
 ``auto`` chooses by measurement (``python benchmarks/predict.py``, README "Predict on a
@@ -19,11 +19,8 @@ import numpy as np
 import torch
 
 from vitiseg.config import BACKENDS
-from vitiseg.errors import ConfigError, WeightsError
-from vitiseg.hardware import cpu_has_bf16, inference_precision
-from vitiseg.inference import resolve_device
-from vitiseg.model import ModelInfo, load_model, resolve_model_dir
-from vitiseg.onnx_contract import (
+from vitiseg.engine.network import ModelInfo, load_model, resolve_model_dir
+from vitiseg.engine.onnx_contract import (
     EXTRA_HINT,
     INPUT,
     ONNX_BESIDE_MODEL,
@@ -32,6 +29,9 @@ from vitiseg.onnx_contract import (
     require_onnx,
     weights_digest,
 )
+from vitiseg.engine.tiling import resolve_device
+from vitiseg.errors import ConfigError, WeightsError
+from vitiseg.util.hardware import cpu_has_bf16, inference_precision
 
 
 class OnnxBackend:

@@ -1,7 +1,7 @@
 """The ONNX file contract: tensor names, metadata keys, file names, and reading them back.
 
-What :mod:`vitiseg.export` writes and :mod:`vitiseg.backends` reads, defined once, below
-both (it needs only :class:`~vitiseg.model.ModelInfo`): an exported file's input is the photo's pixels
+What :mod:`vitiseg.export` writes and :mod:`vitiseg.engine.backends` reads, defined once, below
+both (it needs only :class:`~vitiseg.engine.network.ModelInfo`): an exported file's input is the photo's pixels
 (float32 RGB 0-255, NCHW), its output the logits, and vitiseg's ``model.json`` facts and
 the class palette are in its ``metadata_props``.
 """
@@ -13,9 +13,9 @@ import importlib.util
 import json
 from pathlib import Path
 
+from vitiseg.data.palette import palette
+from vitiseg.engine.network import ModelInfo
 from vitiseg.errors import ConfigError, WeightsError
-from vitiseg.model import ModelInfo
-from vitiseg.palette import palette
 
 ONNX_FORMAT = "vitiseg-onnx/1"
 INPUT, OUTPUT = "image", "logits"
@@ -50,7 +50,7 @@ def onnx_metadata(
         "vitiseg.output_stride": str(output_stride),
         "vitiseg.weights_sha256": weights,
         "vitiseg.format": ONNX_FORMAT,
-        "vitiseg.model": info.to_json(),
+        "vitiseg.engine.network": info.to_json(),
         "vitiseg.input": INPUT_NOTE,
         "vitiseg.normalised_inside": "true",
         "vitiseg.quantized": quantized or "none",
@@ -74,7 +74,7 @@ def read_onnx_info(path: str | Path) -> ModelInfo:
     except Exception as exc:
         raise WeightsError(f"{path}: not a readable ONNX file ({exc.__class__.__name__})") from None
     meta = {p.key: p.value for p in proto.metadata_props}
-    if meta.get("vitiseg.format") != ONNX_FORMAT or "vitiseg.model" not in meta:
+    if meta.get("vitiseg.format") != ONNX_FORMAT or "vitiseg.engine.network" not in meta:
         found = meta.get("vitiseg.format", "no vitiseg metadata")
         raise WeightsError(
             f"{path}: not a vitiseg segmentation model ({found}); "
@@ -83,4 +83,4 @@ def read_onnx_info(path: str | Path) -> ModelInfo:
     inputs = [i.name for i in proto.graph.input]
     if inputs != [INPUT]:
         raise WeightsError(f"{path}: expected one input named {INPUT!r}, found {inputs}")
-    return ModelInfo.from_json(meta["vitiseg.model"], path)
+    return ModelInfo.from_json(meta["vitiseg.engine.network"], path)

@@ -18,9 +18,14 @@ import segmentation_models_pytorch as smp
 import torch
 from safetensors.torch import load_file
 
-from vitiseg.atomic import write_text
+from vitiseg.engine.packaged_weights import (
+    TF_LITE_MEAN,
+    TF_LITE_STD,
+    load_packaged_weights,
+    timm_name,
+)
 from vitiseg.errors import WeightsError
-from vitiseg.packaged_weights import TF_LITE_MEAN, TF_LITE_STD, load_packaged_weights, timm_name
+from vitiseg.util.atomic import write_text
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -208,7 +213,7 @@ def build_model(spec: ModelSpec, encoder_weights: str | None = None) -> torch.nn
                 f"could not get ImageNet weights for {spec.encoder} ({exc.__class__.__name__}); "
                 "offline? use --encoder-weights none, or --encoder-weights PATH to a local file"
             ) from None
-    from vitiseg.weights import load_encoder_weights
+    from vitiseg.engine.weights import load_encoder_weights
 
     model = smp.create_model(**spec.smp_kwargs(), encoder_weights=None)
     load_encoder_weights(model, encoder_weights)

@@ -4,7 +4,7 @@ Windows overlap and their logits are blended with Gaussian weights (highest at t
 window's centre, as MONAI's ``sliding_window_inference`` and nnU-Net do), so no seam
 shows. Rows of windows are streamed: only one band of ``tile`` rows of blended logits is
 held at a time, so memory is bounded by the tile and the image width, never by the area.
-Loads nothing from training: a model from :func:`vitiseg.model.load_model` is enough.
+Loads nothing from training: a model from :func:`vitiseg.engine.network.load_model` is enough.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from vitiseg.canopy.uncertainty import ClassEntropy
 from vitiseg.data.dataset import rescale
-from vitiseg.model import ModelInfo, normalize
-from vitiseg.uncertainty import ClassEntropy
+from vitiseg.engine.network import ModelInfo, normalize
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class Prediction:
 
     mask: np.ndarray
     probability: np.ndarray | None = None
-    uncertainty: float | None = None  # class-balanced mean entropy, see vitiseg.uncertainty
+    uncertainty: float | None = None  # class-balanced mean entropy, see vitiseg.canopy.uncertainty
 
 
 def _ceil_to(value: int, divisor: int) -> int:
@@ -103,8 +103,8 @@ class Predictor:
     """Run an exported model over photos.
 
     Args:
-        model: network in eval mode (from :func:`vitiseg.model.load_model`), or a
-            backend such as :class:`vitiseg.backends.OnnxBackend`.
+        model: network in eval mode (from :func:`vitiseg.engine.network.load_model`), or a
+            backend such as :class:`vitiseg.engine.backends.OnnxBackend`.
         info: its ``model.json`` facts (normalisation, scale).
         device: ``auto``, ``cpu``, ``cuda``...
         tile: largest window side; photos up to this size go through whole.
@@ -135,7 +135,7 @@ class Predictor:
         self.device = resolve_device(device)
         if isinstance(model, torch.nn.Module):
             model = model.to(self.device, memory_format=torch.channels_last).eval()
-        self.model = model  # or a backend: pixels (N, 3, h, w) -> logits (vitiseg.backends)
+        self.model = model  # or a backend: pixels (N, 3, h, w) -> logits (vitiseg.engine.backends)
         self.info = info
         self.tile = tile
         self.overlap = overlap
@@ -224,7 +224,7 @@ class Predictor:
         self, image: np.ndarray, probability_of: int | None = None, uncertainty: bool = False
     ) -> Prediction:
         """Class mask (and optionally ``probability_of``'s probability, the uncertainty of
-        :class:`vitiseg.uncertainty.ClassEntropy`) at the photo's size."""
+        :class:`vitiseg.canopy.uncertainty.ClassEntropy`) at the photo's size."""
         original = image.shape[:2]
         bands = self.photo_logits_rows(image)
         mask = np.empty(original, np.uint8)

@@ -1,0 +1,1 @@
+"""The network and what runs it: spec, weights, ONNX contract, backends, the loaded model, tiled inference."""
