@@ -209,4 +209,4 @@ def test_preload_larger_than_free_memory_is_refused(tmp_path: Path, monkeypatch,
     monkeypatch.setattr(vitiseg.data.prepare, "available_memory", lambda: 100_000)
     data = make_dataset(tmp_path / "data")
     err = attempt(data, tmp_path / "out", capsys, "-p")
-    assert "--pré-load needs" in err and "train without -p" in err
+    assert "--pré-load needs" in err and "train with --no-pre-load" in err

@@ -23,8 +23,3 @@ def test_bad_k_or_cover_is_refused():
         cover.lai_from_cover(0.5, k=0)
     with pytest.raises(ValueError, match=r"cover must be in \[0, 1\]"):
         cover.lai_from_cover(1.5)
-
-
-def test_leaf_class_comes_from_the_names():
-    assert cover.leaf_class_index(["background", "wood", "Leaves"]) == 2
-    assert cover.leaf_class_index(["Class 0", "Class 1"]) == 1

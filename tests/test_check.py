@@ -22,7 +22,7 @@ def test_class_counts_after_a_class_map(dataset: Path):
 
 def test_mask_values_above_the_classes_are_listed_with_the_fix(dataset: Path):
     with pytest.raises(
-        DataError, match=r"img00_bin.png: mask values \[2\] are not below 2.*--class-map"
+        DataError, match=r"img00_bin.png: mask values \[2\] are not below 2.*class_map="
     ):
         check_pairs(find_pairs(dataset)[:1], 2)
 
@@ -55,7 +55,7 @@ def test_palette_and_16_bit_masks_with_valid_values_are_accepted(dataset: Path):
 
 def test_class_map_of_the_wrong_length_is_reported(dataset: Path):
     with pytest.raises(
-        DataError, match=r"mask values \[2\] are not below 2 \(--class-map has 2 entries\)"
+        DataError, match=r"mask values \[2\] are not below 2 \(class_map= has 2 entries\)"
     ):
         check_pairs(find_pairs(dataset)[:1], 2, class_map=(0, 1))
 

@@ -115,7 +115,7 @@ def test_empty_suffix_with_png_photos_in_another_folder(tmp_path: Path):
 
 
 def test_empty_suffix_in_one_folder_is_explained(dataset: Path):
-    with pytest.raises(DataError, match="empty --mask-suffix needs the masks in another folder"):
+    with pytest.raises(DataError, match="empty mask_suffix= needs the masks in another folder"):
         find_pairs(dataset, mask_suffix="")
 
 

@@ -11,8 +11,8 @@ import pytest
 from conftest import run_cli
 from PIL import Image
 
+from vitiseg.data.photos import photo_datetime
 from vitiseg.data.synthetic import draw_vineyard
-from vitiseg.predict import photo_datetime
 
 
 def photo(width: int = 160, height: int = 96, seed: int = 0) -> np.ndarray:
@@ -179,7 +179,7 @@ def test_a_training_folder_gives_its_photos_not_its_masks(tmp_path: Path):
     are predicted (issue #26: masks were predicted as photos)."""
     from conftest import make_dataset
 
-    from vitiseg.predict import collect_photos
+    from vitiseg.data.photos import collect_photos
 
     seed_layout = make_dataset(tmp_path / "seed", n=3)
     Image.fromarray(photo()).save(seed_layout / "lonely_bin.png")  # no photo: a photo itself

@@ -38,7 +38,7 @@ def test_camera_is_the_name_before_its_date_or_the_folder_or_a_regex():
 
 
 def test_a_photo_without_camera_is_refused():
-    with pytest.raises(DataError, match="camera is not found .* --camera-from folder"):
+    with pytest.raises(DataError, match="camera is not found .* camera_from=folder"):
         season.cameras(pd.Series(["x/IMG_0001.jpg"]))
 
 
@@ -46,7 +46,7 @@ def test_photos_without_date_are_refused_with_what_to_do():
     table = pd.DataFrame(
         {"file": ["cam_a.jpg", "cam_b.jpg"], "datetime": ["2024-05-01T10:00:00", None]}
     )
-    with pytest.raises(DataError, match=r"1 photo\(s\) without a date .* --date-from mtime"):
+    with pytest.raises(DataError, match=r"1 photo\(s\) without a date .* date_from=mtime"):
         season.dates(table)
 
 

@@ -11,6 +11,7 @@ import torch
 from conftest import make_dataset, run_cli
 
 from vitiseg.canopy import trait_accuracy, traits
+from vitiseg.canopy.roles import roles_from_names
 from vitiseg.engine.network import ModelInfo, ModelSpec, build_model, export_model
 from vitiseg.evaluate import read_test_csv
 
@@ -42,7 +43,7 @@ def test_predict_writes_every_trait_column(model5: Path, tmp_path: Path):
 
     mask = read_mask(out / "masks" / "img00.png")
     image = decode_image(data / "img00.jpg")[0]
-    expected = traits.photo_traits(mask, image, traits.roles_from_names(NAMES), NAMES)
+    expected = traits.photo_traits(mask, image, roles_from_names(NAMES), NAMES)
     row = table.set_index("file").loc[str(data / "img00.jpg")]
     for column in ("leaf_cover", "canopy_height", "porosity", "leaf_gcc", "leaf_hue"):
         want = expected[column]
@@ -77,7 +78,7 @@ def test_a_role_outside_the_model_exits_2(model5: Path, tmp_path: Path):
         "--pipe-class", "9",
     )  # fmt: skip
     assert result.returncode == 2
-    assert "pipe class 9 is not a class of this model (0..4" in result.stderr
+    assert "--pipe-class 9: not a class of this model (0 background, 1 leaf" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
 
 
@@ -104,7 +105,7 @@ def test_evaluate_reports_each_trait_error(model5: Path, tmp_path: Path):
 
     truth = read_mask(data / "img00_bin.png")
     true_traits = traits.photo_traits(
-        truth, decode_image(data / "img00.jpg")[0], traits.roles_from_names(NAMES), NAMES
+        truth, decode_image(data / "img00.jpg")[0], roles_from_names(NAMES), NAMES
     )
     assert table.loc["img00", ("Porosity", "True")] == pytest.approx(true_traits["porosity"])
     assert "Traits, predicted against true masks:" in result.stdout

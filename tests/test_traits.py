@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from vitiseg.canopy import cover, traits
-from vitiseg.canopy.traits import Roles
-from vitiseg.data.masks import IGNORE_INDEX
+from vitiseg.canopy.roles import Roles
 from vitiseg.errors import DataError
+from vitiseg.data.masks import IGNORE_INDEX
 
 NAMES = ["background", "leaf", "inter-row", "pipe", "trunk"]
 FIVE = Roles(leaf=1, inter_row=2, pipe=3, trunk=4)
@@ -19,27 +19,6 @@ def block(height=100, width=200, top=20, bottom=59, left=50, right=149) -> np.nd
     mask = np.zeros((height, width), np.uint8)
     mask[top : bottom + 1, left : right + 1] = 1
     return mask
-
-
-def test_roles_come_from_names_and_options_override_them():
-    assert traits.roles_from_names(NAMES) == FIVE
-    assert traits.roles_from_names(["bg", "Leaves", "wood"]) == Roles(leaf=1)
-    assert traits.roles_from_names(NAMES, leaf=2, pipe=4, trunk=3) == Roles(2, 2, 4, 3)
-    assert traits.roles_from_names(["background", "leaf", "wood"]).base_rule == "leaf-bottom"
-
-
-def test_roles_outside_the_model_or_a_one_class_model_are_refused():
-    with pytest.raises(DataError, match=r"leaf class 7 is not a class of this model \(0..2"):
-        traits.roles_from_names(["a", "b", "c"], leaf=7)
-    with pytest.raises(DataError, match="no leaf class"):
-        traits.roles_from_names(["background"])
-
-
-def test_note_says_porosity_falls_back_without_pipe_or_trunk():
-    note = traits.roles_note(Roles(leaf=1), ["background", "leaf", "wood"])
-    assert "porosity is measured down to the bottom of the leaves" in note
-    assert "inter_row_hue stays empty" in note
-    assert traits.roles_note(FIVE, NAMES) is None
 
 
 def test_canopy_height_of_a_rectangle_is_its_height():

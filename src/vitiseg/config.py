@@ -46,7 +46,7 @@ def parse_max_time(text: str | None) -> timedelta | str | None:
         return timedelta(minutes=float(text))
     if re.fullmatch(r"\d{2}:\d{2}:\d{2}:\d{2}", text):
         return text
-    raise ConfigError(f"--max-time {text!r}: give minutes (90) or DD:HH:MM:SS (00:12:00:00)")
+    raise ConfigError(f"max_time={text!r}: give minutes (90) or DD:HH:MM:SS (00:12:00:00)")
 
 
 @dataclass
@@ -101,47 +101,50 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         for option, value, rule in (
-            ("-c/--classes", self.classes, Range(low=2)),
-            ("-e/--epochs", self.epochs, AT_LEAST_1),
-            ("-bs/--batch_size", self.batch_size, AT_LEAST_1),
-            ("-lr/--learning_rate", self.learning_rate, POSITIVE),
-            ("-wd/--weight_decay", self.weight_decay, AT_LEAST_0),
-            ("-s/--save", self.save_every, AT_LEAST_1),
-            ("--crop-size", self.crop_size, SIDE),
-            ("--crops-per-image", self.crops_per_image, AT_LEAST_1),
-            ("--scale", self.scale, SCALE),
-            ("--workers", self.workers, AT_LEAST_0),
-            ("--seed", self.seed, AT_LEAST_0),
-            ("--devices", self.devices, AT_LEAST_1),
-            ("--num-nodes", self.num_nodes, AT_LEAST_1),
-            ("--patience", self.patience, AT_LEAST_1),
-            ("--warmup", self.warmup, OPEN_SHARE),
-            ("--ema", self.ema, OPEN_SHARE),
-            ("--pseudo-threshold", self.pseudo_threshold, OPEN_SHARE),
-            ("--unlabeled-share", self.unlabeled_share, OPEN_SHARE),
+            ("classes", self.classes, Range(low=2)),
+            ("epochs", self.epochs, AT_LEAST_1),
+            ("batch_size", self.batch_size, AT_LEAST_1),
+            ("learning_rate", self.learning_rate, POSITIVE),
+            ("weight_decay", self.weight_decay, AT_LEAST_0),
+            ("save_every", self.save_every, AT_LEAST_1),
+            ("crop_size", self.crop_size, SIDE),
+            ("crops_per_image", self.crops_per_image, AT_LEAST_1),
+            ("scale", self.scale, SCALE),
+            ("workers", self.workers, AT_LEAST_0),
+            ("seed", self.seed, AT_LEAST_0),
+            ("devices", self.devices, AT_LEAST_1),
+            ("num_nodes", self.num_nodes, AT_LEAST_1),
+            ("patience", self.patience, AT_LEAST_1),
+            ("warmup", self.warmup, OPEN_SHARE),
+            ("ema", self.ema, OPEN_SHARE),
+            ("pseudo_threshold", self.pseudo_threshold, OPEN_SHARE),
+            ("unlabeled_share", self.unlabeled_share, OPEN_SHARE),
         ):
             check(option, value, rule)
         if self.augment not in AUGMENTATIONS:
-            raise ConfigError(f"--augment {self.augment!r}: choose from {', '.join(AUGMENTATIONS)}")
+            raise ConfigError(f"augment={self.augment!r}: choose from {', '.join(AUGMENTATIONS)}")
         if self.loss not in LOSSES:
-            raise ConfigError(f"--loss {self.loss!r}: choose from {', '.join(LOSSES)}")
+            raise ConfigError(f"loss={self.loss!r}: choose from {', '.join(LOSSES)}")
         if self.precision not in PRECISIONS:
-            raise ConfigError(
-                f"--precision {self.precision!r}: choose from {', '.join(PRECISIONS)}"
-            )
+            raise ConfigError(f"precision={self.precision!r}: choose from {', '.join(PRECISIONS)}")
         if self.class_weights not in CLASS_WEIGHTS:
             raise ConfigError(
-                f"--class-weights {self.class_weights!r}: choose {', '.join(CLASS_WEIGHTS)}"
+                f"class_weights={self.class_weights!r}: choose {', '.join(CLASS_WEIGHTS)}"
             )
         if self.logger not in LOGGERS:
-            raise ConfigError(f"--logger {self.logger!r}: choose from {', '.join(LOGGERS)}")
+            raise ConfigError(f"logger={self.logger!r}: choose from {', '.join(LOGGERS)}")
         if self.teacher and not self.unlabeled:
-            raise ConfigError("--teacher labels the --unlabeled photos: give --unlabeled DIR too")
+            raise ConfigError(
+                f"teacher={self.teacher} labels unlabeled photos: give unlabeled=DIR too"
+            )
         if self.split and self.group_by:
-            raise ConfigError("--split and --group-by exclude each other: the file decides")
+            raise ConfigError(
+                f"split={self.split} and group_by={self.group_by!r} exclude each other: the file decides"
+            )
         if self.class_names is not None and len(self.class_names) != self.classes:
             raise ConfigError(
-                f"--class-names gives {len(self.class_names)} names for {self.classes} classes"
+                f"class_names={','.join(self.class_names)}: {len(self.class_names)} names for "
+                f"{self.classes} classes"
             )
 
     @property
@@ -176,8 +179,8 @@ class InferenceOptions:
     precision: str = "auto"
 
     def __post_init__(self) -> None:
-        check("--tile", self.tile, SIDE)
-        check("--overlap", self.overlap, OVERLAP)
-        check("--batch-size", self.batch_size, AT_LEAST_1)
+        check("tile", self.tile, SIDE)
+        check("overlap", self.overlap, OVERLAP)
+        check("batch_size", self.batch_size, AT_LEAST_1)
         if self.precision not in ("auto", "32", "bf16", "16"):
-            raise ConfigError(f"--precision {self.precision!r}: choose auto, 32, bf16 or 16")
+            raise ConfigError(f"precision={self.precision!r}: choose auto, 32, bf16 or 16")

@@ -131,7 +131,7 @@ def evaluate(
         if bad:
             raise DataError(
                 f"{pair.mask}: mask values {bad} are not classes of this model "
-                f"(0..{classes - 1}); see --class-map"
+                f"(0..{classes - 1}); see class_map="
             )
         prediction = model.predict(image).mask
         confusion = confusion_of(truth, prediction, classes)

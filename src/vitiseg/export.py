@@ -231,7 +231,7 @@ def run_photos(model_dir: Path, parts: tuple[str, ...]) -> list[Path]:
 
 
 def _photo_paths(inputs: list[str]) -> list[Path]:
-    from vitiseg.predict import collect_photos
+    from vitiseg.data.photos import collect_photos
 
     return [photo.path for photo in collect_photos(inputs)]
 
@@ -271,24 +271,24 @@ def export_run(
     from vitiseg.engine.tiling import Predictor
 
     if quantize not in (None, "int8"):
-        raise ConfigError(f"--quantize {quantize!r}: only int8 is supported")
+        raise ConfigError(f"quantize={quantize!r}: only int8 is supported")
     require_onnx("onnx", "onnxscript", "onnxruntime")
     model_dir = resolve_model_dir(model)
     name = ONNX_INT8_FILE if quantize else ONNX_FILE
     out = Path(output) if output else model_dir / name
     if out.exists() and not overwrite:
-        raise ConfigError(f"{out} exists; give --overwrite to replace it, or -o another file")
+        raise ConfigError(f"{out} exists; give overwrite=True to replace it, or another output=")
     checks = _photo_paths(check) if check else run_photos(model_dir, ("valid", "test"))
     if not checks:
         raise ConfigError(
             f"no photos to check the export against: {model_dir} has no split.csv with "
-            "validation or test photos on disk; give --check PHOTOS"
+            "validation or test photos on disk; give check=PHOTOS"
         )
     calibration: list[Path] = []
     if quantize:
         calibration = _photo_paths(calibrate) if calibrate else run_photos(model_dir, ("train",))
         if not calibration:
-            raise ConfigError("no training photos to calibrate on; give --calibrate PHOTOS")
+            raise ConfigError("no training photos to calibrate on; give calibrate=PHOTOS")
     net, info = load_model(model_dir)
     with tempfile.TemporaryDirectory(prefix="vitiseg-export-") as tmp:
         fp32 = out if not quantize else Path(tmp) / ONNX_FILE

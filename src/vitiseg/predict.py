@@ -8,13 +8,10 @@ read is reported and skipped; the others are still processed.
 from __future__ import annotations
 
 import csv
-import glob
 import io
 import logging
-import re
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +19,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from vitiseg.data.imageio import decode_image, read_mask
-from vitiseg.data.layout import IMAGE_EXTENSIONS, find_image_mask_folders, without_masks
+from vitiseg.data.photos import Photo, photo_datetime
 from vitiseg.engine.loaded import Model
 from vitiseg.engine.network import ModelInfo
 from vitiseg.errors import DataError
@@ -31,19 +28,6 @@ from vitiseg.util.atomic import atomic_path, write_text
 from vitiseg.util.prefetch import prefetch
 
 log = logging.getLogger(__name__)
-
-_NAME_DATE = re.compile(
-    r"(\d{4})[-_]?(\d{2})[-_]?(\d{2})(?:[_T -]?(\d{2})[-_:]?(\d{2})[-_:]?(\d{2}))?"
-)
-_EXIF_DATETIME_ORIGINAL, _EXIF_DATETIME, _EXIF_IFD = 36867, 306, 0x8769
-
-
-@dataclass(frozen=True)
-class Photo:
-    """An input photo and the name its outputs take (its path under the input folder)."""
-
-    path: Path
-    key: str
 
 
 @dataclass
@@ -54,68 +38,6 @@ class PredictReport:
     skipped: int = 0
     failed: list[tuple[Path, str]] = field(default_factory=list)
     seconds: float = 0.0
-
-
-def collect_photos(inputs: list[str], recursive: bool = False) -> list[Photo]:
-    """Files, folders (``recursive`` for sub-folders) and glob patterns -> photos, sorted.
-
-    In a folder, the masks of a training set are left out: ``NAME_bin.png`` beside
-    ``NAME.jpg`` (and the other known mask suffixes), and ``masks/`` beside ``images/``.
-
-    Raises:
-        DataError: an input that does not exist, or two photos with the same output name.
-    """
-    photos: list[Photo] = []
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            if (layout := find_image_mask_folders(path)) is not None:
-                path = layout[0]  # a training set's images/ beside masks/
-            found = path.rglob("*") if recursive else path.iterdir()
-            files = without_masks(
-                sorted(p for p in found if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
-            )
-            photos += [Photo(p, p.relative_to(path).with_suffix("").as_posix()) for p in files]
-        elif path.is_file():
-            photos.append(Photo(path, path.stem))
-        elif matches := sorted(glob.glob(item, recursive=recursive)):
-            photos += [
-                Photo(Path(m), Path(m).stem)
-                for m in matches
-                if Path(m).suffix.lower() in IMAGE_EXTENSIONS
-            ]
-        else:
-            raise DataError(f"{item}: no such file, folder or matching pattern")
-    seen: dict[str, Path] = {}
-    for photo in photos:
-        if photo.key in seen and seen[photo.key] != photo.path:
-            raise DataError(
-                f"{seen[photo.key]} and {photo.path} would both write outputs named {photo.key}; give their folder instead"
-            )
-        seen[photo.key] = photo.path
-    if not photos:
-        raise DataError(f"no photos ({', '.join(IMAGE_EXTENSIONS)}) in {', '.join(inputs)}")
-    return list({p.key: p for p in photos}.values())
-
-
-def photo_datetime(path: Path) -> str:
-    """When the photo was taken: EXIF DateTimeOriginal, else a date in its name, else ''."""
-    try:
-        with Image.open(path) as image:
-            exif = image.getexif()
-            value = exif.get_ifd(_EXIF_IFD).get(_EXIF_DATETIME_ORIGINAL) or exif.get(_EXIF_DATETIME)
-        if value:
-            return datetime.strptime(str(value).strip(), "%Y:%m:%d %H:%M:%S").isoformat()
-    except (OSError, ValueError):
-        pass
-    match = _NAME_DATE.search(path.stem)
-    if match:
-        parts = [int(p) if p else 0 for p in match.groups()]
-        try:
-            return datetime(*parts).isoformat()
-        except ValueError:
-            return ""
-    return ""
 
 
 class PhotoPredictor:

@@ -1,7 +1,7 @@
 """Rules for option values, kept in one place for the config dataclasses and the CLI.
 
 A rule is called with a value and raises ``ValueError`` saying what would be valid. The
-config dataclasses apply rules with :func:`check` (a ``ConfigError`` naming the option);
+config dataclasses apply rules with :func:`check` (a ``ConfigError`` naming the parameter);
 the command line applies the same rules while parsing (``vitiseg.cli.options``), so a bad
 value is refused before any work starts.
 """
@@ -77,15 +77,19 @@ SCALE = Range(0, 4, low_open=True)
 SIDE = MultipleOf(32)
 
 
-def check(option: str, value, rule) -> None:
-    """Apply ``rule`` to an option's value; a ``ConfigError`` naming the option if it fails.
+def check(parameter: str, value, rule) -> None:
+    """Apply ``rule`` to a parameter's value; a ``ConfigError`` naming the parameter if it
+    fails (``k=0: must be above 0``; the command line spells it as its flag).
 
     Example:
-        >>> check("--k", 0.7, POSITIVE)
+        >>> check("k", 0.7, POSITIVE)
+        >>> check("k", 0, POSITIVE)
+        Traceback (most recent call last):
+        vitiseg.errors.ConfigError: k=0: must be above 0
     """
     if value is None:
         return
     try:
         rule(value)
     except ValueError as exc:
-        raise ConfigError(f"{option} {exc}, got {value}") from None
+        raise ConfigError(f"{parameter}={value}: {exc}") from None

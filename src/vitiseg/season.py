@@ -107,7 +107,7 @@ def read_predictions(folder: str | Path) -> pd.DataFrame:
         raise DataError(f"{table_path}: no photos in it")
     if "leaf_cover" not in table:
         raise DataError(
-            f"{table_path}: no leaf_cover column: the masks have no leaf class (see --leaf-class)"
+            f"{table_path}: no leaf_cover column: the masks have no leaf class (see leaf_class=)"
         )
     missing = [t for t in TRAITS if t not in table]
     if missing:
@@ -131,7 +131,7 @@ def cameras(files: pd.Series, rule: str = "name", regex: str | None = None) -> p
         how = "its folder"
     else:
         pattern = re.compile(regex if regex else NAME_CAMERA)
-        how = f"--camera {regex!r}" if regex else "its name (no date in it)"
+        how = f"camera={regex!r}" if regex else "its name (no date in it)"
 
         def match(path: Path) -> str | None:
             hit = pattern.search(path.stem)
@@ -142,7 +142,7 @@ def cameras(files: pd.Series, rule: str = "name", regex: str | None = None) -> p
     if len(bad):
         raise DataError(
             f"{len(bad)} photo(s) whose camera is not found from {how}, e.g. {bad.iloc[0]}: "
-            "name them CAMERA_YYYY-MM-DD_HHMMSS.jpg, or use --camera-from folder or --camera REGEX"
+            "name them CAMERA_YYYY-MM-DD_HHMMSS.jpg, or use camera_from=folder or camera=REGEX"
         )
     return found.astype(str)
 
@@ -165,7 +165,7 @@ def dates(table: pd.DataFrame, date_from: str = "auto") -> pd.Series:
     if len(bad):
         raise DataError(
             f"{len(bad)} photo(s) without a date in EXIF or in the name, e.g. {bad.iloc[0]}: name "
-            "them CAMERA_YYYY-MM-DD_HHMMSS.jpg, or pass --date-from mtime (the file's time)"
+            "them CAMERA_YYYY-MM-DD_HHMMSS.jpg, or pass date_from=mtime (the file's time)"
         )
     return stamps.dt.normalize()
 
@@ -211,7 +211,7 @@ def measure_quality(files: pd.Series, camera: pd.Series, day: pd.Series) -> pd.D
         except (OSError, ValueError) as exc:
             raise DataError(
                 f"{files[i]}: cannot read the photo for the quality checks ({exc}); give "
-                "--no-quality-checks to summarise without them"
+                "quality_checks=False to summarise without them"
             ) from None
         brightness = float(grey.mean())
         overexposed = float((grey >= WHITE).mean())
@@ -434,8 +434,8 @@ def check_output(out: str | Path, overwrite: bool = False, update: bool = False)
     own_predictions = (out / "predictions" / "canopy.csv").is_file()
     if there and not overwrite and not (update and own_predictions):
         raise DataError(
-            f"{out} already holds a season ({', '.join(there)}); give --overwrite to replace "
-            "it, or another -o folder (a season made with --model is updated by running the "
+            f"{out} already holds a season ({', '.join(there)}); give overwrite=True to replace "
+            "it, or another output= folder (a season made with model= is updated by running the "
             "same command again with the new photos)"
         )
 
@@ -484,7 +484,7 @@ def rows_from_masks(
     """
     from vitiseg.canopy.traits import photo_traits
     from vitiseg.data.imageio import decode_image, read_mask
-    from vitiseg.predict import photo_datetime
+    from vitiseg.data.photos import photo_datetime
 
     rows = []
     for pair in tqdm(pairs, desc="Measuring masks", unit="photo", disable=None):
@@ -493,7 +493,7 @@ def rows_from_masks(
         if bad:
             raise DataError(
                 f"{pair.mask}: mask values {bad} are not among the {len(class_names)} classes "
-                f"{', '.join(class_names)} (see --class-names)"
+                f"{', '.join(class_names)} (see class_names=)"
             )
         image = decode_image(pair.image)[0]
         row = {"file": str(pair.image), "width": mask.shape[1], "height": mask.shape[0],

@@ -91,12 +91,12 @@ def check_devices(devices: int, device: str) -> None:
     import torch
 
     if devices < 1:
-        raise ConfigError(f"--devices must be at least 1, got {devices}")
+        raise ConfigError(f"devices={devices}: must be at least 1")
     on_gpu = device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())
     present = torch.cuda.device_count() if on_gpu else os.cpu_count() or 1
     kind = "GPU(s)" if on_gpu else "CPU core(s)"
     if devices > present:
-        raise ConfigError(f"--devices {devices}: this machine has {present} {kind}")
+        raise ConfigError(f"devices={devices}: this machine has {present} {kind}")
 
 
 def launch(devices: int, argv: list[str]) -> int:

@@ -20,7 +20,6 @@ from vitiseg.data.masks import IGNORE_INDEX
 DEFAULT_K = 0.7
 MAX_COVER = 0.99
 """Covers above this are clipped before the logarithm (full cover has no finite LAI)."""
-LEAF_NAMES = ("leaf", "leaves", "feuille", "feuilles", "canopy")
 
 
 def class_cover(mask: np.ndarray, num_classes: int) -> np.ndarray:
@@ -47,11 +46,3 @@ def lai_from_cover(cover: float, k: float = DEFAULT_K) -> float:
     if not 0 <= cover <= 1:
         raise ValueError(f"cover must be in [0, 1], got {cover}")
     return -math.log(1 - min(cover, MAX_COVER)) / k
-
-
-def leaf_class_index(class_names: list[str], default: int = 1) -> int:
-    """The class called leaf (or leaves, feuille, canopy), else ``default``."""
-    for index, name in enumerate(class_names):
-        if name.strip().lower() in LEAF_NAMES:
-            return index
-    return default

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from vitiseg.canopy import traits
+from vitiseg.canopy.roles import Roles
 
 COMPARED = {
     "canopy_height": "Canopy height",
@@ -32,7 +33,7 @@ def true_and_predicted(
     truth: np.ndarray,
     prediction: np.ndarray,
     image: np.ndarray,
-    roles: traits.Roles,
+    roles: Roles,
     class_names: list[str],
 ) -> dict:
     """``{(label, "True"): value, (label, "Predicted"): value}`` for every compared trait."""

@@ -18,19 +18,16 @@ The traits, as columns of ``canopy.csv`` (:func:`photo_traits`):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 from scipy import ndimage
 
 from vitiseg.canopy import cover
+from vitiseg.canopy.roles import Roles
 from vitiseg.data.masks import IGNORE_INDEX
 from vitiseg.errors import DataError
 
-INTER_ROW_NAMES = ("inter-row", "inter_row", "interrow", "inter row", "ground", "soil")
-PIPE_NAMES = ("pipe", "irrigation pipe", "irrigation", "drip line", "dripline")
-TRUNK_NAMES = ("trunk", "trunks", "tronc")
 MIN_PATCH = 1e-4
 """Leaf patches smaller than this share of the photo are ignored by height and porosity."""
 TRAIT_COLUMNS = (
@@ -38,86 +35,6 @@ TRAIT_COLUMNS = (
     "porosity_rule", "leaf_hue", "inter_row_hue", "leaf_gcc", "leaf_gcc_p90",
 )  # fmt: skip
 """The trait columns of a photo's row, after the ``cover_NAME`` columns."""
-
-
-@dataclass(frozen=True)
-class Roles:
-    """Which class index plays each part; None where the model has no such class."""
-
-    leaf: int
-    inter_row: int | None = None
-    pipe: int | None = None
-    trunk: int | None = None
-
-    @property
-    def base_rule(self) -> str:
-        """The porosity base line the classes allow: ``pipe``, ``trunk`` or ``leaf-bottom``."""
-        return (
-            "pipe"
-            if self.pipe is not None
-            else "trunk"
-            if self.trunk is not None
-            else "leaf-bottom"
-        )
-
-
-def _find(class_names: list[str], names: tuple[str, ...]) -> int | None:
-    for index, name in enumerate(class_names):
-        if name.strip().lower() in names:
-            return index
-    return None
-
-
-def roles_from_names(
-    class_names: list[str],
-    leaf: int | None = None,
-    inter_row: int | None = None,
-    pipe: int | None = None,
-    trunk: int | None = None,
-) -> Roles:
-    """Class roles from the class names; an index given overrides the name's.
-
-    The leaf is the class named leaf (leaves, feuille, canopy), else class 1 as in
-    :func:`vitiseg.canopy.cover.leaf_class_index`; inter-row, pipe and trunk classes are found by
-    name (``inter-row``, ``ground``, ``soil``; ``pipe``, ``irrigation``; ``trunk``) or absent.
-
-    Raises:
-        DataError: a model with a single class, or an index outside the model's classes.
-
-    Example:
-        >>> roles_from_names(["background", "leaf", "inter-row", "pipe", "trunk"])
-        Roles(leaf=1, inter_row=2, pipe=3, trunk=4)
-    """
-    n = len(class_names)
-    if n < 2:
-        raise DataError(f"a model with classes {class_names} has no leaf class to measure")
-    roles = Roles(
-        cover.leaf_class_index(class_names) if leaf is None else leaf,
-        _find(class_names, INTER_ROW_NAMES) if inter_row is None else inter_row,
-        _find(class_names, PIPE_NAMES) if pipe is None else pipe,
-        _find(class_names, TRUNK_NAMES) if trunk is None else trunk,
-    )
-    for role, index in vars(roles).items():
-        if index is not None and not 0 <= index < n:
-            raise DataError(
-                f"{role.replace('_', '-')} class {index} is not a class of this model "
-                f"(0..{n - 1}: {', '.join(class_names)})"
-            )
-    return roles
-
-
-def roles_note(roles: Roles, class_names: list[str]) -> str | None:
-    """One line for the user where some trait falls back or stays empty, else None."""
-    notes = []
-    if roles.base_rule == "leaf-bottom":
-        notes.append(
-            "no pipe or trunk class: porosity is measured down to the bottom of the leaves"
-        )
-    if roles.inter_row is None:
-        notes.append("no inter-row class: inter_row_hue stays empty")
-    if not notes:
-        return None
-    return f"classes {', '.join(class_names)}: " + "; ".join(notes)
 
 
 def leaf_columns(leaf: np.ndarray, min_patch: float = MIN_PATCH) -> tuple[np.ndarray, ...]:

@@ -1,7 +1,8 @@
 """Command line: ``vitiseg train|evaluate|predict|season|report|export|masks|synth``.
 
 Only parses arguments and calls library functions. User mistakes (VitisegError) print one
-message and exit with code 2; no traceback.
+message and exit with code 2; no traceback. Library messages name Python parameters
+(``leaf_class=9``); they are printed with the command's flags (``--leaf-class 9``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from tqdm import tqdm
 
 from vitiseg import __version__
 from vitiseg.cli import evaluate, export, masks, predict, report, season, synth, train
+from vitiseg.cli.options import in_flags
 from vitiseg.errors import TrainingFault, VitisegError
 from vitiseg.util.quiet import quiet_libraries
 
@@ -27,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in (train, evaluate, predict, season, report, export, masks, synth):
         command.add_parser(sub)
+    for command_parser in sub.choices.values():
+        command_parser.set_defaults(parser=command_parser)  # to spell errors in its flags
     return parser
 
 
@@ -59,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         with quiet_libraries():
             return args.handler(args)
     except VitisegError as exc:
-        print(f"vitiseg {args.command}: error: {exc}", file=sys.stderr)
+        print(f"vitiseg {args.command}: error: {in_flags(str(exc), args.parser)}", file=sys.stderr)
         return 2
     except TrainingFault as exc:
         print(f"vitiseg {args.command}: training stopped: {exc}", file=sys.stderr)

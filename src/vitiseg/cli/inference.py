@@ -83,5 +83,6 @@ def add_canopy_options(p: argparse.ArgumentParser) -> None:
 
 def role_classes(args: argparse.Namespace) -> dict[str, int | None]:
     """``--inter-row-class``, ``--pipe-class``, ``--trunk-class`` as keyword arguments of
-    :func:`vitiseg.canopy.traits.roles_from_names`."""
-    return {"inter_row": args.inter_row_class, "pipe": args.pipe_class, "trunk": args.trunk_class}
+    :func:`vitiseg.canopy.roles.roles_from_names`."""
+    names = ("inter_row_class", "pipe_class", "trunk_class")
+    return {name: getattr(args, name) for name in names}

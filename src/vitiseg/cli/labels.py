@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from vitiseg.cli import options as o
+from vitiseg.data.photos import DEFAULT_MASK_SUFFIX
 from vitiseg.rules import AT_LEAST_1
 
 
@@ -38,7 +39,11 @@ def add_import_parser(masks: argparse._SubParsersAction) -> None:
         help="folder of the photos (default: JPEGImages/ of a CVAT export, else the JSON "
         "file's folder and its images/)",
     )
-    p.add_argument("--suffix", default="_bin", help="mask name suffix (default: _bin)")
+    p.add_argument(
+        "--suffix",
+        default=DEFAULT_MASK_SUFFIX,
+        help=f"mask name suffix (default: {DEFAULT_MASK_SUFFIX})",
+    )
     p.add_argument("--copy", action="store_true", help="copy the photos (default: hard links)")
     p.add_argument(
         "--skip-missing", action="store_true", help="import the photos found, list the others"

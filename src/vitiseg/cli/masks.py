@@ -6,6 +6,7 @@ import argparse
 
 from vitiseg.cli import options as o
 from vitiseg.cli.labels import add_import_parser
+from vitiseg.data.photos import DEFAULT_MASK_SUFFIX
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -29,7 +30,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         type=o.existing_file,
         help="YAML file mapping colours to classes (with a tolerance)",
     )
-    c.add_argument("--suffix", default="_bin", help="mask name suffix (default: _bin)")
+    c.add_argument(
+        "--suffix",
+        default=DEFAULT_MASK_SUFFIX,
+        help=f"mask name suffix (default: {DEFAULT_MASK_SUFFIX})",
+    )
     c.add_argument("--strip", default="", help="remove this from the end of annotation names first")
     c.add_argument("--overwrite", action="store_true", help="replace existing masks")
     c.set_defaults(handler=run_convert)

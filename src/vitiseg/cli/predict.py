@@ -82,9 +82,10 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from vitiseg import shard as sharding
-    from vitiseg.canopy.traits import roles_note
+    from vitiseg.canopy.roles import roles_note
+    from vitiseg.data.photos import collect_photos
     from vitiseg.engine.loaded import Model
-    from vitiseg.predict import PhotoPredictor, collect_photos, predict_photos
+    from vitiseg.predict import PhotoPredictor, predict_photos
 
     shard = sharding.current_shard()
     if args.devices != 1 and not sharding.launched():

@@ -131,20 +131,21 @@ first or after the last photo is reported with its reason instead of a date.
 
 def _table(args: argparse.Namespace, out: Path):
     from vitiseg import season
-    from vitiseg.canopy import traits
+    from vitiseg.canopy.roles import roles_from_names, roles_note
 
     if args.model and args.masks:
         raise ConfigError("give either --model (predict the photos) or --masks, not both")
     if args.model:
+        from vitiseg.data.photos import collect_photos
         from vitiseg.engine.loaded import Model
-        from vitiseg.predict import PhotoPredictor, collect_photos, predict_photos
+        from vitiseg.predict import PhotoPredictor, predict_photos
 
         model = Model(
             args.model, inference_options(args), args.leaf_class, args.k, role_classes(args)
         )
         photos = collect_photos(args.inputs, args.recursive)
         worker = PhotoPredictor(model, out / "predictions", False, False)
-        if note := traits.roles_note(model.roles, model.class_names):
+        if note := roles_note(model.roles, model.class_names):
             print(f"note: {note}")
         report = predict_photos(photos, worker, overwrite=False)
         print(f"{report.done} photo(s) predicted, {report.skipped} already done, "
@@ -161,8 +162,8 @@ def _table(args: argparse.Namespace, out: Path):
                 "background,leaf,inter-row,pipe,trunk)"
             )
         names = args.class_names
-        roles = traits.roles_from_names(names, args.leaf_class, **role_classes(args))
-        if note := traits.roles_note(roles, names):
+        roles = roles_from_names(names, args.leaf_class, **role_classes(args))
+        if note := roles_note(roles, names):
             print(f"note: {note}")
         pairs = [pair for folder in args.inputs for pair in find_pairs(folder, args.mask_suffix)]
         table = season.rows_from_masks(pairs, names, roles, args.k)

@@ -43,9 +43,9 @@ def _check_one(pair: Pair, num_classes: int, class_map: tuple[int, ...] | None) 
     bad = values[values >= limit].tolist()
     if bad:
         hint = (
-            f"--class-map has {limit} entries"
+            f"class_map= has {limit} entries"
             if class_map
-            else f"-c/--classes is {num_classes}; use --classes or --class-map to merge classes"
+            else f"classes={num_classes}; use classes= or class_map= to merge classes"
         )
         return f"{pair.mask}: mask values {bad} are not below {limit} ({hint})"
     counts = np.bincount(remap(mask, class_map).ravel(), minlength=num_classes)

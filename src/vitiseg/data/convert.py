@@ -11,7 +11,8 @@ from PIL import Image
 from tqdm import tqdm
 
 from vitiseg.data.imageio import read_mask
-from vitiseg.data.layout import IMAGE_EXTENSIONS, mask_files
+from vitiseg.data.layout import mask_files
+from vitiseg.data.photos import DEFAULT_MASK_SUFFIX, image_files
 from vitiseg.errors import DataError
 from vitiseg.util.atomic import atomic_path
 
@@ -30,7 +31,7 @@ def convert_folder(
     source: str | Path,
     target: str | Path,
     converter: Callable[[np.ndarray], tuple[np.ndarray, int]],
-    suffix: str = "_bin",
+    suffix: str = DEFAULT_MASK_SUFFIX,
     strip: str = "",
     overwrite: bool = False,
 ) -> list[Converted]:
@@ -44,7 +45,7 @@ def convert_folder(
     source, target = Path(source), Path(target)
     if not source.is_dir():
         raise DataError(f"{source}: no such directory")
-    files = sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
+    files = image_files(source)
     if not files:
         raise DataError(f"{source}: no annotation images (.png, .jpg, .tif) found")
     names = [p.stem.removesuffix(strip) if strip else p.stem for p in files]
@@ -52,7 +53,7 @@ def convert_folder(
     existing = [p for p in outputs if p.exists()]
     if existing and not overwrite:
         raise DataError(
-            f"{existing[0]} already exists ({len(existing)} such files); pass --overwrite to replace them"
+            f"{existing[0]} already exists ({len(existing)} such files); pass overwrite=True to replace them"
         )
     results = []
     for path, output in tqdm(

@@ -166,7 +166,7 @@ def export_predictions(
     photos: list, out: str | Path, fmt: str, classes: list[str], image_url: str = ""
 ) -> Path:
     """Export the masks ``vitiseg predict`` wrote in ``out/masks`` as ``fmt`` into
-    ``out/export``; ``photos`` are :class:`vitiseg.predict.Photo` (path, key)."""
+    ``out/export``; ``photos`` are :class:`vitiseg.data.photos.Photo` (path, key)."""
     out = Path(out)
     masks_in = out / "masks"
     triples = (

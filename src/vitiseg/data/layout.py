@@ -6,12 +6,16 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from vitiseg.data.photos import (
+    DEFAULT_MASK_SUFFIX,
+    IMAGE_EXTENSIONS,
+    KNOWN_MASK_SUFFIXES,
+    MASK_EXTENSIONS,
+    find_image_mask_folders,
+    image_files,
+)
 from vitiseg.errors import DataError
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff")
-MASK_EXTENSIONS = (".png", ".tif", ".tiff")
-KNOWN_MASK_SUFFIXES = ("_bin", "_mask", "_label", "_gt")
-IMAGE_MASK_FOLDERS = (("images", "masks"), ("img", "ann"), ("JPEGImages", "SegmentationClass"))
 SPLIT_FOLDERS = {"train": ("train",), "valid": ("valid", "val"), "test": ("test",)}
 
 
@@ -39,14 +43,6 @@ def _by_stem(paths: list[Path], directory: Path, what: str) -> dict[str, Path]:
     return {stem: paths_[0] for stem, paths_ in found.items()}
 
 
-def _files(directory: Path, extensions: tuple[str, ...]) -> list[Path]:
-    return sorted(
-        p
-        for p in directory.iterdir()
-        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in extensions
-    )
-
-
 def _list_examples(names: list[str]) -> str:
     shown = ", ".join(sorted(names)[:5])
     return shown + (f" and {len(names) - 5} more" if len(names) > 5 else "")
@@ -54,35 +50,22 @@ def _list_examples(names: list[str]) -> str:
 
 def detect_mask_suffix(masks_in: Path) -> str:
     """The first of :data:`KNOWN_MASK_SUFFIXES` that some mask file in ``masks_in`` ends with."""
-    stems = [p.stem for p in _files(masks_in, MASK_EXTENSIONS)]
+    stems = [p.stem for p in image_files(masks_in, MASK_EXTENSIONS)]
     for suffix in KNOWN_MASK_SUFFIXES:
         if any(stem.endswith(suffix) for stem in stems):
             return suffix
-    return KNOWN_MASK_SUFFIXES[0]
+    return DEFAULT_MASK_SUFFIX
 
 
 def _detect_suffix(directory: Path, masks_in: Path) -> str:
     """``""`` when the masks are in their own folder under the photos' own names, else
     the known suffix found (see :func:`detect_mask_suffix`)."""
     if masks_in.resolve() != directory.resolve():
-        photos = {p.stem for p in _files(directory, IMAGE_EXTENSIONS)}
-        masks = {p.stem for p in _files(masks_in, MASK_EXTENSIONS)}
+        photos = {p.stem for p in image_files(directory, IMAGE_EXTENSIONS)}
+        masks = {p.stem for p in image_files(masks_in, MASK_EXTENSIONS)}
         if photos & masks:
             return ""
     return detect_mask_suffix(masks_in)
-
-
-def find_image_mask_folders(directory: str | Path) -> tuple[Path, Path] | None:
-    """The ``(photos, masks)`` sub-folders of ``directory``, if it holds one of
-    :data:`IMAGE_MASK_FOLDERS` (names compared without case), else None."""
-    directory = Path(directory)
-    if not directory.is_dir():
-        return None
-    folders = {p.name.lower(): p for p in directory.iterdir() if p.is_dir()}
-    for images, masks in IMAGE_MASK_FOLDERS:
-        if images.lower() in folders and masks.lower() in folders:
-            return folders[images.lower()], folders[masks.lower()]
-    return None
 
 
 def find_pairs(
@@ -118,18 +101,18 @@ def find_pairs(
         mask_suffix = _detect_suffix(directory, masks_in)
     if mask_suffix == "" and same_folder:
         raise DataError(
-            f"{directory}: an empty --mask-suffix needs the masks in another folder "
-            "(--mask-dir), or photos and masks would have the same names"
+            f"{directory}: an empty mask_suffix= needs the masks in another folder "
+            "(mask_dir=), or photos and masks would have the same names"
         )
     all_masks = _by_stem(
-        [p for p in _files(masks_in, MASK_EXTENSIONS) if p.stem.endswith(mask_suffix)],
+        [p for p in image_files(masks_in, MASK_EXTENSIONS) if p.stem.endswith(mask_suffix)],
         masks_in,
         "mask",
     )
     masks = {stem[: len(stem) - len(mask_suffix)]: path for stem, path in all_masks.items()}
     image_paths = [
         p
-        for p in _files(directory, IMAGE_EXTENSIONS)
+        for p in image_files(directory, IMAGE_EXTENSIONS)
         if not (same_folder and p.stem.endswith(mask_suffix))
     ]
     images = _by_stem(image_paths, directory, "photo")
@@ -139,13 +122,13 @@ def find_pairs(
     if not images and not masks:
         raise DataError(
             f"{directory}: no photos found (expected NAME.jpg beside NAME{mask_suffix}.png; "
-            "see --mask-suffix and --mask-dir)"
+            "see mask_suffix= and mask_dir=)"
         )
     orphans = sorted(set(images) - set(masks))
     if orphans:
         raise DataError(
             f"{directory}: {len(orphans)} photo(s) without a mask {shown} in "
-            f"{masks_in}: {_list_examples(orphans)} (wrong --mask-suffix or --mask-dir?)"
+            f"{masks_in}: {_list_examples(orphans)} (wrong mask_suffix= or mask_dir=?)"
         )
     widowed = sorted(set(masks) - set(images))
     if widowed:
@@ -198,14 +181,14 @@ def mask_files(directory: str | Path, mask_suffix: str | None = None) -> list[Pa
         raise DataError(f"{directory}: no such directory")
     if (found := find_image_mask_folders(directory)) is not None:
         directory = found[1]
-    files = _files(directory, MASK_EXTENSIONS)
+    files = image_files(directory, MASK_EXTENSIONS)
     if mask_suffix is None:
         stems = [p.stem for p in files]
         known = [s for s in KNOWN_MASK_SUFFIXES if any(stem.endswith(s) for stem in stems)]
         mask_suffix = known[0] if known else ""
     files = [p for p in files if p.stem.endswith(mask_suffix)]
     if not files:
-        raise DataError(f"{directory}: no masks NAME{mask_suffix}.png found (see --mask-suffix)")
+        raise DataError(f"{directory}: no masks NAME{mask_suffix}.png found (see mask_suffix=)")
     return files
 
 
@@ -230,25 +213,6 @@ def find_split_folders(directory: str | Path) -> dict[str, Path] | None:
             "subfolder; give all three or none"
         )
     return found
-
-
-def without_masks(files: list[Path]) -> list[Path]:
-    """``files`` less the masks of others among them: ``NAME_bin.png`` beside ``NAME.jpg``,
-    for each of :data:`KNOWN_MASK_SUFFIXES` (the seed's layout, given to ``predict``).
-
-    Example:
-        >>> [p.name for p in without_masks([Path("a.jpg"), Path("a_bin.png"), Path("b_bin.png")])]
-        ['a.jpg', 'b_bin.png']
-    """
-    stems = {(p.parent, p.stem) for p in files}
-    return [
-        p
-        for p in files
-        if not any(
-            p.stem.endswith(s) and (p.parent, p.stem.removesuffix(s)) in stems
-            for s in KNOWN_MASK_SUFFIXES
-        )
-    ]
 
 
 def typical_photo_size(pairs: list[Pair], sample: int = 20) -> tuple[int, int]:

@@ -26,13 +26,13 @@ def parse_class_map(text: str | None, num_classes: int) -> tuple[int, ...] | Non
         mapping = tuple(int(v) for v in text.split(","))
     except ValueError:
         raise ConfigError(
-            f"--class-map {text!r}: expected comma-separated integers, e.g. 0,1,0,0,2"
+            f"class_map={text!r}: expected comma-separated integers, e.g. 0,1,0,0,2"
         ) from None
     bad = sorted({v for v in mapping if not 0 <= v < num_classes})
     if bad:
         raise ConfigError(
-            f"--class-map {text!r}: targets {bad} are not classes 0..{num_classes - 1} "
-            f"(-c/--classes is {num_classes})"
+            f"class_map={text!r}: targets {bad} are not classes 0..{num_classes - 1} "
+            f"(classes={num_classes})"
         )
     return mapping
 

@@ -54,7 +54,7 @@ def split_pairs(config: TrainConfig, split_csv: Path | None = None) -> dict[str,
     split_csv = split_csv or (Path(config.split) if config.split else None)
     if split_csv is not None:
         if not split_csv.is_file():
-            raise DataError(f"--split {split_csv}: no such file")
+            raise DataError(f"split={split_csv}: no such file")
         splits = read_split(split_csv, config.directory)
     elif (
         found := find_split_pairs(config.directory, config.mask_suffix, config.mask_dir)
@@ -104,8 +104,8 @@ def prepare(config: TrainConfig, split_csv: Path | None = None) -> PreparedData:
         need, free = data.preload_bytes(config.scale), available_memory()
         if free is not None and need > 0.8 * free:
             raise DataError(
-                f"--pré-load needs {need / 2**30:.1f} GiB for the train and valid images but only "
-                f"{free / 2**30:.1f} GiB is available; train without -p, or with --no-pre-load "
+                f"preload=True needs {need / 2**30:.1f} GiB for the train and valid images but only "
+                f"{free / 2**30:.1f} GiB is available; train with preload=False "
                 "(images load lazily)"
             )
     return data

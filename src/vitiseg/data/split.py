@@ -22,7 +22,7 @@ VALID_SIZE = 0.4  # of what remains after the test split, as in the seed
 def _group_of(name: str, pattern: re.Pattern[str]) -> str:
     match = pattern.search(name)
     if not match:
-        raise DataError(f"{name}: --group-by {pattern.pattern!r} does not match this file name")
+        raise DataError(f"{name}: group_by={pattern.pattern!r} does not match this file name")
     return match.group(1) if match.groups() else match.group(0)
 
 
@@ -49,14 +49,14 @@ def split_names(
         pattern = re.compile(group_by)
     except re.error as exc:
         raise ConfigError(
-            f"--group-by {group_by!r}: not a valid regular expression ({exc})"
+            f"group_by={group_by!r}: not a valid regular expression ({exc})"
         ) from None
     groups: dict[str, list[str]] = {}
     for name in sorted(names):
         groups.setdefault(_group_of(name, pattern), []).append(name)
     if len(groups) < 3:
         raise DataError(
-            f"--group-by {group_by!r} finds {len(groups)} group(s) ({', '.join(groups)}); "
+            f"group_by={group_by!r} finds {len(groups)} group(s) ({', '.join(groups)}); "
             "at least 3 are needed for train/valid/test"
         )
     by_group = split_names(sorted(groups), seed=seed)

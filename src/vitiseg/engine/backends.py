@@ -148,15 +148,15 @@ def load_engine(model_path: str | Path, backend: str, device: str, precision: st
             onnxruntime missing (names the extra to install).
     """
     if backend not in BACKENDS:
-        raise ConfigError(f"--backend {backend!r}: choose from {', '.join(BACKENDS)}")
+        raise ConfigError(f"backend={backend!r}: choose from {', '.join(BACKENDS)}")
     path = Path(model_path)
     is_onnx = path.suffix.lower() == ".onnx"
     torch_device = resolve_device(device)
     if is_onnx and backend == "torch":
-        raise ConfigError(f"{path} is an ONNX file: use --backend onnxruntime (or auto)")
+        raise ConfigError(f"{path} is an ONNX file: use backend=onnxruntime (or auto)")
     if is_onnx or backend == "onnxruntime":
         if not _onnxruntime_installed():
-            raise ConfigError(f"--backend onnxruntime needs onnxruntime; {EXTRA_HINT}")
+            raise ConfigError(f"backend=onnxruntime needs onnxruntime; {EXTRA_HINT}")
         onnx_path = path if is_onnx else _onnx_beside(path, strict=True)
         if onnx_path is None:
             raise ConfigError(

@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from vitiseg.canopy import cover, traits
+from vitiseg.canopy.roles import roles_from_names
 from vitiseg.config import InferenceOptions
 from vitiseg.data.imageio import decode_image
 from vitiseg.engine.backends import load_engine
 from vitiseg.engine.network import ModelInfo, resolve_model_dir
 from vitiseg.engine.tiling import Prediction, Predictor
-from vitiseg.errors import ConfigError
 from vitiseg.rules import POSITIVE, check
 
 
@@ -34,8 +34,9 @@ class Model:
         inference: device, tiles, TTA, precision (defaults: :class:`InferenceOptions`).
         leaf_class: the class counted as leaf (default: the class named leaf, else 1).
         k: extinction coefficient of the LAI estimate.
-        roles: class indices of ``inter_row``, ``pipe``, ``trunk`` for the canopy traits
-            (default: found from the class names; see :func:`vitiseg.canopy.traits.roles_from_names`).
+        roles: ``inter_row_class``, ``pipe_class``, ``trunk_class`` indices for the canopy
+            traits (default: found from the class names; see
+            :func:`vitiseg.canopy.roles.roles_from_names`).
         backend: ``torch``, ``onnxruntime`` or ``auto`` (see :mod:`vitiseg.engine.backends`);
             ``path`` may then be an ``.onnx`` file from ``vitiseg export``.
 
@@ -53,22 +54,14 @@ class Model:
         roles: dict[str, int | None] | None = None,
         backend: str = "auto",
     ) -> None:
-        check("--k", k, POSITIVE)
+        check("k", k, POSITIVE)
         options = inference or InferenceOptions()
         self.engine = load_engine(path, backend, options.device, options.precision)
         self.info, self.precision = self.engine.info, self.engine.precision
         is_onnx = Path(path).suffix.lower() == ".onnx"
         self.directory = Path(path).parent if is_onnx else resolve_model_dir(path)
-        classes = self.info.spec.classes
-        self.leaf_class = (
-            leaf_class if leaf_class is not None else cover.leaf_class_index(self.info.class_names)
-        )
-        if not 0 <= self.leaf_class < classes:
-            names = ", ".join(f"{i} {n}" for i, n in enumerate(self.info.class_names))
-            raise ConfigError(
-                f"--leaf-class {self.leaf_class} is not a class of this model ({names})"
-            )
-        self.roles = traits.roles_from_names(self.class_names, self.leaf_class, **(roles or {}))
+        self.roles = roles_from_names(self.class_names, leaf_class, **(roles or {}))
+        self.leaf_class = self.roles.leaf
         self.k = k
         self.predictor = Predictor(
             self.engine.model, self.info, str(self.engine.device), options.tile, options.overlap,

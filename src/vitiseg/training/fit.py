@@ -59,7 +59,7 @@ def refuse_earlier_run(run: Run) -> None:
     """A new run never writes into a folder that already holds one, unless told to."""
     raise ConfigError(
         f"{run.root} already holds a run; resume it with -r -m {run.last}, "
-        "choose another -n/--name or -o/--output, or pass --overwrite to replace it"
+        "choose another name= or output=, or pass overwrite=True to replace it"
     )
 
 
@@ -163,7 +163,7 @@ def lightning_logger(kind: str, folder: Path, name: str):
         return False
     package = LOGGER_PACKAGES.get(kind)
     if package and importlib.util.find_spec(package) is None:
-        raise ConfigError(f"--logger {kind} needs the {package} package: pip install {package}")
+        raise ConfigError(f"logger={kind} needs the {package} package: pip install {package}")
     from lightning.pytorch import loggers
 
     if kind == "csv":
@@ -266,7 +266,7 @@ def _fault_message(exc: Exception, run: Run, epochs_done: int) -> str:
         else "no epoch had finished, so there is no checkpoint"
     )
     advice = (
-        "try a lower learning rate (-lr) or --precision 32"
+        "try a lower learning rate (learning_rate=) or precision=32"
         if isinstance(exc, NonFiniteLossError)
         else "free some disk space"
     )
@@ -296,7 +296,7 @@ def _train(config: TrainConfig, resume_from: Path | None, overwrite: bool) -> Ru
         if not resume_from.is_file():
             raise ConfigError(
                 f"{resume_from}: no checkpoint to resume from (the run may have stopped before "
-                "its first epoch ended); start it again with --overwrite"
+                "its first epoch ended); start it again with overwrite=True"
             )
         epochs_done = check_checkpoint(resume_from)
     replace = resume_from is None and is_rank_zero() and run.holds_files()
@@ -308,7 +308,7 @@ def _train(config: TrainConfig, resume_from: Path | None, overwrite: bool) -> Ru
         config.arch, config.encoder, config.classes, decoder_channels=config.decoder_channels
     )
     if config.sync_batchnorm and not torch.cuda.is_available():
-        raise ConfigError("--sync-batchnorm works on GPUs only (PyTorch's SyncBatchNorm)")
+        raise ConfigError("sync_batchnorm=True works on GPUs only (PyTorch's SyncBatchNorm)")
     data = prepare(config, run.split_file if resume_from and run.split_file.is_file() else None)
     precision = resolve_precision(config.precision, config.accelerator)
     if config.accelerator == "cpu" or not torch.cuda.is_available():

@@ -39,11 +39,11 @@ from vitiseg.data.dataset import rescale
 from vitiseg.data.imageio import decode_image
 from vitiseg.data.layout import Pair
 from vitiseg.data.masks import IGNORE_INDEX
+from vitiseg.data.photos import Photo, collect_photos
 from vitiseg.data.sampler import EpochSampler
 from vitiseg.engine.network import ModelInfo
 from vitiseg.engine.tiling import Predictor
 from vitiseg.errors import ConfigError, DataError
-from vitiseg.predict import Photo, collect_photos
 from vitiseg.util.atomic import atomic_path
 from vitiseg.util.hardware import resolve_precision
 
@@ -73,14 +73,14 @@ def unlabeled_photos(
     try:
         found = collect_photos([str(directory)], recursive=True)
     except DataError as exc:
-        raise DataError(f"--unlabeled: {exc}") from None
+        raise DataError(f"unlabeled={directory}: {exc}") from None
     photos = [
         photo
         for photo in found
         if photo.path.resolve() not in taken and not photo.path.resolve().is_relative_to(run_root)
     ]
     if not photos:
-        raise DataError(f"--unlabeled {directory}: no photos besides the labelled ones")
+        raise DataError(f"unlabeled={directory}: no photos besides the labelled ones")
     if len(photos) > MOST_PHOTOS:
         log.info("--unlabeled: %d of the %d photos (a seeded sample)", MOST_PHOTOS, len(photos))
         photos = sorted(random.Random(seed).sample(photos, MOST_PHOTOS), key=lambda p: p.key)
@@ -93,7 +93,7 @@ def unlabeled_photos(
             continue
         readable.append(photo)
     if not readable:
-        raise DataError(f"--unlabeled {directory}: none of its {len(photos)} photos can be read")
+        raise DataError(f"unlabeled={directory}: none of its {len(photos)} photos can be read")
     return readable
 
 
@@ -116,7 +116,7 @@ def read_photo_list(path: Path) -> list[Photo]:
     for photo in photos:
         if not photo.path.is_file():
             raise DataError(
-                f"{photo.path}: an --unlabeled photo of this run (listed in {path}) is gone; "
+                f"{photo.path}: an unlabelled photo of this run (listed in {path}) is gone; "
                 "put it back to resume"
             )
     return photos
@@ -170,7 +170,7 @@ def load_teacher(config: TrainConfig) -> Predictor:
 
     if Path(config.teacher).suffix.lower() == ".onnx":
         raise ConfigError(
-            f"--teacher {config.teacher}: give the run or model folder, not its .onnx file "
+            f"teacher={config.teacher}: give the run or model folder, not its .onnx file "
             "(the teacher labels in PyTorch)"
         )
     precision = autocast_of(resolve_precision(config.precision, config.accelerator))
@@ -179,7 +179,7 @@ def load_teacher(config: TrainConfig) -> Predictor:
     teacher = load(config.teacher, inference=options, backend="torch")
     if teacher.classes != config.classes:
         raise ConfigError(
-            f"--teacher {config.teacher}: its {teacher.classes} classes "
+            f"teacher={config.teacher}: its {teacher.classes} classes "
             f"({', '.join(teacher.class_names)}) are not this run's {config.classes} "
             f"({', '.join(config.names_of_classes)})"
         )

@@ -22,6 +22,7 @@ from tqdm import tqdm
 from vitiseg.data.imageio import image_size
 from vitiseg.data.importers.common import Export, Item, Layer, class_order
 from vitiseg.data.importers.validate import shown
+from vitiseg.data.photos import DEFAULT_MASK_SUFFIX
 from vitiseg.errors import DataError
 from vitiseg.util.atomic import write_text
 
@@ -48,7 +49,7 @@ def read_export(fmt: str, source: str | Path, images: str | Path | None = None) 
         raise DataError(f"{source}: no such file or folder")
     images = Path(images) if images else None
     if images is not None and not images.is_dir():
-        raise DataError(f"--images {images}: no such folder")
+        raise DataError(f"images={images}: no such folder")
     if fmt == "cvat":
         from vitiseg.data.importers.cvat import read_cvat
 
@@ -103,14 +104,14 @@ def _check(export: Export, classes: list[str], skip_missing: bool) -> tuple[list
         for layer in item.layers:
             if layer.label not in classes:
                 raise DataError(
-                    f"{layer.where}: label {layer.label!r} is not in --classes ({','.join(classes)})"
+                    f"{layer.where}: label {layer.label!r} is not in classes= ({','.join(classes)})"
                 )
     missing = [item for item in export.items if item.photo is None]
     if missing and not skip_missing:
         examples = ", ".join(shown(item.wanted or item.name) for item in missing[:3])
         raise DataError(
             f"{len(missing)} labelled photo(s) not found, e.g. {examples} (of {missing[0].where}); "
-            "give their folder with --images, or --skip-missing to import the others"
+            "give their folder with images=, or skip_missing=True to import the others"
         )
     return [i for i in export.items if i.photo is not None], [i.wanted or i.name for i in missing]
 
@@ -130,7 +131,7 @@ def _move_into(staging: Path, target: Path, overwrite: bool) -> None:
     for path in sorted(staging.iterdir()):
         destination = target / path.name
         if destination.exists() and not overwrite:  # appeared while importing
-            raise DataError(f"{destination} already exists; pass --overwrite to replace it")
+            raise DataError(f"{destination} already exists; pass overwrite=True to replace it")
         os.replace(path, destination)
 
 
@@ -140,7 +141,7 @@ def import_labels(
     target: str | Path,
     classes: list[str] | None = None,
     images: str | Path | None = None,
-    suffix: str = "_bin",
+    suffix: str = DEFAULT_MASK_SUFFIX,
     copy: bool = False,
     overwrite: bool = False,
     skip_missing: bool = False,
@@ -176,7 +177,7 @@ def import_labels(
     clash = [n for n in planned if (target / n).exists()]
     if clash and not overwrite:
         raise DataError(
-            f"{target / clash[0]} already exists ({len(clash)} such files); pass --overwrite to replace them"
+            f"{target / clash[0]} already exists ({len(clash)} such files); pass overwrite=True to replace them"
         )
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.importing-", dir=target.parent))

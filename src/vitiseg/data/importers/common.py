@@ -15,7 +15,7 @@ from types import ModuleType
 import numpy as np
 
 from vitiseg.data.importers.validate import polygon, shown
-from vitiseg.data.layout import IMAGE_EXTENSIONS
+from vitiseg.data.photos import IMAGE_EXTENSIONS
 from vitiseg.errors import DataError
 
 BACKGROUND = "background"
@@ -173,5 +173,5 @@ def class_order(labels: list[str], classes: list[str] | None) -> list[str]:
         return (background or [BACKGROUND]) + list(dict.fromkeys(rest))
     twice = sorted({c for c in classes if classes.count(c) > 1})
     if twice:
-        raise DataError(f"--classes names {twice[0]} twice")
+        raise DataError(f"classes= names {twice[0]} twice")
     return list(classes)

@@ -1,0 +1,111 @@
+"""Which class plays which part in the canopy traits: leaf, inter-row, pipe, trunk.
+
+Roles come from the class names (English or French, any case) unless an index is given;
+one check, one error, for every caller (``vitiseg.load``, evaluate, predict, season).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vitiseg.errors import ConfigError, DataError
+
+LEAF_NAMES = ("leaf", "leaves", "feuille", "feuilles", "canopy")
+INTER_ROW_NAMES = ("inter-row", "inter_row", "interrow", "inter row", "ground", "soil")
+PIPE_NAMES = ("pipe", "irrigation pipe", "irrigation", "drip line", "dripline")
+TRUNK_NAMES = ("trunk", "trunks", "tronc")
+DEFAULT_LEAF = 1
+"""The leaf class when no class is named leaf (the seed's masks: 0 background, 1 leaf)."""
+
+
+@dataclass(frozen=True)
+class Roles:
+    """Which class index plays each part; None where the model has no such class."""
+
+    leaf: int
+    inter_row: int | None = None
+    pipe: int | None = None
+    trunk: int | None = None
+
+    @property
+    def base_rule(self) -> str:
+        """The porosity base line the classes allow: ``pipe``, ``trunk`` or ``leaf-bottom``."""
+        if self.pipe is not None:
+            return "pipe"
+        return "trunk" if self.trunk is not None else "leaf-bottom"
+
+
+def find_class(class_names: list[str], names: tuple[str, ...]) -> int | None:
+    """Index of the first class whose name (stripped, any case) is one of ``names``.
+
+    Example:
+        >>> find_class(["background", "Leaves"], LEAF_NAMES)
+        1
+    """
+    for index, name in enumerate(class_names):
+        if name.strip().lower() in names:
+            return index
+    return None
+
+
+def leaf_class_index(class_names: list[str]) -> int:
+    """The class called leaf (or leaves, feuille, canopy), else :data:`DEFAULT_LEAF`.
+
+    Example:
+        >>> leaf_class_index(["background", "wood", "Leaves"]), leaf_class_index(["a", "b"])
+        (2, 1)
+    """
+    found = find_class(class_names, LEAF_NAMES)
+    return DEFAULT_LEAF if found is None else found
+
+
+def roles_from_names(
+    class_names: list[str],
+    leaf_class: int | None = None,
+    inter_row_class: int | None = None,
+    pipe_class: int | None = None,
+    trunk_class: int | None = None,
+) -> Roles:
+    """Class roles from the class names; an index given overrides the name's.
+
+    The leaf is the class named leaf (:func:`leaf_class_index`); inter-row, pipe and
+    trunk classes are found by name (``inter-row``, ``ground``, ``soil``; ``pipe``,
+    ``irrigation``; ``trunk``) or absent.
+
+    Raises:
+        DataError: a model with a single class.
+        ConfigError: an index outside the model's classes, named by its parameter.
+
+    Example:
+        >>> roles_from_names(["background", "leaf", "inter-row", "pipe", "trunk"])
+        Roles(leaf=1, inter_row=2, pipe=3, trunk=4)
+    """
+    n = len(class_names)
+    if n < 2:
+        raise DataError(f"a model with classes {class_names} has no leaf class to measure")
+    given = {"leaf_class": leaf_class, "inter_row_class": inter_row_class,
+             "pipe_class": pipe_class, "trunk_class": trunk_class}  # fmt: skip
+    for parameter, index in given.items():
+        if index is not None and not 0 <= index < n:
+            listed = ", ".join(f"{i} {name}" for i, name in enumerate(class_names))
+            raise ConfigError(f"{parameter}={index}: not a class of this model ({listed})")
+    return Roles(
+        leaf_class_index(class_names) if leaf_class is None else leaf_class,
+        find_class(class_names, INTER_ROW_NAMES) if inter_row_class is None else inter_row_class,
+        find_class(class_names, PIPE_NAMES) if pipe_class is None else pipe_class,
+        find_class(class_names, TRUNK_NAMES) if trunk_class is None else trunk_class,
+    )
+
+
+def roles_note(roles: Roles, class_names: list[str]) -> str | None:
+    """One line for the user where some trait falls back or stays empty, else None."""
+    notes = []
+    if roles.base_rule == "leaf-bottom":
+        notes.append(
+            "no pipe or trunk class: porosity is measured down to the bottom of the leaves"
+        )
+    if roles.inter_row is None:
+        notes.append("no inter-row class: inter_row_hue stays empty")
+    if not notes:
+        return None
+    return f"classes {', '.join(class_names)}: " + "; ".join(notes)

@@ -1,0 +1,140 @@
+"""The one photo finder: which files are photos, which are masks, and when a photo was taken.
+
+Every job that looks for photos (train, evaluate, predict, season, export, pseudo-labels,
+masks convert) uses the extensions, mask suffixes and folder layouts named here.
+"""
+
+from __future__ import annotations
+
+import glob
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from PIL import Image
+
+from vitiseg.errors import DataError
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff")
+MASK_EXTENSIONS = (".png", ".tif", ".tiff")
+KNOWN_MASK_SUFFIXES = ("_bin", "_mask", "_label", "_gt")
+IMAGE_MASK_FOLDERS = (("images", "masks"), ("img", "ann"), ("JPEGImages", "SegmentationClass"))
+DEFAULT_MASK_SUFFIX = KNOWN_MASK_SUFFIXES[0]
+"""The seed's mask name: ``NAME_bin.png`` beside ``NAME.jpg``."""
+
+_NAME_DATE = re.compile(
+    r"(\d{4})[-_]?(\d{2})[-_]?(\d{2})(?:[_T -]?(\d{2})[-_:]?(\d{2})[-_:]?(\d{2}))?"
+)
+_EXIF_DATETIME_ORIGINAL, _EXIF_DATETIME, _EXIF_IFD = 36867, 306, 0x8769
+
+
+@dataclass(frozen=True)
+class Photo:
+    """An input photo and the name its outputs take (its path under the input folder)."""
+
+    path: Path
+    key: str
+
+
+def image_files(directory: Path, extensions: tuple[str, ...] = IMAGE_EXTENSIONS) -> list[Path]:
+    """The files of ``directory`` with one of ``extensions`` (any case), hidden ones left out, sorted."""
+    return sorted(
+        p
+        for p in directory.iterdir()
+        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in extensions
+    )
+
+
+def find_image_mask_folders(directory: str | Path) -> tuple[Path, Path] | None:
+    """The ``(photos, masks)`` sub-folders of ``directory``, if it holds one of
+    :data:`IMAGE_MASK_FOLDERS` (names compared without case), else None."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return None
+    folders = {p.name.lower(): p for p in directory.iterdir() if p.is_dir()}
+    for images, masks in IMAGE_MASK_FOLDERS:
+        if images.lower() in folders and masks.lower() in folders:
+            return folders[images.lower()], folders[masks.lower()]
+    return None
+
+
+def without_masks(files: list[Path]) -> list[Path]:
+    """``files`` less the masks of others among them: ``NAME_bin.png`` beside ``NAME.jpg``,
+    for each of :data:`KNOWN_MASK_SUFFIXES` (the seed's layout, given to ``predict``).
+
+    Example:
+        >>> [p.name for p in without_masks([Path("a.jpg"), Path("a_bin.png"), Path("b_bin.png")])]
+        ['a.jpg', 'b_bin.png']
+    """
+    stems = {(p.parent, p.stem) for p in files}
+    return [
+        p
+        for p in files
+        if not any(
+            p.stem.endswith(s) and (p.parent, p.stem.removesuffix(s)) in stems
+            for s in KNOWN_MASK_SUFFIXES
+        )
+    ]
+
+
+def collect_photos(inputs: list[str], recursive: bool = False) -> list[Photo]:
+    """Files, folders (``recursive`` for sub-folders) and glob patterns -> photos, sorted.
+
+    In a folder, the masks of a training set are left out: ``NAME_bin.png`` beside
+    ``NAME.jpg`` (and the other known mask suffixes), and ``masks/`` beside ``images/``.
+
+    Raises:
+        DataError: an input that does not exist, or two photos with the same output name.
+    """
+    photos: list[Photo] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            if (layout := find_image_mask_folders(path)) is not None:
+                path = layout[0]  # a training set's images/ beside masks/
+            found = path.rglob("*") if recursive else path.iterdir()
+            files = without_masks(
+                sorted(p for p in found if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+            )
+            photos += [Photo(p, p.relative_to(path).with_suffix("").as_posix()) for p in files]
+        elif path.is_file():
+            photos.append(Photo(path, path.stem))
+        elif matches := sorted(glob.glob(item, recursive=recursive)):
+            photos += [
+                Photo(Path(m), Path(m).stem)
+                for m in matches
+                if Path(m).suffix.lower() in IMAGE_EXTENSIONS
+            ]
+        else:
+            raise DataError(f"{item}: no such file, folder or matching pattern")
+    seen: dict[str, Path] = {}
+    for photo in photos:
+        if photo.key in seen and seen[photo.key] != photo.path:
+            raise DataError(
+                f"{seen[photo.key]} and {photo.path} would both write outputs named {photo.key}; give their folder instead"
+            )
+        seen[photo.key] = photo.path
+    if not photos:
+        raise DataError(f"no photos ({', '.join(IMAGE_EXTENSIONS)}) in {', '.join(inputs)}")
+    return list({p.key: p for p in photos}.values())
+
+
+def photo_datetime(path: Path) -> str:
+    """When the photo was taken: EXIF DateTimeOriginal, else a date in its name, else ''."""
+    try:
+        with Image.open(path) as image:
+            exif = image.getexif()
+            value = exif.get_ifd(_EXIF_IFD).get(_EXIF_DATETIME_ORIGINAL) or exif.get(_EXIF_DATETIME)
+        if value:
+            return datetime.strptime(str(value).strip(), "%Y:%m:%d %H:%M:%S").isoformat()
+    except (OSError, ValueError):
+        pass
+    match = _NAME_DATE.search(path.stem)
+    if match:
+        parts = [int(p) if p else 0 for p in match.groups()]
+        try:
+            return datetime(*parts).isoformat()
+        except ValueError:
+            return ""
+    return ""
