@@ -15,7 +15,7 @@ import pandas as pd
 from common import AGROCAM, require
 
 from vitiseg import season
-from vitiseg.predict import photo_datetime
+from vitiseg.data.photos import photo_datetime
 
 
 def main() -> None:

@@ -7,8 +7,8 @@ import pytest
 
 from vitiseg.canopy import cover, traits
 from vitiseg.canopy.roles import Roles
-from vitiseg.errors import DataError
 from vitiseg.data.masks import IGNORE_INDEX
+from vitiseg.errors import DataError
 
 NAMES = ["background", "leaf", "inter-row", "pipe", "trunk"]
 FIVE = Roles(leaf=1, inter_row=2, pipe=3, trunk=4)
