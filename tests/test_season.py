@@ -11,6 +11,7 @@ from conftest import AGROCAM, needs_shared_data, run_cli, tree_snapshot
 from PIL import Image
 
 from vitiseg import season
+from vitiseg.canopy import trait_table
 from vitiseg.canopy.transitions import crossings
 from vitiseg.engine.network import ModelInfo, ModelSpec, build_model, export_model
 from vitiseg.errors import DataError
@@ -22,7 +23,7 @@ def photo_rows(days: list[str], camera: str = "cam", **traits) -> pd.DataFrame:
     rows = []
     for i, day in enumerate(days):
         row = {"file": f"/x/{camera}_{day}_120000.jpg", "datetime": f"{day}T12:00:00"}
-        row |= {t: traits.get(t, [0.5] * len(days))[i] for t in season.TRAITS}
+        row |= {t: traits.get(t, [0.5] * len(days))[i] for t in trait_table.DAILY}
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -205,7 +206,7 @@ def write_predict_folder(folder: Path, days: dict[str, list[str]]) -> Path:
             Image.fromarray(scene).save(path, quality=95)
             row = {"file": str(path), "width": 320, "height": 180, "datetime": f"{day}T12:00:00"}
             rows.append(
-                row | {t: 0.1 + 0.05 * i for t in season.TRAITS} | {"porosity_rule": "pipe"}
+                row | {t: 0.1 + 0.05 * i for t in trait_table.DAILY} | {"porosity_rule": "pipe"}
             )
     pd.DataFrame(rows).to_csv(folder / "canopy.csv", index=False)
     return folder

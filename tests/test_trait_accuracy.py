@@ -10,7 +10,7 @@ import pytest
 import torch
 from conftest import make_dataset, run_cli
 
-from vitiseg.canopy import trait_accuracy, traits
+from vitiseg.canopy import trait_accuracy, trait_table, traits
 from vitiseg.canopy.roles import roles_from_names
 from vitiseg.engine.network import ModelInfo, ModelSpec, build_model, export_model
 from vitiseg.evaluate import read_test_csv
@@ -37,7 +37,7 @@ def test_predict_writes_every_trait_column(model5: Path, tmp_path: Path):
     table = pd.read_csv(out / "canopy.csv")
     assert list(table.columns) == ["file", "width", "height", "datetime"] + [
         f"cover_{n}" for n in NAMES
-    ] + list(traits.TRAIT_COLUMNS)
+    ] + list(trait_table.COLUMNS)
     # the row is what traits computes from the saved mask and the photo
     from vitiseg.data.imageio import decode_image, read_mask
 
@@ -93,7 +93,7 @@ def test_evaluate_reports_each_trait_error(model5: Path, tmp_path: Path):
     assert result.returncode == 0, result.stderr
     table = read_test_csv(out / "Test_t.csv").drop(index="ALL")
     summary = json.loads((out / "summary.json").read_text())
-    assert set(summary["traits"]) == set(trait_accuracy.COMPARED)
+    assert set(summary["traits"]) == set(trait_table.COMPARED)
     height = summary["traits"]["canopy_height"]
     diff = (table[("Canopy height", "Predicted")] - table[("Canopy height", "True")]).dropna()
     assert height["photos"] == len(diff)

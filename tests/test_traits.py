@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from vitiseg.canopy import cover, traits
+from vitiseg.canopy import cover, trait_table, traits
 from vitiseg.canopy.roles import Roles
 from vitiseg.data.masks import IGNORE_INDEX
 from vitiseg.errors import DataError
@@ -155,7 +155,7 @@ def test_photo_traits_gives_every_column():
     image[mask == 1] = [20, 60, 20]  # gcc 0.6, hue 120
     image[mask == 2] = [120, 60, 0]  # hue 30
     row = traits.photo_traits(mask, image, FIVE, NAMES, k=0.5)
-    assert list(row) == [f"cover_{n}" for n in NAMES] + list(traits.TRAIT_COLUMNS)
+    assert list(row) == [f"cover_{n}" for n in NAMES] + list(trait_table.COLUMNS)
     assert row["leaf_cover"] == row["cover_leaf"] == 0.2
     assert row["lai_estimate"] == round(cover.lai_from_cover(0.2, 0.5), 4)
     assert (row["canopy_height"], row["canopy_height_px"]) == (0.4, 40.0)

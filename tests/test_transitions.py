@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from vitiseg import season
+from vitiseg.canopy import trait_table
 from vitiseg.canopy.circular import around
 from vitiseg.canopy.transitions import dated_transitions
 
@@ -85,7 +86,7 @@ def test_summarise_reports_gaps_edges_and_intervals(tmp_path):
             "dropped": "",
         }
     )
-    for trait in season.TRAITS:
+    for trait in trait_table.DAILY:
         photos[trait] = green_up(days.astype(float))
     result = season.summarise(photos, replicates=20)
     cover = result.transitions.query("trait == 'leaf_cover'").set_index("level")

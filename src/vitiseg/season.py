@@ -41,7 +41,8 @@ import pandas as pd
 from PIL import Image
 from tqdm import tqdm
 
-from vitiseg.canopy.circular import CIRCULAR_TRAITS, around, circular_mean
+from vitiseg.canopy.circular import around, circular_mean
+from vitiseg.canopy.trait_table import CIRCULAR, DAILY, TRANSITIONS
 from vitiseg.canopy.transitions import (
     CI,
     MAX_GAP,
@@ -63,12 +64,6 @@ MOVED = 0.05
 THUMB_WIDTH = 320
 SMOOTH_DAYS = 10.0
 """Default bandwidth of the smoothing spline, in days (see :func:`vitiseg.canopy.transitions.spline`)."""
-TRAITS = (
-    "leaf_cover", "lai_estimate", "canopy_height", "porosity", "leaf_hue", "inter_row_hue",
-    "leaf_gcc", "leaf_gcc_p90",
-)  # fmt: skip
-CIRCULAR = CIRCULAR_TRAITS
-TRANSITION_TRAITS = ("leaf_cover", "leaf_gcc")
 QUALITY_COLUMNS = ("brightness", "overexposed", "sharpness", "shift")
 NAME_CAMERA = r"^(.+?)[_\-. ]*\d{4}-?\d{2}-?\d{2}"
 """Default camera rule: the part of the file name before its date."""
@@ -109,7 +104,7 @@ def read_predictions(folder: str | Path) -> pd.DataFrame:
         raise DataError(
             f"{table_path}: no leaf_cover column: the masks have no leaf class (see leaf_class=)"
         )
-    missing = [t for t in TRAITS if t not in table]
+    missing = [t for t in DAILY if t not in table]
     if missing:
         raise DataError(
             f"{table_path}: no {', '.join(missing)} columns (written by an older vitiseg); run "
@@ -267,7 +262,7 @@ def daily(photos: pd.DataFrame) -> pd.DataFrame:
     circular mean), ``photos`` kept and ``dropped``."""
     kept = photos[photos["dropped"] == ""]
     keys = ["camera", "date"]
-    linear = [t for t in TRAITS if t not in CIRCULAR]
+    linear = [t for t in DAILY if t not in CIRCULAR]
     table = kept.groupby(keys)[linear].median()
     radians = np.radians(kept[list(CIRCULAR)].astype(float))
     parts = pd.concat(
@@ -320,7 +315,7 @@ def summarise(
     """Daily values, smoothed curves and transition dates (with intervals) of every camera.
 
     Args:
-        photos: one row per photo with ``camera``, ``date`` (day), the :data:`TRAITS` and a
+        photos: one row per photo with ``camera``, ``date`` (day), the daily traits (:data:`vitiseg.canopy.trait_table.DAILY`) and a
             ``dropped`` reason ('' to keep it).
         bandwidth: smoothing in days (see :func:`smooth`); None for cross-validation.
         max_gap: days without a usable photo that split the curves.
@@ -349,7 +344,7 @@ def summarise(
                     f"to {start + pd.Timedelta(days=gap_end):%Y-%m-%d} ({gap_end - gap_start:.0f} days "
                     f"> {max_gap:g}): the curves stop there"
                 )
-        for trait in TRAITS:
+        for trait in DAILY:
             values = group[trait].to_numpy(float)
             frame = {
                 "camera": camera, "date": group["date"].to_numpy(), "trait": trait,
@@ -357,7 +352,7 @@ def summarise(
                 "lower": np.nan, "upper": np.nan, "segment": _segments(days, kept, max_gap),
                 "photos": group["photos"].to_numpy(), "dropped": group["dropped"].to_numpy(),
             }  # fmt: skip
-            if trait in TRANSITION_TRAITS and with_values >= MIN_DAYS:
+            if trait in TRANSITIONS and with_values >= MIN_DAYS:
                 dated, frame["lower"], frame["upper"] = dated_transitions(
                     days, values, bandwidth, max_gap, ci, replicates, seed=number
                 )

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-CIRCULAR_TRAITS = ("leaf_hue", "inter_row_hue")
-"""The traits that are angles (hues, degrees)."""
-
 
 def circular_mean(degrees: np.ndarray) -> float:
     """The circular mean in [0, 360) of the finite values (nan if none, or if they cancel).

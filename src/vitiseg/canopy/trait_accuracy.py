@@ -16,17 +16,7 @@ import pandas as pd
 
 from vitiseg.canopy import traits
 from vitiseg.canopy.roles import Roles
-
-COMPARED = {
-    "canopy_height": "Canopy height",
-    "porosity": "Porosity",
-    "leaf_hue": "Leaf hue",
-    "inter_row_hue": "Inter-row hue",
-    "leaf_gcc": "Leaf gcc",
-    "leaf_gcc_p90": "Leaf gcc p90",
-}
-"""Trait column -> its label in ``Test_NAME.csv`` (leaf cover and LAI are already there)."""
-CIRCULAR = ("leaf_hue", "inter_row_hue")
+from vitiseg.canopy.trait_table import BY_NAME, COMPARED
 
 
 def true_and_predicted(
@@ -40,7 +30,8 @@ def true_and_predicted(
     true = traits.photo_traits(truth, image, roles, class_names)
     predicted = traits.photo_traits(prediction, image, roles, class_names)
     row = {}
-    for column, label in COMPARED.items():
+    for column in COMPARED:
+        label = BY_NAME[column].title
         row[(label, "True")] = true[column]
         row[(label, "Predicted")] = predicted[column]
     return row
@@ -64,12 +55,13 @@ def trait_errors(per_image: pd.DataFrame) -> dict:
         {'mae': 0.15, 'bias': -0.05, 'photos': 2}
     """
     errors = {}
-    for column, label in COMPARED.items():
+    for column in COMPARED:
+        label = BY_NAME[column].title
         if (label, "True") not in per_image:
             continue
         true = pd.to_numeric(per_image[(label, "True")], errors="coerce")
         predicted = pd.to_numeric(per_image[(label, "Predicted")], errors="coerce")
-        diff = difference(predicted, true, column in CIRCULAR).dropna()
+        diff = difference(predicted, true, BY_NAME[column].circular).dropna()
         errors[column] = {
             "mae": round(float(diff.abs().mean()), 6) if len(diff) else None,
             "bias": round(float(diff.mean()), 6) if len(diff) else None,
@@ -83,11 +75,11 @@ def summary_lines(errors: dict) -> list[str]:
     lines = []
     for column, figures in errors.items():
         if figures["mae"] is None:
-            lines.append(f"  {COMPARED[column]:<16} not measurable on these photos")
+            lines.append(f"  {BY_NAME[column].title:<16} not measurable on these photos")
         else:
-            unit = " deg" if column in CIRCULAR else ""
+            unit = " deg" if BY_NAME[column].circular else ""
             lines.append(
-                f"  {COMPARED[column]:<16} MAE {figures['mae']:.3f}{unit}  bias "
+                f"  {BY_NAME[column].title:<16} MAE {figures['mae']:.3f}{unit}  bias "
                 f"{figures['bias']:+.3f}{unit}  ({figures['photos']} photos)"
             )
     return lines

@@ -30,11 +30,6 @@ from vitiseg.errors import DataError
 
 MIN_PATCH = 1e-4
 """Leaf patches smaller than this share of the photo are ignored by height and porosity."""
-TRAIT_COLUMNS = (
-    "leaf_cover", "lai_estimate", "canopy_height", "canopy_height_px", "porosity",
-    "porosity_rule", "leaf_hue", "inter_row_hue", "leaf_gcc", "leaf_gcc_p90",
-)  # fmt: skip
-"""The trait columns of a photo's row, after the ``cover_NAME`` columns."""
 
 
 def leaf_columns(leaf: np.ndarray, min_patch: float = MIN_PATCH) -> tuple[np.ndarray, ...]:
@@ -218,7 +213,7 @@ def photo_traits(
     k: float = cover.DEFAULT_K,
 ) -> dict:
     """The trait columns of one photo's row: ``cover_NAME`` for each class, then
-    :data:`TRAIT_COLUMNS`. Without ``image`` the colour traits are nan.
+    :data:`vitiseg.canopy.trait_table.COLUMNS`. Without ``image`` the colour traits are nan.
 
     Raises:
         DataError: the mask and photo differ in size.

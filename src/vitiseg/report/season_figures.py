@@ -15,19 +15,10 @@ import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from vitiseg.canopy.circular import CIRCULAR_TRAITS, around, circular_mean  # noqa: E402
+from vitiseg.canopy.circular import around, circular_mean  # noqa: E402
+from vitiseg.canopy.trait_table import BY_NAME, DAILY  # noqa: E402
 from vitiseg.util.atomic import atomic_path  # noqa: E402
 
-LABELS = {
-    "leaf_cover": "leaf cover (share)",
-    "lai_estimate": "LAI estimate",
-    "canopy_height": "canopy height (share of photo)",
-    "porosity": "porosity (share of gaps)",
-    "leaf_hue": "leaf hue (deg)",
-    "inter_row_hue": "inter-row hue (deg)",
-    "leaf_gcc": "leaf gcc (mean)",
-    "leaf_gcc_p90": "leaf gcc (90th pct)",
-}
 LEVEL_STYLES = {0.10: ":", 0.25: "--", 0.50: "-"}
 
 
@@ -49,7 +40,7 @@ def plot_camera(season: pd.DataFrame, transitions: pd.DataFrame, camera: str, pa
     lines with their interval as whiskers); hues drawn around the camera's circular mean,
     so values on both sides of 0/360 stay together."""
     rows = season[season["camera"] == camera]
-    traits = [t for t in LABELS if t in set(rows["trait"])]
+    traits = [t for t in DAILY if t in set(rows["trait"])]
     columns = 2
     fig, axes = plt.subplots(
         (len(traits) + 1) // columns, columns, figsize=(11, 2.4 * ((len(traits) + 1) // 2)),
@@ -58,7 +49,7 @@ def plot_camera(season: pd.DataFrame, transitions: pd.DataFrame, camera: str, pa
     for ax, trait in zip(axes.flat, traits, strict=False):
         data = rows[rows["trait"] == trait]
         values, smoothed = data["value"], data["smoothed"]
-        if trait in CIRCULAR_TRAITS:
+        if BY_NAME[trait].circular:
             centre = circular_mean(values.to_numpy(float))
             values, smoothed = around(values, centre), around(smoothed, centre)
         ax.plot(data["date"], values, "o", ms=3.5, color="tab:green", label="daily value")
@@ -81,7 +72,7 @@ def plot_camera(season: pd.DataFrame, transitions: pd.DataFrame, camera: str, pa
             if pd.notna(t["lower"]):
                 ax.errorbar([t["date"]], [t["value"]], fmt="none", ecolor="tab:red", capsize=3,
                             xerr=[[t["date"] - t["lower"]], [t["upper"] - t["date"]]])  # fmt: skip
-        ax.set_ylabel(LABELS[trait], fontsize=8)
+        ax.set_ylabel(BY_NAME[trait].axis, fontsize=8)
         ax.grid(alpha=0.3)
         if trait in ("leaf_cover", "leaf_gcc"):
             ax.legend(fontsize=6, loc="best")
@@ -112,11 +103,11 @@ def plot_cameras(season: pd.DataFrame, path: Path, trait: str = "leaf_cover") ->
         ax.plot(rows["date"], rows["value"], "o", ms=3, color=colour, alpha=0.6)
         line = rows["smoothed"] if rows["smoothed"].notna().any() else rows["value"]
         ax.plot(rows["date"], line, "-", color=colour, label=camera)
-    ax.set_ylabel(LABELS.get(trait, trait))
+    ax.set_ylabel(BY_NAME[trait].axis if trait in BY_NAME else trait)
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))
     ax.grid(alpha=0.3)
     if data["camera"].nunique() <= 20:
         ax.legend(fontsize=7, ncol=2)
-    ax.set_title(f"{LABELS.get(trait, trait)} by camera")
+    ax.set_title(f"{BY_NAME[trait].axis if trait in BY_NAME else trait} by camera")
     fig.tight_layout()
     _save(fig, path)

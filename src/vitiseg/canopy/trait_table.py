@@ -1,0 +1,48 @@
+"""The canopy traits, once: each column of ``canopy.csv`` with its label, unit and kind.
+
+Traits (:mod:`vitiseg.canopy.traits`), their accuracy (:mod:`vitiseg.canopy.trait_accuracy`),
+the season (:mod:`vitiseg.season`) and its figures all read this table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Trait:
+    """One trait column: ``title`` heads tables (``Test_NAME.csv``), ``axis`` labels figures."""
+
+    name: str
+    title: str
+    axis: str
+    circular: bool = False
+    """An angle in degrees (a hue): averaged, differenced and smoothed on the circle."""
+    daily: bool = True
+    """Followed through the season (a number per photo, summarised per day)."""
+    compared: bool = True
+    """Its error against the true masks is measured by ``evaluate`` (leaf cover and LAI
+    have their own columns there)."""
+    transitions: bool = False
+    """Its transition dates (10/25/50 % of the season's amplitude) are computed."""
+
+
+TRAITS = (
+    Trait("leaf_cover", "Leaf cover", "leaf cover (share)", compared=False, transitions=True),
+    Trait("lai_estimate", "LAI estimate", "LAI estimate", compared=False),
+    Trait("canopy_height", "Canopy height", "canopy height (share of photo)"),
+    Trait("canopy_height_px", "Canopy height (px)", "canopy height (px)", daily=False, compared=False),
+    Trait("porosity", "Porosity", "porosity (share of gaps)"),
+    Trait("porosity_rule", "Porosity rule", "porosity base line", daily=False, compared=False),
+    Trait("leaf_hue", "Leaf hue", "leaf hue (deg)", circular=True),
+    Trait("inter_row_hue", "Inter-row hue", "inter-row hue (deg)", circular=True),
+    Trait("leaf_gcc", "Leaf gcc", "leaf gcc (mean)", transitions=True),
+    Trait("leaf_gcc_p90", "Leaf gcc p90", "leaf gcc (90th pct)"),
+)  # fmt: skip
+BY_NAME = {trait.name: trait for trait in TRAITS}
+COLUMNS = tuple(trait.name for trait in TRAITS)
+"""The trait columns of a photo's row in ``canopy.csv``, after the ``cover_NAME`` columns."""
+DAILY = tuple(trait.name for trait in TRAITS if trait.daily)
+CIRCULAR = tuple(trait.name for trait in TRAITS if trait.circular)
+COMPARED = tuple(trait.name for trait in TRAITS if trait.compared)
+TRANSITIONS = tuple(trait.name for trait in TRAITS if trait.transitions)
