@@ -22,7 +22,7 @@ from vitiseg.canopy import cover, trait_accuracy
 from vitiseg.config import InferenceOptions
 from vitiseg.data.imageio import decode_image, read_mask
 from vitiseg.data.layout import Pair
-from vitiseg.data.masks import IGNORE_INDEX, remap
+from vitiseg.data.masks import IGNORE_INDEX, remap, values_outside
 from vitiseg.engine.loaded import Model
 from vitiseg.errors import DataError
 from vitiseg.report.confusion import plot_confusion
@@ -127,8 +127,7 @@ def evaluate(
         if isinstance(result, Exception):
             raise result
         image, truth = result
-        bad = np.setdiff1d(np.unique(truth), [*range(classes), IGNORE_INDEX]).tolist()
-        if bad:
+        if bad := values_outside(truth, classes, ignored=True):
             raise DataError(
                 f"{pair.mask}: mask values {bad} are not classes of this model "
                 f"(0..{classes - 1}); see class_map="

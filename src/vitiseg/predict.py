@@ -18,8 +18,9 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from vitiseg.canopy.row import canopy_row
 from vitiseg.data.imageio import decode_image, read_mask
-from vitiseg.data.photos import Photo, photo_datetime
+from vitiseg.data.photos import Photo
 from vitiseg.engine.loaded import Model
 from vitiseg.engine.network import ModelInfo
 from vitiseg.errors import DataError
@@ -72,13 +73,8 @@ class PhotoPredictor:
         """The photo's canopy.csv row; the photo is read again if not given (for colours)."""
         if image is None:
             image = decode_image(photo.path)[0]
-        row = {
-            "file": str(photo.path),
-            "width": mask.shape[1],
-            "height": mask.shape[0],
-            "datetime": photo_datetime(photo.path),
-        }
-        row |= self.model.canopy(mask, image)
+        model = self.model
+        row = canopy_row(photo.path, mask, image, model.roles, model.class_names, model.k)
         if earlier := self.earlier_uncertainty.get(row["file"]):
             row["uncertainty"] = earlier  # a resumed photo keeps its uncertainty
         return row

@@ -42,6 +42,8 @@ from PIL import Image
 from tqdm import tqdm
 
 from vitiseg.canopy.circular import around, circular_mean
+from vitiseg.canopy.roles import Roles
+from vitiseg.canopy.row import canopy_row
 from vitiseg.canopy.trait_table import CIRCULAR, DAILY, TRANSITIONS
 from vitiseg.canopy.transitions import (
     CI,
@@ -54,7 +56,12 @@ from vitiseg.canopy.transitions import (
     fit,
     runs,
 )
+from vitiseg.data.imageio import decode_image, read_mask
+from vitiseg.data.layout import Pair
+from vitiseg.data.masks import values_outside
 from vitiseg.errors import DataError
+from vitiseg.report.season_figures import figure_name, plot_camera, plot_cameras
+from vitiseg.util.atomic import atomic_path
 
 DARK = 40.0
 WHITE = 250
@@ -441,9 +448,6 @@ def write_season(result: Season, out: str | Path) -> list[Path]:
     Returns:
         The files written.
     """
-    from vitiseg.report.season_figures import figure_name, plot_camera, plot_cameras
-    from vitiseg.util.atomic import atomic_path
-
     out = Path(out)
     written = []
     tables = (
@@ -469,32 +473,25 @@ def write_season(result: Season, out: str | Path) -> list[Path]:
 
 
 def rows_from_masks(
-    pairs: list, class_names: list[str], roles, k: float, masks_out: Path | None = None
+    pairs: list[Pair], class_names: list[str], roles: Roles, k: float
 ) -> pd.DataFrame:
     """``canopy.csv`` rows computed from masks already made (true masks, another tool's),
-    as ``vitiseg predict`` writes them from its own.
+    as ``vitiseg predict`` writes them from its own (:func:`vitiseg.canopy.row.canopy_row`).
 
     Args:
         pairs: photo/mask pairs (:func:`vitiseg.data.layout.find_pairs`).
     """
-    from vitiseg.canopy.traits import photo_traits
-    from vitiseg.data.imageio import decode_image, read_mask
-    from vitiseg.data.photos import photo_datetime
-
     rows = []
     for pair in tqdm(pairs, desc="Measuring masks", unit="photo", disable=None):
         mask = read_mask(pair.mask)
-        bad = np.setdiff1d(np.unique(mask), np.arange(len(class_names))).tolist()
-        if bad:
+        if bad := values_outside(mask, len(class_names)):
             raise DataError(
                 f"{pair.mask}: mask values {bad} are not among the {len(class_names)} classes "
                 f"{', '.join(class_names)} (see class_names=)"
             )
         image = decode_image(pair.image)[0]
-        row = {"file": str(pair.image), "width": mask.shape[1], "height": mask.shape[0],
-               "datetime": photo_datetime(pair.image)}  # fmt: skip
         try:
-            rows.append(row | photo_traits(mask, image, roles, class_names, k))
+            rows.append(canopy_row(pair.image, mask, image, roles, class_names, k))
         except DataError as exc:
             raise DataError(f"{pair.mask}: {exc}") from None
     return pd.DataFrame(rows)

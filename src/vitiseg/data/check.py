@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from vitiseg.data.imageio import ImageWarning, decode_image, read_mask
 from vitiseg.data.layout import Pair
-from vitiseg.data.masks import remap
+from vitiseg.data.masks import remap, values_outside
 from vitiseg.errors import DataError
 
 MAX_PROBLEMS_SHOWN = 8
@@ -39,9 +39,7 @@ def _check_one(pair: Pair, num_classes: int, class_map: tuple[int, ...] | None) 
             f"{pair.image.name} is {image.shape[1]}x{image.shape[0]}"
         )
     limit = len(class_map) if class_map else num_classes
-    values = np.unique(mask)
-    bad = values[values >= limit].tolist()
-    if bad:
+    if bad := values_outside(mask, limit):
         hint = (
             f"class_map= has {limit} entries"
             if class_map

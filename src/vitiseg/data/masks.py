@@ -37,6 +37,18 @@ def parse_class_map(text: str | None, num_classes: int) -> tuple[int, ...] | Non
     return mapping
 
 
+def values_outside(mask: np.ndarray, classes: int, ignored: bool = False) -> list[int]:
+    """The values of ``mask`` that are not classes ``0..classes-1`` (nor
+    :data:`IGNORE_INDEX` when ``ignored``), sorted.
+
+    Example:
+        >>> values_outside(np.array([[0, 3], [255, 1]], np.uint8), 2, ignored=True)
+        [3]
+    """
+    allowed = [*range(classes), *([IGNORE_INDEX] if ignored else [])]
+    return np.setdiff1d(np.unique(mask), allowed).tolist()
+
+
 def remap(mask: np.ndarray, class_map: tuple[int, ...] | None) -> np.ndarray:
     """Apply a class map to a mask of raw values (all assumed below ``len(class_map)``)."""
     if class_map is None:
