@@ -22,8 +22,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+import torch
+import torch.distributed as dist
+
 from vitiseg.errors import ConfigError
 from vitiseg.util.atomic import write_text
+from vitiseg.util.hardware import resolve_device
 
 TABLE = "canopy.csv"
 
@@ -88,11 +92,9 @@ def check_devices(devices: int, device: str) -> None:
     Raises:
         ConfigError: ``devices`` below 1 or above what is present.
     """
-    import torch
-
     if devices < 1:
         raise ConfigError(f"devices={devices}: must be at least 1")
-    on_gpu = device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())
+    on_gpu = resolve_device(device).type == "cuda"
     present = torch.cuda.device_count() if on_gpu else os.cpu_count() or 1
     kind = "GPU(s)" if on_gpu else "CPU core(s)"
     if devices > present:
@@ -108,11 +110,9 @@ def launch(devices: int, argv: list[str]) -> int:
 
 def process_device(device: str, shard: Shard) -> str:
     """Each process of a machine on its own GPU (``cuda:LOCAL_RANK``); CPU stays CPU."""
-    import torch
-
     if shard.world == 1:
         return device
-    if device == "cuda" or (device == "auto" and torch.cuda.is_available()):
+    if resolve_device(device) == torch.device("cuda"):
         return f"cuda:{shard.local_rank}"
     return device
 
@@ -147,8 +147,6 @@ def merge_tables(out: Path, world: int) -> Path:
 
 def start(shard: Shard) -> None:
     """Join the other processes (gloo, from the launcher's MASTER_ADDR and MASTER_PORT)."""
-    import torch.distributed as dist
-
     if shard.world > 1 and not dist.is_initialized():
         dist.init_process_group(  # MASTER_ADDR and MASTER_PORT from the launcher
             "gloo", rank=shard.rank, world_size=shard.world, timeout=timedelta(days=7)
@@ -159,8 +157,6 @@ def finish(out: Path, shard: Shard) -> None:
     """Wait for every process (gloo barrier), then merge the tables on the first one."""
     if shard.world == 1:
         return
-    import torch.distributed as dist
-
     start(shard)
     try:
         dist.barrier()

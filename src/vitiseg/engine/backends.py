@@ -29,9 +29,8 @@ from vitiseg.engine.onnx_contract import (
     require_onnx,
     weights_digest,
 )
-from vitiseg.engine.tiling import resolve_device
 from vitiseg.errors import ConfigError, WeightsError
-from vitiseg.util.hardware import cpu_has_bf16, inference_precision
+from vitiseg.util.hardware import cpu_has_bf16, inference_precision, resolve_device
 
 
 class OnnxBackend:

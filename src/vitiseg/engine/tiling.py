@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from vitiseg.canopy.uncertainty import ClassEntropy
 from vitiseg.data.dataset import rescale
 from vitiseg.engine.network import ModelInfo, normalize
+from vitiseg.util.hardware import resolve_device
 
 
 @dataclass(frozen=True)
@@ -59,13 +60,6 @@ def gaussian_weights(height: int, width: int, sigma_scale: float = 0.125) -> tor
 
     weights = axis(height)[:, None] * axis(width)[None, :]
     return (weights / weights.max()).clamp(min=1e-3)
-
-
-def resolve_device(device: str = "auto") -> torch.device:
-    """``auto`` -> CUDA if available, else CPU."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def upsample_rows(

@@ -45,7 +45,7 @@ from vitiseg.engine.network import ModelInfo
 from vitiseg.engine.tiling import Predictor
 from vitiseg.errors import ConfigError, DataError
 from vitiseg.util.atomic import atomic_path
-from vitiseg.util.hardware import resolve_precision
+from vitiseg.util.hardware import inference_precision, resolve_device, resolve_precision
 
 log = logging.getLogger(__name__)
 
@@ -154,11 +154,6 @@ def pseudo_label(predictor: Predictor, image: np.ndarray, threshold: float) -> n
     return mask
 
 
-def autocast_of(precision: str) -> str:
-    """Lightning's precision (``bf16-mixed``, ``16-mixed``, ``32-true``) -> the Predictor's."""
-    return "bf16" if precision.startswith("bf16") else "16" if precision.startswith("16") else "32"
-
-
 def load_teacher(config: TrainConfig) -> Predictor:
     """``--teacher``'s model, on the device and at the precision the run trains in.
 
@@ -173,8 +168,9 @@ def load_teacher(config: TrainConfig) -> Predictor:
             f"teacher={config.teacher}: give the run or model folder, not its .onnx file "
             "(the teacher labels in PyTorch)"
         )
-    precision = autocast_of(resolve_precision(config.precision, config.accelerator))
     device = "cpu" if config.accelerator == "cpu" else "auto"
+    trained_in = resolve_precision(config.precision, config.accelerator)
+    precision = inference_precision(trained_in, resolve_device(device))
     options = InferenceOptions(device=device, batch_size=1, precision=precision)
     teacher = load(config.teacher, inference=options, backend="torch")
     if teacher.classes != config.classes:
@@ -271,7 +267,7 @@ class PseudoLabels(L.Callback):
             self.info,
             device=str(module.device),
             batch_size=1,
-            precision=autocast_of(precision),
+            precision=inference_precision(precision, module.device),
         )
         first = (number - 1) * len(self.photos)
         try:

@@ -27,24 +27,42 @@ def cpu_has_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def resolve_device(device: str = "auto") -> torch.device:
+    """``auto`` -> CUDA if available, else CPU; other names as they are (``cuda:1``)."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def fast_precision(device_type: str) -> str:
+    """The 16-bit format ``device_type`` computes natively: ``bf16``, ``16`` (older GPUs),
+    else ``32``."""
+    if device_type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "16"
+    return "bf16" if device_type == "cpu" and cpu_has_bf16() else "32"
+
+
 def resolve_precision(precision: str, accelerator: str = "auto") -> str:
-    """Turn ``auto`` into a Lightning precision: bf16-mixed where the hardware has bf16,
-    16-mixed on older GPUs, 32 otherwise. Other values pass through."""
+    """Training precision in Lightning's spelling: ``auto`` -> ``bf16-mixed`` where the
+    hardware has bf16, ``16-mixed`` on older GPUs, ``32`` otherwise; others pass through."""
     if precision != "auto":
         return precision
     on_gpu = accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available()
-    if on_gpu:
-        return "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
-    return "bf16-mixed" if cpu_has_bf16() else "32"
+    fast = fast_precision("cuda" if on_gpu else "cpu")
+    return "32" if fast == "32" else f"{fast}-mixed"
 
 
 def inference_precision(precision: str, device: torch.device) -> str:
-    """Turn ``auto`` into ``bf16`` where the device computes it natively, else ``32``."""
-    if precision != "auto":
-        return precision
-    if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "16"
-    return "bf16" if device.type == "cpu" and cpu_has_bf16() else "32"
+    """Inference precision (``32``, ``bf16``, ``16``) from ``auto``, an inference
+    precision, or a training one in Lightning's spelling (``bf16-mixed`` -> ``bf16``).
+
+    Example:
+        >>> inference_precision("bf16-mixed", torch.device("cpu"))
+        'bf16'
+    """
+    if precision == "auto":
+        return fast_precision(device.type)
+    return precision.removesuffix("-mixed").removesuffix("-true")
 
 
 def available_memory() -> int | None:
