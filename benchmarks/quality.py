@@ -23,16 +23,19 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import fields
 from pathlib import Path
 
 from common import AGROCAM, ROOT, machine, require
 
+from vitiseg.config import TrainConfig
 from vitiseg.run import Run
 from vitiseg.training.recipes import CPU_BF16, CPU_FP32
 
 DATE_GROUPS = r"_(\d{4}-\d{2}-\d{2})_"
 CLASSES = "background,leaf,inter-row,pipe,trunk"
-FLAGS = {"learning_rate": "-lr", "weight_decay": "-wd", "batch_size": "-bs", "epochs": "-e"}
+FLAGS = {spec.name: spec.metadata["flags"][0] for spec in fields(TrainConfig)}
+"""Each setting's command-line flag (the seed's short ones where it has them)."""
 
 
 def _as_text(value) -> str:
@@ -47,7 +50,7 @@ def flags(settings: dict) -> list[str]:
     out = []
     for name, value in settings.items():
         if name not in ("max_time", "preload"):
-            out += [FLAGS.get(name, "--" + name.replace("_", "-")), _as_text(value)]
+            out += [FLAGS[name], _as_text(value)]
     return out
 
 

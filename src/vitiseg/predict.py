@@ -19,16 +19,20 @@ from PIL import Image
 from tqdm import tqdm
 
 from vitiseg.canopy.row import canopy_row
+from vitiseg.canopy.uncertainty import select_photos
 from vitiseg.data.imageio import decode_image, read_mask
 from vitiseg.data.photos import Photo
 from vitiseg.engine.loaded import Model
 from vitiseg.engine.network import ModelInfo
 from vitiseg.errors import DataError
 from vitiseg.report.overlay import overlay, palette_png
+from vitiseg.run import CANOPY_TABLE, PredictFolder
 from vitiseg.util.atomic import atomic_path, write_text
 from vitiseg.util.prefetch import prefetch
 
 log = logging.getLogger(__name__)
+
+SELECTION_COLUMNS = ("rank", "file", "uncertainty", "camera", "date")
 
 
 @dataclass
@@ -58,15 +62,16 @@ class PhotoPredictor:
         self.earlier_uncertainty = earlier_uncertainty or {}
         self.info: ModelInfo = model.info
         self.out = out
+        self.folder = PredictFolder(out)
         self.overlays = overlays
         self.probabilities = probabilities
 
     def outputs(self, photo: Photo) -> list[Path]:
-        paths = [self.out / "masks" / f"{photo.key}.png"]
+        paths = [self.folder.mask(photo.key)]
         if self.overlays:
-            paths.append(self.out / "overlays" / f"{photo.key}.jpg")
+            paths.append(self.folder.overlay(photo.key))
         if self.probabilities:
-            paths.append(self.out / "probabilities" / f"{photo.key}.png")
+            paths.append(self.folder.probability(photo.key))
         return paths
 
     def row(self, photo: Photo, mask: np.ndarray, image: np.ndarray | None = None) -> dict:
@@ -124,7 +129,7 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
 
 def predict_photos(
     photos: list[Photo], worker: PhotoPredictor, overwrite: bool = False, workers: int = 2,
-    table: str = "canopy.csv",
+    table: str = CANOPY_TABLE,
 ) -> PredictReport:  # fmt: skip
     """Predict every photo not done yet; write ``table`` as it goes (every 20 photos)."""
     report, rows = PredictReport(), []
@@ -164,3 +169,34 @@ def predict_photos(
     report.seconds = time.monotonic() - started
     _write_csv(worker.out / table, rows)
     return report
+
+
+def earlier_uncertainty(out: Path) -> dict[str, str]:
+    """file -> uncertainty from an earlier run's ``canopy.csv`` in ``out``, kept for the
+    photos it skips."""
+    table = PredictFolder(out).table
+    if not table.is_file():
+        return {}
+    with open(table, encoding="utf-8", newline="") as handle:
+        return {r["file"]: r["uncertainty"] for r in csv.DictReader(handle) if r.get("uncertainty")}
+
+
+def write_selection(out: Path, k: int, camera: str | None = None) -> tuple[list[dict], int]:
+    """Write ``out/select.csv``: the ``k`` photos of ``out/canopy.csv`` most worth labelling
+    next (:func:`vitiseg.canopy.uncertainty.select_photos`).
+
+    Returns:
+        The chosen rows, and how many photos had no uncertainty (done by an earlier run
+        without it) and were not considered.
+    """
+    folder = PredictFolder(out)
+    with open(folder.table, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    scored = [r for r in rows if r.get("uncertainty")]
+    chosen = select_photos(scored, k, camera)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, SELECTION_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(chosen)
+    write_text(folder.selection, buffer.getvalue())
+    return chosen, len(rows) - len(scored)

@@ -1,7 +1,9 @@
-"""A run folder: its layout, settings, split, checkpoints, and the rules of resuming.
+"""Output folders' layouts: a training run (its settings, split, checkpoints and the rules
+of resuming), a predict folder and a season folder.
 
-Every file name of a run folder is spelled here and nowhere else; the training
-callbacks, ``evaluate``, the CLI, the benchmarks and Python users ask a :class:`Run`.
+Every file name of these folders is spelled here and nowhere else; the training
+callbacks, the jobs, the report, the CLI, the benchmarks and Python users ask a
+:class:`Run`, :class:`PredictFolder` or :class:`SeasonFolder`.
 
 Example:
     >>> run = Run(Path("Result/Modele_1"))
@@ -187,3 +189,83 @@ class Run:
             )
         updates = {k: v for k, v in changes.items() if k in RESUMABLE}
         return TrainConfig(**{**saved.__dict__, **updates})
+
+
+def checkpoint_of(target: str | Path) -> Path:
+    """The checkpoint to resume ``target`` from: a run folder's last one, or ``target``
+    itself (a ``.ckpt`` file)."""
+    target = Path(target)
+    return Run(target).last if target.is_dir() else target
+
+
+CANOPY_TABLE = "canopy.csv"
+
+
+@dataclass(frozen=True)
+class PredictFolder:
+    """The output folder of ``vitiseg predict``: ``masks/KEY.png``, ``overlays/KEY.jpg``,
+    ``probabilities/KEY.png``, ``canopy.csv``, ``select.csv``, ``export/``."""
+
+    root: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))
+
+    @property
+    def table(self) -> Path:
+        return self.root / CANOPY_TABLE
+
+    @property
+    def selection(self) -> Path:
+        return self.root / "select.csv"
+
+    @property
+    def masks(self) -> Path:
+        return self.root / "masks"
+
+    @property
+    def overlays(self) -> Path:
+        return self.root / "overlays"
+
+    @property
+    def export(self) -> Path:
+        return self.root / "export"
+
+    def mask(self, key: str) -> Path:
+        return self.masks / f"{key}.png"
+
+    def overlay(self, key: str) -> Path:
+        return self.overlays / f"{key}.jpg"
+
+    def probability(self, key: str) -> Path:
+        return self.root / "probabilities" / f"{key}.png"
+
+
+@dataclass(frozen=True)
+class SeasonFolder:
+    """The output folder of ``vitiseg season``: ``season.csv``, ``transitions.csv``,
+    ``photos.csv``, ``figures/`` and, with ``--model``, ``predictions/`` (a
+    :class:`PredictFolder`)."""
+
+    root: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))
+
+    @property
+    def tables(self) -> dict[str, Path]:
+        """The season's tables by what they hold: ``season``, ``transitions``, ``photos``."""
+        return {name: self.root / f"{name}.csv" for name in ("season", "transitions", "photos")}
+
+    @property
+    def figures(self) -> Path:
+        return self.root / "figures"
+
+    @property
+    def canopy_table(self) -> Path:
+        """``canopy.csv`` measured from masks made elsewhere (``vitiseg season --masks``)."""
+        return self.root / CANOPY_TABLE
+
+    @property
+    def predictions(self) -> PredictFolder:
+        return PredictFolder(self.root / "predictions")

@@ -57,10 +57,14 @@ from vitiseg.canopy.transitions import (
     runs,
 )
 from vitiseg.data.imageio import decode_image, read_mask
-from vitiseg.data.layout import Pair
+from vitiseg.data.layout import Pair, find_pairs
 from vitiseg.data.masks import values_outside
+from vitiseg.data.photos import collect_photos
+from vitiseg.engine.loaded import Model
 from vitiseg.errors import DataError
+from vitiseg.predict import PhotoPredictor, PredictReport, predict_photos
 from vitiseg.report.season_figures import figure_name, plot_camera, plot_cameras
+from vitiseg.run import PredictFolder, SeasonFolder
 from vitiseg.util.atomic import atomic_path
 
 DARK = 40.0
@@ -96,7 +100,7 @@ def read_predictions(folder: str | Path) -> pd.DataFrame:
         DataError: no such folder, no ``canopy.csv``, an empty one, or one without traits.
     """
     folder = Path(folder)
-    table_path = folder / "canopy.csv"
+    table_path = PredictFolder(folder).table
     if not folder.is_dir():
         raise DataError(f"{folder}: no such folder (give the output folder of `vitiseg predict`)")
     if not table_path.is_file():
@@ -420,9 +424,6 @@ def prepare(
     return photos, notes
 
 
-OUTPUTS = ("season.csv", "transitions.csv", "photos.csv")
-
-
 def check_output(out: str | Path, overwrite: bool = False, update: bool = False) -> None:
     """Refuse an output folder that already holds a season, unless ``overwrite``, or
     ``update`` and the season was made from its own predictions (``OUT/predictions``):
@@ -431,9 +432,9 @@ def check_output(out: str | Path, overwrite: bool = False, update: bool = False)
     Raises:
         DataError: ``season.csv`` (or another season output) already there.
     """
-    out = Path(out)
-    there = [name for name in OUTPUTS if (out / name).exists()]
-    own_predictions = (out / "predictions" / "canopy.csv").is_file()
+    layout = SeasonFolder(out)
+    there = [path.name for path in layout.tables.values() if path.exists()]
+    own_predictions = layout.predictions.table.is_file()
     if there and not overwrite and not (update and own_predictions):
         raise DataError(
             f"{out} already holds a season ({', '.join(there)}); give overwrite=True to replace "
@@ -448,25 +449,21 @@ def write_season(result: Season, out: str | Path) -> list[Path]:
     Returns:
         The files written.
     """
-    out = Path(out)
+    layout = SeasonFolder(out)
     written = []
-    tables = (
-        ("season.csv", result.season),
-        ("transitions.csv", result.transitions),
-        ("photos.csv", result.photos),
-    )
-    for name, frame in tables:
-        frame = frame.copy()
+    frames = {"season": result.season, "transitions": result.transitions, "photos": result.photos}
+    for name, path in layout.tables.items():
+        frame = frames[name].copy()
         if "date" in frame:
             frame["date"] = pd.to_datetime(frame["date"]).dt.strftime("%Y-%m-%d")
-        with atomic_path(out / name) as tmp:
+        with atomic_path(path) as tmp:
             frame.to_csv(tmp, index=False, float_format="%.6g")
-        written.append(out / name)
+        written.append(path)
     for camera in sorted(result.season["camera"].unique()):
-        path = out / "figures" / figure_name(camera)
+        path = layout.figures / figure_name(camera)
         plot_camera(result.season, result.transitions, camera, path)
         written.append(path)
-    path = out / "figures" / "leaf_cover_by_camera.png"
+    path = layout.figures / "leaf_cover_by_camera.png"
     plot_cameras(result.season, path)
     written.append(path)
     return written
@@ -495,3 +492,27 @@ def rows_from_masks(
         except DataError as exc:
             raise DataError(f"{pair.mask}: {exc}") from None
     return pd.DataFrame(rows)
+
+
+def predict_table(
+    model: Model, inputs: list[str], out: str | Path, recursive: bool = False
+) -> tuple[pd.DataFrame, PredictReport]:
+    """Predict the photos of ``inputs`` into ``out/predictions`` (photos done by an earlier
+    call are reused) and read every photo's row."""
+    predictions = SeasonFolder(out).predictions
+    worker = PhotoPredictor(model, predictions.root, False, False)
+    report = predict_photos(collect_photos(inputs, recursive), worker, overwrite=False)
+    return read_predictions(predictions.root), report
+
+
+def masks_table(
+    folders: list[str], class_names: list[str], roles: Roles, k: float, out: str | Path,
+    mask_suffix: str | None = None,
+) -> pd.DataFrame:  # fmt: skip
+    """Rows of the masks already made in ``folders`` (:func:`rows_from_masks`), also
+    written to ``out/canopy.csv``."""
+    pairs = [pair for folder in folders for pair in find_pairs(folder, mask_suffix)]
+    table = rows_from_masks(pairs, class_names, roles, k)
+    with atomic_path(SeasonFolder(out).canopy_table) as tmp:
+        table.to_csv(tmp, index=False)
+    return table

@@ -26,10 +26,9 @@ import torch
 import torch.distributed as dist
 
 from vitiseg.errors import ConfigError
+from vitiseg.run import CANOPY_TABLE
 from vitiseg.util.atomic import write_text
 from vitiseg.util.hardware import resolve_device
-
-TABLE = "canopy.csv"
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ class Shard:
     @property
     def table(self) -> str:
         """The file name this process writes its rows to."""
-        return TABLE if self.world == 1 else f".canopy.part-{self.rank}-of-{self.world}.csv"
+        return CANOPY_TABLE if self.world == 1 else f".canopy.part-{self.rank}-of-{self.world}.csv"
 
     def take(self, items: list, key=lambda item: item.key) -> list:
         """This process's share of ``items``: every ``world``-th of them sorted by ``key``.
@@ -139,10 +138,10 @@ def merge_tables(out: Path, world: int) -> Path:
         writer = csv.DictWriter(buffer, fieldnames=header, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows[name] for name in sorted(rows))
-        write_text(out / TABLE, buffer.getvalue())
+        write_text(out / CANOPY_TABLE, buffer.getvalue())
     for part in out.glob(".canopy.part-*.csv"):
         part.unlink()
-    return out / TABLE
+    return out / CANOPY_TABLE
 
 
 def start(shard: Shard) -> None:

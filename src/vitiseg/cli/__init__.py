@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 
 from tqdm import tqdm
 
 from vitiseg import __version__
 from vitiseg.cli import evaluate, export, masks, predict, report, season, synth, train
-from vitiseg.cli.options import in_flags
 from vitiseg.errors import TrainingFault, VitisegError
 from vitiseg.util.quiet import quiet_libraries
 
@@ -32,6 +32,44 @@ def build_parser() -> argparse.ArgumentParser:
     for command_parser in sub.choices.values():
         command_parser.set_defaults(parser=command_parser)  # to spell errors in its flags
     return parser
+
+
+def _flag(action: argparse.Action) -> str:
+    """The spelling of an option users read: its long form named like its parameter."""
+    long = [s for s in action.option_strings if s.startswith("--")]
+    named = [s for s in long if s[2:].replace("-", "_") == action.dest]
+    return (named or long or action.option_strings)[0]
+
+
+_PARAMETER = re.compile(
+    r"(?<![\w.-])([a-z][a-z0-9_]*)=('[^']*'|\"[^\"]*\"|(?:[^\s,;:)?]|,(?=\S))+)?"
+)
+
+
+def in_flags(message: str, parser: argparse.ArgumentParser) -> str:
+    """``message`` with the Python parameters it names (``leaf_class=9``, ``overwrite=True``,
+    a bare ``mask_dir=``) spelt as ``parser``'s options (``--leaf-class 9``, ``--overwrite``,
+    ``--mask-dir``); names that are not options stay as they are.
+
+    Example:
+        >>> p = argparse.ArgumentParser(); _ = p.add_argument("--leaf-class", type=int)
+        >>> _ = p.add_argument("--no-checks", dest="checks", action="store_false")
+        >>> in_flags("leaf_class=9: not a class (see leaf_class=); n=2; checks=False", p)
+        '--leaf-class 9: not a class (see --leaf-class); n=2; --no-checks'
+    """
+
+    def spell(match: re.Match) -> str:
+        name, value = match[1], match[2]
+        same = [a for a in parser._actions if a.option_strings and a.dest == name]
+        switch = next((a for a in same if a.nargs == 0 and str(a.const) == value), None)
+        taking = next((a for a in same if a.nargs != 0), None)
+        if switch is not None:
+            return _flag(switch)
+        if taking is None:
+            return match[0]
+        return _flag(taking) if value is None else f"{_flag(taking)} {value}"
+
+    return _PARAMETER.sub(spell, message)
 
 
 class _AroundProgressBars(logging.Handler):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from vitiseg.cli import model_options as m
 from vitiseg.cli import options as o
 from vitiseg.rules import AT_LEAST_0, AT_LEAST_1, OVERLAP, POSITIVE, SIDE
 
@@ -15,7 +16,7 @@ def add_inference_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("inference")
     g.add_argument(
         "--device",
-        type=o.device,
+        type=m.device,
         default=d.device,
         help="auto, cpu, cuda, cuda:1... (default: auto)",
     )

@@ -115,45 +115,24 @@ def add_export_options(p: argparse.ArgumentParser) -> None:
 
 def export_after_predict(args: argparse.Namespace, photos: list, classes: list[str]) -> None:
     from vitiseg.data.label_writers import export_predictions
+    from vitiseg.run import PredictFolder
 
+    folder = PredictFolder(args.output)
     for fmt in dict.fromkeys(args.export or []):
-        written = export_predictions(photos, args.output, fmt, classes, args.image_url)
+        written = export_predictions(
+            photos, folder.masks, folder.export, fmt, classes, args.image_url
+        )
         print(f"pre-annotations for {fmt}: {written}")
 
 
-def earlier_uncertainty(out: Path) -> dict[str, str]:
-    """file -> uncertainty from an earlier run's canopy.csv, kept for the photos it skips."""
-    import csv
-
-    table = out / "canopy.csv"
-    if not table.is_file():
-        return {}
-    with open(table, encoding="utf-8", newline="") as handle:
-        return {r["file"]: r["uncertainty"] for r in csv.DictReader(handle) if r.get("uncertainty")}
-
-
 def select_after_predict(args: argparse.Namespace) -> None:
-    import csv
-    import io
-
-    from vitiseg.canopy.uncertainty import select_photos
-    from vitiseg.util.atomic import write_text
+    from vitiseg.predict import write_selection
+    from vitiseg.run import PredictFolder
 
     if args.select is None:
         return
-    table = Path(args.output) / "canopy.csv"
-    with open(table, encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    scored = [r for r in rows if r.get("uncertainty")]
-    if len(scored) < len(rows):
-        print(f"warning: {len(rows) - len(scored)} photo(s) done by an earlier run have no "
-              "uncertainty and are not considered; --overwrite computes it")  # fmt: skip
-    chosen = select_photos(scored, args.select, args.camera)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(
-        buffer, ["rank", "file", "uncertainty", "camera", "date"], lineterminator="\n"
-    )
-    writer.writeheader()
-    writer.writerows(chosen)
-    write_text(Path(args.output) / "select.csv", buffer.getvalue())
-    print(f"{len(chosen)} photo(s) to label next: {Path(args.output) / 'select.csv'}")
+    chosen, unscored = write_selection(Path(args.output), args.select, args.camera)
+    if unscored:
+        print(f"warning: {unscored} photo(s) done by an earlier run have no uncertainty and "
+              "are not considered; --overwrite computes it")  # fmt: skip
+    print(f"{len(chosen)} photo(s) to label next: {PredictFolder(args.output).selection}")

@@ -18,7 +18,8 @@ from vitiseg.rules import POSITIVE, Range
 MISSING_PATH = "/nonexistent/vitiseg-check"
 
 
-def _typed(parse: Callable[[str], object], name: str, bad_values: tuple[str, ...]):
+def typed(parse: Callable[[str], object], name: str, bad_values: tuple[str, ...]):
+    """``parse`` as an argparse type named ``name``, with values it refuses (for the option walk)."""
     parse.__name__ = name
     parse.bad_values = bad_values
     return parse
@@ -41,7 +42,7 @@ def number(kind: type, rule=None) -> Callable[[str], int | float]:
         return value
 
     bad = ("abc",) + ((str(kind(rule.violation())),) if rule is not None else ())
-    return _typed(parse, kind.__name__, bad)
+    return typed(parse, kind.__name__, bad)
 
 
 def _path(must: Callable[[Path], bool], complaint: str, name: str, bad: str):
@@ -50,7 +51,7 @@ def _path(must: Callable[[Path], bool], complaint: str, name: str, bad: str):
             raise argparse.ArgumentTypeError(f"{text}: {complaint}")
         return text
 
-    return _typed(parse, name, (bad,))
+    return typed(parse, name, (bad,))
 
 
 existing_path = _path(Path.exists, "no such file or folder", "path", MISSING_PATH)
@@ -76,7 +77,7 @@ def _run_name(text: str) -> str:
     return text
 
 
-run_name = _typed(_run_name, "name", ("a/b",))
+run_name = typed(_run_name, "name", ("a/b",))
 
 
 def _names(text: str) -> list[str]:
@@ -86,7 +87,7 @@ def _names(text: str) -> list[str]:
     return names
 
 
-names = _typed(_names, "names", ("leaf,,wood",))
+names = typed(_names, "names", ("leaf,,wood",))
 
 
 def integer_list(rule: Range) -> Callable[[str], list[int]]:
@@ -96,7 +97,7 @@ def integer_list(rule: Range) -> Callable[[str], list[int]]:
     def parse(text: str) -> list[int]:
         return [one(part) for part in text.split(",")]
 
-    return _typed(parse, "integers", ("a,b", str(rule.violation())))
+    return typed(parse, "integers", ("a,b", str(rule.violation())))
 
 
 def _class_map(text: str) -> str:
@@ -104,7 +105,7 @@ def _class_map(text: str) -> str:
     return text
 
 
-class_map = _typed(_class_map, "class map", ("0,x,2", "0,-1,2"))
+class_map = typed(_class_map, "class map", ("0,x,2", "0,-1,2"))
 
 
 def _regex(text: str) -> str:
@@ -117,7 +118,7 @@ def _regex(text: str) -> str:
     return text
 
 
-regex = _typed(_regex, "regex", ("([0-9]",))
+regex = typed(_regex, "regex", ("([0-9]",))
 
 
 def _max_time(text: str) -> str:
@@ -127,68 +128,11 @@ def _max_time(text: str) -> str:
     try:
         parse_max_time(text)
     except ConfigError as exc:
-        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--max-time {text!r}: ")) from None
+        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"max_time={text!r}: ")) from None
     return text
 
 
-max_time = _typed(_max_time, "time", ("abc", "-5"))
-
-
-def _device(text: str) -> str:
-    if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", text):
-        raise argparse.ArgumentTypeError(f"{text!r}: give auto, cpu, cuda, cuda:N or mps")
-    return text
-
-
-device = _typed(_device, "device", ("gpu7",))
-
-
-def _strategy(text: str) -> str:
-    from lightning.pytorch.strategies import StrategyRegistry
-
-    known = ["auto", *StrategyRegistry.available_strategies()]
-    if text not in known:
-        raise argparse.ArgumentTypeError(f"{text!r}: choose one of {', '.join(sorted(known))}")
-    return text
-
-
-strategy = _typed(_strategy, "strategy", ("no-such-strategy",))
-
-
-def _architecture(text: str) -> str:
-    from vitiseg.engine.network import ARCHITECTURES
-
-    if text not in ARCHITECTURES:
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: choose from {', '.join(sorted(ARCHITECTURES))}"
-        )
-    return text
-
-
-architecture = _typed(_architecture, "architecture", ("NoSuchNet",))
-
-
-def _encoder(text: str) -> str:
-    from vitiseg.engine.network import encoder_problem
-
-    problem = encoder_problem(text)
-    if problem:
-        raise argparse.ArgumentTypeError(problem)
-    return text
-
-
-encoder = _typed(
-    _encoder, "encoder", ("no-such-encoder", "tu-no-such-model", "tu-vit_tiny_patch16_224")
-)
-
-
-def _encoder_weights(text: str) -> str:
-    if text in ("imagenet", "none") or Path(text).is_file():
-        return text
-    raise argparse.ArgumentTypeError(f"{text!r}: give imagenet, none, or an existing weights file")
-
-
-encoder_weights = _typed(_encoder_weights, "weights", (MISSING_PATH,))
+max_time = typed(_max_time, "time", ("abc", "-5"))
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -198,7 +142,7 @@ def _size(text: str) -> tuple[int, int]:
     return int(match[1]), int(match[2])
 
 
-size = _typed(_size, "size", ("512", "32x32"))
+size = typed(_size, "size", ("512", "32x32"))
 
 
 def _days_or_auto(text: str) -> float | None:
@@ -206,42 +150,4 @@ def _days_or_auto(text: str) -> float | None:
     return None if text == "auto" else number(float, POSITIVE)(text)
 
 
-days_or_auto = _typed(_days_or_auto, "days", ("abc", "0"))
-
-
-def _flag(action: argparse.Action) -> str:
-    """The spelling of an option users read: its long form named like its parameter."""
-    long = [s for s in action.option_strings if s.startswith("--")]
-    named = [s for s in long if s[2:].replace("-", "_") == action.dest]
-    return (named or long or action.option_strings)[0]
-
-
-_PARAMETER = re.compile(
-    r"(?<![\w.-])([a-z][a-z0-9_]*)=('[^']*'|\"[^\"]*\"|(?:[^\s,;:)?]|,(?=\S))+)?"
-)
-
-
-def in_flags(message: str, parser: argparse.ArgumentParser) -> str:
-    """``message`` with the Python parameters it names (``leaf_class=9``, ``overwrite=True``,
-    a bare ``mask_dir=``) spelt as ``parser``'s options (``--leaf-class 9``, ``--overwrite``,
-    ``--mask-dir``); names that are not options stay as they are.
-
-    Example:
-        >>> p = argparse.ArgumentParser(); _ = p.add_argument("--leaf-class", type=int)
-        >>> _ = p.add_argument("--no-checks", dest="checks", action="store_false")
-        >>> in_flags("leaf_class=9: not a class (see leaf_class=); n=2; checks=False", p)
-        '--leaf-class 9: not a class (see --leaf-class); n=2; --no-checks'
-    """
-
-    def spell(match: re.Match) -> str:
-        name, value = match[1], match[2]
-        same = [a for a in parser._actions if a.option_strings and a.dest == name]
-        switch = next((a for a in same if a.nargs == 0 and str(a.const) == value), None)
-        taking = next((a for a in same if a.nargs != 0), None)
-        if switch is not None:
-            return _flag(switch)
-        if taking is None:
-            return match[0]
-        return _flag(taking) if value is None else f"{_flag(taking)} {value}"
-
-    return _PARAMETER.sub(spell, message)
+days_or_auto = typed(_days_or_auto, "days", ("abc", "0"))

@@ -13,12 +13,7 @@ from vitiseg.cli.inference import (
     inference_options,
     role_classes,
 )
-from vitiseg.cli.labels import (
-    add_export_options,
-    earlier_uncertainty,
-    export_after_predict,
-    select_after_predict,
-)
+from vitiseg.cli.labels import add_export_options, export_after_predict, select_after_predict
 from vitiseg.config import BACKENDS
 from vitiseg.rules import AT_LEAST_0, AT_LEAST_1
 
@@ -85,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     from vitiseg.canopy.roles import roles_note
     from vitiseg.data.photos import collect_photos
     from vitiseg.engine.loaded import Model
-    from vitiseg.predict import PhotoPredictor, predict_photos
+    from vitiseg.predict import PhotoPredictor, earlier_uncertainty, predict_photos
 
     shard = sharding.current_shard()
     if args.devices != 1 and not sharding.launched():

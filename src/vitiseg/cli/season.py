@@ -17,16 +17,7 @@ from vitiseg.rules import OPEN_SHARE, POSITIVE
 
 SHOWN = 30
 """Dropped photos printed; photos.csv lists them all."""
-
-
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    from vitiseg import season
-
-    p = sub.add_parser(
-        "season",
-        help="per camera and day: quality checks, daily traits, smoothed curves, transition dates",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        description=f"""\
+DESCRIPTION = """\
 Group the photos of a `vitiseg predict` output folder (its canopy.csv) by camera and day,
 drop photos that fail the quality checks, take each trait's median per camera and day,
 smooth it over the season and find when leaf cover and leaf gcc rise through 10, 25 and
@@ -37,9 +28,9 @@ measures and why it was dropped) and OUT/figures/CAMERA.png, leaf_cover_by_camer
 With --model, running the same command again with new photos updates the season (the
 earlier photos' rows are reused).
 
-Quality checks: too dark (mean grey < {season.DARK:g}/255), over-exposed (more than
-{season.OVEREXPOSED:.0%} of pixels >= {season.WHITE}), blurred (sharpness < {season.BLUR:g} x the camera's
-median), camera moved (view shifted more than {season.MOVED:.0%} of the width from the
+Quality checks: too dark (mean grey < {s.DARK:g}/255), over-exposed (more than
+{s.OVEREXPOSED:.0%} of pixels >= {s.WHITE}), blurred (sharpness < {s.BLUR:g} x the camera's
+median), camera moved (view shifted more than {s.MOVED:.0%} of the width from the
 closest of the camera's last three photos).
 
 Transition dates come with an interval (--ci) from a residual bootstrap of the spline;
@@ -48,81 +39,56 @@ first or after the last photo is reported with its reason instead of a date.
 
   vitiseg season Season2024 -o Season2024/summary
   vitiseg season photos/ --model Result/Modele_1 -o Season2024      # predict first (resumable)
-  vitiseg season labeled/ --masks --class-names background,leaf,inter-row,pipe,trunk -o S""",
-    )
-    p.add_argument(
-        "inputs",
-        nargs="+",
-        metavar="INPUT",
-        help="output folder of `vitiseg predict`; with --model, photos, folders or patterns; "
-        "with --masks, folders of NAME.jpg + NAME_bin.png",
-    )
-    p.add_argument(
-        "-o", "--output", required=True, type=o.output_folder, help="folder for the season files"
-    )
-    p.add_argument(
-        "--camera-from",
-        choices=("name", "folder"),
-        default="name",
-        help="camera = the file name's part before its date (default), or the photo's folder",
-    )
-    p.add_argument(
-        "--camera",
-        metavar="REGEX",
-        type=o.regex,
-        help="camera = this regex's first group in the file name",
-    )
-    p.add_argument(
-        "--date-from",
-        choices=("auto", "mtime"),
-        default="auto",
-        help="day from the EXIF date, else the date in the name (auto), or the file's time",
-    )
-    p.add_argument(
-        "--no-quality-checks",
-        action="store_true",
-        help="keep every photo (the checks read each photo's thumbnail)",
-    )
-    p.add_argument(
-        "--smooth-days",
-        default=str(season.SMOOTH_DAYS),
-        type=o.days_or_auto,
-        metavar="DAYS",
-        help="smoothing spline bandwidth in days, or 'auto' (generalised cross-validation) "
-        f"(default: {season.SMOOTH_DAYS:g})",
-    )
-    p.add_argument(
-        "--max-gap",
-        type=o.number(float, POSITIVE),
-        default=season.MAX_GAP,
-        metavar="DAYS",
-        help="days without a usable photo that split the curves; a transition in such a "
-        f"gap is reported as such, not dated (default: {season.MAX_GAP:g}, as phenocamr)",
-    )
-    p.add_argument(
-        "--ci",
-        type=o.number(float, OPEN_SHARE),
-        default=season.CI,
-        help="coverage of the transition dates' intervals, from a residual bootstrap of the "
-        f"spline ({season.REPLICATES} seeded replicates, corrected for the smoothing's shift; "
-        f"default: {season.CI:g}, the 10 %% to 90 %% quantiles)",
-    )
+  vitiseg season labeled/ --masks --class-names background,leaf,inter-row,pipe,trunk -o S"""
+
+
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """Fills ``{s.NAME}`` in the description and option helps with :mod:`vitiseg.season`'s
+    thresholds and defaults, imported (pandas, torch) only when the help is shown."""
+
+    def _format_text(self, text: str) -> str:
+        return super()._format_text(_filled(text))
+
+    def _expand_help(self, action: argparse.Action) -> str:
+        return _filled(super()._expand_help(action))
+
+
+def _filled(text: str) -> str:
+    from vitiseg import season  # heavy: only when the help is shown
+
+    return text.format(s=season)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    S = argparse.SUPPRESS  # unset: the library's defaults apply
+    p = sub.add_parser("season", formatter_class=_Help, description=DESCRIPTION,
+                       help="per camera and day: quality checks, daily traits, smoothed curves, transition dates")  # fmt: skip
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="output folder of `vitiseg predict`; with --model, photos, folders or patterns; "
+                   "with --masks, folders of NAME.jpg + NAME_bin.png")  # fmt: skip
+    p.add_argument("-o", "--output", required=True, type=o.output_folder, help="folder for the season files")  # fmt: skip
+    p.add_argument("--camera-from", choices=("name", "folder"), default="name",
+                   help="camera = the file name's part before its date (default), or the photo's folder")  # fmt: skip
+    p.add_argument("--camera", metavar="REGEX", type=o.regex, help="camera = this regex's first group in the file name")  # fmt: skip
+    p.add_argument("--date-from", choices=("auto", "mtime"), default="auto",
+                   help="day from the EXIF date, else the date in the name (auto), or the file's time")  # fmt: skip
+    p.add_argument("--no-quality-checks", action="store_true", help="keep every photo (the checks read each photo's thumbnail)")  # fmt: skip
+    p.add_argument("--smooth-days", dest="bandwidth", default=S, type=o.days_or_auto, metavar="DAYS",
+                   help="smoothing spline bandwidth in days, or 'auto' (generalised cross-validation) "
+                   "(default: {s.SMOOTH_DAYS:g})")  # fmt: skip
+    p.add_argument("--max-gap", type=o.number(float, POSITIVE), default=S, metavar="DAYS",
+                   help="days without a usable photo that split the curves; a transition in such a gap "
+                   "is reported as such, not dated (default: {s.MAX_GAP:g}, as phenocamr)")  # fmt: skip
+    p.add_argument("--ci", type=o.number(float, OPEN_SHARE), default=S,
+                   help="coverage of the transition dates' intervals, from a residual bootstrap of the "
+                   "spline ({s.REPLICATES} seeded replicates, corrected for the smoothing's shift; "
+                   "default: {s.CI:g}, the 10 %% to 90 %% quantiles)")  # fmt: skip
     p.add_argument("--overwrite", action="store_true", help="replace an earlier season in -o")
     g = p.add_argument_group("from photos (--model) or from masks already made (--masks)")
-    g.add_argument(
-        "--model",
-        type=o.existing_path,
-        help="predict the photos with this model first, into OUT/predictions",
-    )
-    g.add_argument(
-        "--masks", action="store_true", help="INPUTs hold photos with masks: measure those"
-    )
+    g.add_argument("--model", type=o.existing_path, help="predict the photos with this model first, into OUT/predictions")  # fmt: skip
+    g.add_argument("--masks", action="store_true", help="INPUTs hold photos with masks: measure those")  # fmt: skip
     g.add_argument("--mask-suffix", help="with --masks: mask name = photo name + suffix")
-    g.add_argument(
-        "--class-names",
-        type=o.names,
-        help="with --masks: the mask values' names, e.g. background,leaf,wood",
-    )
+    g.add_argument("--class-names", type=o.names, help="with --masks: the mask values' names, e.g. background,leaf,wood")  # fmt: skip
     g.add_argument("--recursive", action="store_true", help="with --model: look in sub-folders")
     add_canopy_options(g)
     add_inference_options(p)
@@ -130,48 +96,32 @@ first or after the last photo is reported with its reason instead of a date.
 
 
 def _table(args: argparse.Namespace, out: Path):
-    from vitiseg import season
+    from vitiseg import season  # pandas, torch: not at --help time
     from vitiseg.canopy.roles import roles_from_names, roles_note
+    from vitiseg.engine.loaded import Model
 
     if args.model and args.masks:
         raise ConfigError("give either --model (predict the photos) or --masks, not both")
     if args.model:
-        from vitiseg.data.photos import collect_photos
-        from vitiseg.engine.loaded import Model
-        from vitiseg.predict import PhotoPredictor, predict_photos
-
-        model = Model(
-            args.model, inference_options(args), args.leaf_class, args.k, role_classes(args)
-        )
-        photos = collect_photos(args.inputs, args.recursive)
-        worker = PhotoPredictor(model, out / "predictions", False, False)
+        model = Model(args.model, inference_options(args), args.leaf_class, args.k, role_classes(args))  # fmt: skip
         if note := roles_note(model.roles, model.class_names):
             print(f"note: {note}")
-        report = predict_photos(photos, worker, overwrite=False)
+        table, report = season.predict_table(model, args.inputs, out, args.recursive)
         print(f"{report.done} photo(s) predicted, {report.skipped} already done, "
               f"{len(report.failed)} unreadable, into {out / 'predictions'}")  # fmt: skip
         for _, message in report.failed:
             print(f"  skipped: {message}")
-        return season.read_predictions(out / "predictions")
+        return table
     if args.masks:
-        from vitiseg.data.layout import find_pairs
-
         if not args.class_names:
             raise ConfigError(
                 "--masks needs --class-names (the mask values' names in order, e.g. "
                 "background,leaf,inter-row,pipe,trunk)"
             )
-        names = args.class_names
-        roles = roles_from_names(names, args.leaf_class, **role_classes(args))
-        if note := roles_note(roles, names):
+        roles = roles_from_names(args.class_names, args.leaf_class, **role_classes(args))
+        if note := roles_note(roles, args.class_names):
             print(f"note: {note}")
-        pairs = [pair for folder in args.inputs for pair in find_pairs(folder, args.mask_suffix)]
-        table = season.rows_from_masks(pairs, names, roles, args.k)
-        from vitiseg.util.atomic import atomic_path
-
-        with atomic_path(out / "canopy.csv") as tmp:
-            table.to_csv(tmp, index=False)
-        return table
+        return season.masks_table(args.inputs, args.class_names, roles, args.k, out, args.mask_suffix)  # fmt: skip
     if len(args.inputs) != 1:
         raise ConfigError(
             "give one `vitiseg predict` output folder (or photos with --model, masks with --masks)"
@@ -182,16 +132,19 @@ def _table(args: argparse.Namespace, out: Path):
 def run(args: argparse.Namespace) -> int:
     import pandas as pd  # heavy: not at --help time
 
-    from vitiseg import season
+    from vitiseg import season  # pandas, torch: not at --help time
 
     out = Path(args.output)
-    bandwidth = args.smooth_days  # None: chosen by cross-validation
+    chosen = {
+        key: getattr(args, key) for key in ("bandwidth", "max_gap", "ci") if hasattr(args, key)
+    }
     season.check_output(out, args.overwrite, update=bool(args.model))
     table = _table(args, out)
     photos, notes = season.prepare(
         table, args.camera_from, args.camera, args.date_from, not args.no_quality_checks
     )
-    result = season.summarise(photos, bandwidth, args.max_gap, args.ci)
+    result = season.summarise(photos, **chosen)
+    ci = chosen.get("ci", season.CI)
     season.write_season(result, out)
     dropped = photos[photos["dropped"] != ""]
     days = result.season.drop_duplicates(["camera", "date"])
@@ -203,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"  ... and {len(dropped) - SHOWN} more, all in {out / 'photos.csv'}")
     for row in result.transitions.itertuples():
         when = (
-            f"on {row.date:%Y-%m-%d} ({args.ci:.0%} interval {row.lower:%Y-%m-%d} to {row.upper:%Y-%m-%d})"
+            f"on {row.date:%Y-%m-%d} ({ci:.0%} interval {row.lower:%Y-%m-%d} to {row.upper:%Y-%m-%d})"
             if pd.notna(row.lower)
             else f"on {row.date:%Y-%m-%d}"
             if pd.notna(row.date)

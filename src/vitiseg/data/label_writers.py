@@ -163,15 +163,14 @@ def export_masks(
 
 
 def export_predictions(
-    photos: list, out: str | Path, fmt: str, classes: list[str], image_url: str = ""
+    photos: list, masks_in: Path, out: Path, fmt: str, classes: list[str], image_url: str = ""
 ) -> Path:
-    """Export the masks ``vitiseg predict`` wrote in ``out/masks`` as ``fmt`` into
-    ``out/export``; ``photos`` are :class:`vitiseg.data.photos.Photo` (path, key)."""
-    out = Path(out)
-    masks_in = out / "masks"
+    """Export the masks ``vitiseg predict`` wrote (``masks_in/KEY.png``) as ``fmt`` into
+    ``out``; ``photos`` are :class:`vitiseg.data.photos.Photo` (path, key)."""
+    masks_in = Path(masks_in)
     triples = (
         (photo.key, f"{photo.key}{photo.path.suffix}", read_mask(masks_in / f"{photo.key}.png"))
         for photo in photos
         if (masks_in / f"{photo.key}.png").is_file()
     )
-    return export_masks(fmt, triples, classes, out / "export", image_url)
+    return export_masks(fmt, triples, classes, Path(out), image_url)

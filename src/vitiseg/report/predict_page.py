@@ -12,9 +12,11 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from vitiseg.data.photos import IMAGE_EXTENSIONS
 from vitiseg.report.embed import jpeg_uri
 from vitiseg.report.facts import read_facts
 from vitiseg.report.page import Page, number
+from vitiseg.run import PredictFolder
 
 OVERLAY_LIMIT = 24
 
@@ -23,14 +25,14 @@ def predict_page(folder: Path, overlay_limit: int = OVERLAY_LIMIT) -> Page:
     """Everything the predict template shows for ``folder``."""
     page = Page(folder.resolve(), "predict", title=f"vitiseg predictions {folder.resolve().name}")
     facts = read_facts(folder).get("predict", {})
-    table = _read_canopy(folder / "canopy.csv", page)
-    overlays = folder / "overlays"
+    layout = PredictFolder(folder)
+    table = _read_canopy(layout.table, page)
+    overlays, masks = layout.overlays, layout.masks
     overlay_files = (
-        sorted(p for p in overlays.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+        sorted(p for p in overlays.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
         if overlays.is_dir()
         else []
     )
-    masks = folder / "masks"
     page.sections["counts"] = {
         "rows": None if table is None else len(table),
         "masks": sum(1 for _ in masks.rglob("*.png")) if masks.is_dir() else 0,
@@ -54,7 +56,7 @@ def predict_page(folder: Path, overlay_limit: int = OVERLAY_LIMIT) -> Page:
 
 def _read_canopy(path: Path, page: Page) -> pd.DataFrame | None:
     if not path.is_file():
-        page.lack("canopy.csv", "no leaf cover figures")
+        page.lack(path.name, "no leaf cover figures")
         return None
     try:
         return pd.read_csv(path, encoding="utf-8", encoding_errors="surrogateescape")

@@ -10,6 +10,7 @@ import pandas as pd
 
 from vitiseg.report.embed import png_file_uri
 from vitiseg.report.page import Page
+from vitiseg.run import SeasonFolder
 
 DROPPED_LIMIT = 500
 
@@ -28,9 +29,10 @@ def _csv(path: Path, page: Page, consequence: str) -> pd.DataFrame | None:
 def season_page(folder: Path, dropped_limit: int = DROPPED_LIMIT) -> Page:
     """Everything the season template shows for ``folder``."""
     page = Page(folder.resolve(), "season", title=f"vitiseg season {folder.resolve().name}")
-    season = _csv(folder / "season.csv", page, "no daily traits")
-    transitions = _csv(folder / "transitions.csv", page, "no transition dates")
-    photos = _csv(folder / "photos.csv", page, "no list of dropped photos")
+    layout = SeasonFolder(folder)
+    season = _csv(layout.tables["season"], page, "no daily traits")
+    transitions = _csv(layout.tables["transitions"], page, "no transition dates")
+    photos = _csv(layout.tables["photos"], page, "no list of dropped photos")
     counts = {}
     if season is not None and {"camera", "date"} <= set(season.columns):
         counts["cameras"] = season["camera"].nunique()
@@ -51,7 +53,7 @@ def season_page(folder: Path, dropped_limit: int = DROPPED_LIMIT) -> Page:
     if transitions is not None:
         page.sections["transitions"] = transitions.astype(str).values.tolist()
         page.sections["transition_columns"] = list(transitions.columns)
-    figures = folder / "figures"
+    figures = layout.figures
     if figures.is_dir():
         page.sections["figures"] = [
             (path.stem, png_file_uri(path)) for path in sorted(figures.glob("*.png"))
