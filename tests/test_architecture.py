@@ -79,3 +79,44 @@ def test_no_module_imports_another_in_a_circle():
     assert len(graph) > 50
     assert "vitiseg.engine.onnx_contract" in graph["vitiseg.engine.backends"]
     assert circles(graph) == []
+
+
+def unexplained_lazy_imports(path: Path) -> list[int]:
+    """Lines of imports inside functions with no comment saying why (a comment on the
+    first import of a run of imports covers the run)."""
+    lines = path.read_text().splitlines()
+    found = []
+    for function in ast.walk(ast.parse("\n".join(lines))):
+        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for node in ast.walk(function):
+            for body in (getattr(node, "body", None), getattr(node, "orelse", None)):
+                explained = False
+                for statement in body if isinstance(body, list) else []:
+                    if not isinstance(statement, ast.Import | ast.ImportFrom):
+                        explained = False
+                        continue
+                    text = lines[statement.lineno - 1 : statement.end_lineno]
+                    explained = explained or any("#" in line for line in text)
+                    if not explained:
+                        found.append(statement.lineno)
+    return found
+
+
+def test_the_lazy_import_finder_finds_an_unexplained_one(tmp_path: Path):
+    module = tmp_path / "m.py"
+    module.write_text(
+        "def f():\n    import os  # why\n    import re\n\ndef g():\n    import json\n"
+    )
+    assert unexplained_lazy_imports(module) == [6]
+
+
+def test_every_import_inside_a_function_says_why():
+    """Imports belong at the top; the exceptions (heavy libraries kept out of ``--help``,
+    optional extras) say so in a comment."""
+    found = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for line in unexplained_lazy_imports(path)
+    ]
+    assert found == []

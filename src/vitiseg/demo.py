@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from vitiseg.cli import main as cli
 from vitiseg.data.synthetic import CLASS_NAMES, write_synthetic
 from vitiseg.run import Run
 
@@ -33,8 +34,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from vitiseg.cli import main as cli
-
     args = parse_args(argv)
     out = Path(args.out)
     width, height = (int(v) for v in args.size.lower().split("x"))

@@ -21,7 +21,10 @@ import numpy as np
 import torch
 
 from vitiseg.data.dataset import rescale
-from vitiseg.engine.network import ModelInfo
+from vitiseg.data.imageio import decode_image
+from vitiseg.data.photos import collect_photos
+from vitiseg.engine.backends import OnnxBackend
+from vitiseg.engine.network import ModelInfo, load_model, resolve_model_dir
 from vitiseg.engine.onnx_contract import (
     INPUT,
     ONNX_FILE,
@@ -32,7 +35,9 @@ from vitiseg.engine.onnx_contract import (
     require_onnx,
     weights_digest,
 )
-from vitiseg.errors import ConfigError, WeightsError
+from vitiseg.engine.tiling import Predictor
+from vitiseg.errors import ConfigError, VitisegError, WeightsError
+from vitiseg.run import Run
 from vitiseg.util.atomic import atomic_path
 
 OPSET = 18
@@ -167,8 +172,8 @@ def quantize_int8(
         WeightsError: ``fp32`` is not a vitiseg ONNX file.
     """
     require_onnx("onnx", "onnxruntime")
-    import onnx
-    from onnxruntime.quantization import (
+    import onnx  # optional (the onnx extra): checked just above
+    from onnxruntime.quantization import (  # optional, as onnx
         CalibrationDataReader,
         QuantFormat,
         QuantType,
@@ -218,27 +223,18 @@ def quantize_int8(
 
 def run_photos(model_dir: Path, parts: tuple[str, ...]) -> list[Path]:
     """Photos of a run's ``parts`` of its split (``split.csv``), if the run's data is still there."""
-    from vitiseg.config import TrainConfig
-    from vitiseg.data.split import read_split
-    from vitiseg.errors import VitisegError
-
+    run = Run(model_dir)
     try:
-        config = TrainConfig.load(model_dir / "config.yaml")
-        split = read_split(model_dir / "split.csv", config.directory)
+        return sorted(pair.image for part in parts for pair in run.split().get(part, []))
     except (OSError, VitisegError):
         return []
-    return sorted(pair.image for part in parts for pair in split.get(part, []))
 
 
 def _photo_paths(inputs: list[str]) -> list[Path]:
-    from vitiseg.data.photos import collect_photos
-
     return [photo.path for photo in collect_photos(inputs)]
 
 
 def _read(paths: list[Path]) -> list[np.ndarray]:
-    from vitiseg.data.imageio import decode_image
-
     return [decode_image(p)[0] for p in paths]
 
 
@@ -266,10 +262,6 @@ def export_run(
             calibrate on, or an unknown ``quantize``.
         WeightsError: the export fails (names the layer), or fp32 parity is below 99.9 %.
     """
-    from vitiseg.engine.backends import OnnxBackend
-    from vitiseg.engine.network import load_model, resolve_model_dir
-    from vitiseg.engine.tiling import Predictor
-
     if quantize not in (None, "int8"):
         raise ConfigError(f"quantize={quantize!r}: only int8 is supported")
     require_onnx("onnx", "onnxscript", "onnxruntime")

@@ -18,6 +18,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from vitiseg.config import TrainConfig
+from vitiseg.data.layout import Pair
+from vitiseg.data.masks import parse_class_map
+from vitiseg.data.split import read_split
 from vitiseg.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -147,17 +150,17 @@ class Run:
     def config(self) -> TrainConfig:
         return TrainConfig.load(self.config_file)
 
-    def pairs(self, split: str) -> list:
-        """The photo/mask pairs of ``split`` (train, valid or test), as the run used them."""
-        from vitiseg.data.split import read_split
+    def split(self) -> dict[str, list[Pair]]:
+        """The photo/mask pairs of each split (train, valid, test), as the run used them."""
+        return read_split(self.split_file, self.config.directory)
 
-        return read_split(self.split_file, self.config.directory)[split]
+    def pairs(self, split: str) -> list[Pair]:
+        """The photo/mask pairs of ``split`` (train, valid or test), as the run used them."""
+        return self.split()[split]
 
     @property
     def class_map(self) -> tuple[int, ...] | None:
         """How raw mask values became classes (``--class-map``), None if they were kept."""
-        from vitiseg.data.masks import parse_class_map
-
         config = self.config
         return parse_class_map(config.class_map, config.classes)
 

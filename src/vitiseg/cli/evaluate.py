@@ -23,7 +23,7 @@ def print_summary(summary: dict) -> None:
         f"  mean IoU {summary['mean']['IoU']:.3f}; leaf cover MAE {summary['leaf_cover_mae']:.3f}"
     )
     if summary.get("traits"):
-        from vitiseg.canopy.trait_accuracy import summary_lines
+        from vitiseg.canopy.trait_accuracy import summary_lines  # pandas: not at --help time
 
         print("Traits, predicted against true masks:", *summary_lines(summary["traits"]), sep="\n")
 
@@ -81,7 +81,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vitiseg.data.layout import find_pairs
+    from vitiseg.data.layout import find_pairs  # torch (the model, the job): not at --help time
     from vitiseg.data.masks import parse_class_map
     from vitiseg.engine.loaded import Model
     from vitiseg.evaluate import EvaluateOptions, evaluate
@@ -108,7 +108,9 @@ def run(args: argparse.Namespace) -> int:
     options = EvaluateOptions(side_by_side=args.side_by_side, overlays=not args.no_overlays)
     summary = evaluate(model, pairs, output, name, class_map, options)
     print_summary(summary)
-    from vitiseg.report.html import report_after
+    from vitiseg.report.html import (
+        report_after,
+    )  # the report (pandas, matplotlib): not at --help time
 
     report_after(output, "evaluate", {"model": str(model.directory), "photos": {p.name: [str(p.image), str(p.mask)] for p in pairs}})  # fmt: skip
     print(f"Results in {output}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from vitiseg.cli import options as o
+from vitiseg.errors import ConfigError
 from vitiseg.rules import AT_LEAST_1
 
 
@@ -68,8 +69,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vitiseg.errors import ConfigError
-    from vitiseg.export import export_run
+    from vitiseg.export import export_run  # torch: not at --help time
 
     for option in ("calibration_photos", "check_photos"):
         if getattr(args, option) < 1:

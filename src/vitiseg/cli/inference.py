@@ -6,12 +6,11 @@ import argparse
 
 from vitiseg.cli import model_options as m
 from vitiseg.cli import options as o
+from vitiseg.config import InferenceOptions
 from vitiseg.rules import AT_LEAST_0, AT_LEAST_1, OVERLAP, POSITIVE, SIDE
 
 
 def add_inference_options(p: argparse.ArgumentParser) -> None:
-    from vitiseg.config import InferenceOptions
-
     d = InferenceOptions()
     g = p.add_argument_group("inference")
     g.add_argument(
@@ -50,8 +49,6 @@ def add_inference_options(p: argparse.ArgumentParser) -> None:
 
 
 def inference_options(args: argparse.Namespace):
-    from vitiseg.config import InferenceOptions
-
     return InferenceOptions(
         args.device, args.tile, args.overlap, args.batch_size, args.tta, args.precision
     )
@@ -60,7 +57,7 @@ def inference_options(args: argparse.Namespace):
 def add_canopy_options(p: argparse.ArgumentParser) -> None:
     """``--leaf-class`` and ``--k``: which class is leaf, and the LAI estimate's coefficient;
     ``--inter-row-class``, ``--pipe-class``, ``--trunk-class`` for the canopy traits."""
-    from vitiseg.canopy.cover import DEFAULT_K
+    from vitiseg.canopy.cover import DEFAULT_K  # numpy: not at --help time
 
     p.add_argument(
         "--leaf-class",

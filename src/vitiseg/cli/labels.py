@@ -55,7 +55,7 @@ def add_import_parser(masks: argparse._SubParsersAction) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from vitiseg.data.importers import import_labels
+    from vitiseg.data.importers import import_labels  # numpy, pycocotools: not at --help time
 
     summary = import_labels(
         args.fmt, args.source, args.target, args.classes, args.images, args.suffix, args.copy,
@@ -114,7 +114,7 @@ def add_export_options(p: argparse.ArgumentParser) -> None:
 
 
 def export_after_predict(args: argparse.Namespace, photos: list, classes: list[str]) -> None:
-    from vitiseg.data.label_writers import export_predictions
+    from vitiseg.data.label_writers import export_predictions  # numpy: not at --help time
     from vitiseg.run import PredictFolder
 
     folder = PredictFolder(args.output)
@@ -126,7 +126,7 @@ def export_after_predict(args: argparse.Namespace, photos: list, classes: list[s
 
 
 def select_after_predict(args: argparse.Namespace) -> None:
-    from vitiseg.predict import write_selection
+    from vitiseg.predict import write_selection  # torch: not at --help time
     from vitiseg.run import PredictFolder
 
     if args.select is None:

@@ -51,7 +51,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_convert(args: argparse.Namespace) -> int:
-    from vitiseg.data.convert import convert_folder
+    from vitiseg.data.convert import convert_folder  # numpy: not at --help time
     from vitiseg.data.masks import ColourPalette, seed_preset
 
     if args.preset:
@@ -71,7 +71,7 @@ def run_convert(args: argparse.Namespace) -> int:
 
 
 def run_stats(args: argparse.Namespace) -> int:
-    import pandas as pd
+    import pandas as pd  # pandas: not at --help time
 
     from vitiseg.data.convert import mask_stats
 

@@ -21,7 +21,9 @@ device = typed(_device, "device", ("gpu7",))
 
 
 def _strategy(text: str) -> str:
-    from lightning.pytorch.strategies import StrategyRegistry
+    from lightning.pytorch.strategies import (
+        StrategyRegistry,
+    )  # Lightning: only when the option is given
 
     known = ["auto", *StrategyRegistry.available_strategies()]
     if text not in known:
@@ -33,7 +35,7 @@ strategy = typed(_strategy, "strategy", ("no-such-strategy",))
 
 
 def _architecture(text: str) -> str:
-    from vitiseg.engine.network import ARCHITECTURES
+    from vitiseg.engine.network import ARCHITECTURES  # torch: only when the option is given
 
     if text not in ARCHITECTURES:
         raise argparse.ArgumentTypeError(
@@ -46,7 +48,7 @@ architecture = typed(_architecture, "architecture", ("NoSuchNet",))
 
 
 def _encoder(text: str) -> str:
-    from vitiseg.engine.network import encoder_problem
+    from vitiseg.engine.network import encoder_problem  # torch: only when the option is given
 
     problem = encoder_problem(text)
     if problem:

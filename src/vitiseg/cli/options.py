@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from vitiseg.config import parse_max_time
+from vitiseg.errors import ConfigError
 from vitiseg.rules import POSITIVE, Range
 
 MISSING_PATH = "/nonexistent/vitiseg-check"
@@ -122,9 +124,6 @@ regex = typed(_regex, "regex", ("([0-9]",))
 
 
 def _max_time(text: str) -> str:
-    from vitiseg.config import parse_max_time
-    from vitiseg.errors import ConfigError
-
     try:
         parse_max_time(text)
     except ConfigError as exc:

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from vitiseg.canopy.roles import roles_note
 from vitiseg.cli import options as o
 from vitiseg.cli.inference import (
     add_canopy_options,
@@ -15,6 +16,7 @@ from vitiseg.cli.inference import (
 )
 from vitiseg.cli.labels import add_export_options, export_after_predict, select_after_predict
 from vitiseg.config import BACKENDS
+from vitiseg.data.photos import collect_photos
 from vitiseg.rules import AT_LEAST_0, AT_LEAST_1
 
 
@@ -74,11 +76,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
+    import torch  # heavy: not at --help time
 
     from vitiseg import shard as sharding
-    from vitiseg.canopy.roles import roles_note
-    from vitiseg.data.photos import collect_photos
     from vitiseg.engine.loaded import Model
     from vitiseg.predict import PhotoPredictor, earlier_uncertainty, predict_photos
 
@@ -114,7 +114,9 @@ def run(args: argparse.Namespace) -> int:
           f"{report.skipped} skipped, {len(report.failed)} failed; table: {Path(args.output) / 'canopy.csv'}")  # fmt: skip
     export_after_predict(args, photos, model.class_names)
     select_after_predict(args)
-    from vitiseg.report.html import report_after
+    from vitiseg.report.html import (
+        report_after,
+    )  # the report (pandas, matplotlib): not at --help time
 
     report_after(args.output, "predict", {**vars(report), "model": args.model, "device": str(model.device), "precision": model.precision})  # fmt: skip
     if report.failed:

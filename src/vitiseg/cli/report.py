@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import time
 
 from vitiseg.cli import options as o
 
@@ -27,9 +28,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import time
-
-    from vitiseg.report.html import write_report
+    from vitiseg.report.html import (
+        write_report,
+    )  # the report (pandas, matplotlib): not at --help time
 
     started = time.monotonic()
     path = write_report(args.folder)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from vitiseg.canopy.roles import roles_from_names, roles_note
 from vitiseg.cli import options as o
 from vitiseg.cli.inference import (
     add_canopy_options,
@@ -97,7 +98,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _table(args: argparse.Namespace, out: Path):
     from vitiseg import season  # pandas, torch: not at --help time
-    from vitiseg.canopy.roles import roles_from_names, roles_note
     from vitiseg.engine.loaded import Model
 
     if args.model and args.masks:
@@ -166,7 +166,9 @@ def run(args: argparse.Namespace) -> int:
     for note in notes + result.notes:
         print(f"note: {note}")
     print(f"Season in {out}: season.csv, transitions.csv, photos.csv, figures/")
-    from vitiseg.report.html import report_after
+    from vitiseg.report.html import (
+        report_after,
+    )  # the report (pandas, matplotlib): not at --help time
 
     report_after(out, "season")
     return 0

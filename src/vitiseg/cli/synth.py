@@ -31,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vitiseg.data.synthetic import write_synthetic
+    from vitiseg.data.synthetic import write_synthetic  # numpy, OpenCV: not at --help time
 
     names = write_synthetic(args.out, args.n, args.size, args.seed)
     print(

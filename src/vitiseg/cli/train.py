@@ -83,7 +83,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Path | None]:
     """The run's settings from the options; when resuming, the saved ones with the changes
     a resume allows, and the checkpoint to resume from."""
-    from vitiseg.run import Run
+    from vitiseg.run import Run, checkpoint_of  # sklearn (the split): not at --help time
 
     given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if hasattr(args, f.name)}
     if args.recipe and args.resume:
@@ -98,15 +98,10 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Path | None
             "-m/--model is for resuming: add -r, or use --encoder-weights PATH to start from weights"
         )
     if args.resume:
-        if args.model:
-            checkpoint = Path(args.model)
-        elif args.resume is True:
-            if "name" not in given:
-                raise VitisegError("-r needs -m CHECKPOINT, a run folder (-r RUN), or -n NAME")
-            checkpoint = Run(Path(given.get("output", DEFAULTS["output"])) / given["name"]).last
-        else:
-            resume = Path(args.resume)
-            checkpoint = Run(resume).last if resume.is_dir() else resume
+        if args.resume is True and not args.model and "name" not in given:
+            raise VitisegError("-r needs -m CHECKPOINT, a run folder (-r RUN), or -n NAME")
+        named = Path(given.get("output", DEFAULTS["output"])) / given.get("name", "")
+        checkpoint = checkpoint_of(args.model or (named if args.resume is True else args.resume))
         return Run.open(checkpoint).resume_config(given), checkpoint
     missing = [
         flag
@@ -136,7 +131,9 @@ def run(args: argparse.Namespace) -> int:
         print_summary(evaluate_run(trained))
     elif not args.no_test:
         print(f"No test evaluation: {config.split} gives no test photos")
-    from vitiseg.report.html import report_after
+    from vitiseg.report.html import (
+        report_after,
+    )  # the report (pandas, matplotlib): not at --help time
 
     report_after(trained.root, "train")
     print(f"Run folder: {trained.root}")

@@ -12,6 +12,7 @@ through ONNX Runtime when there is one and onnxruntime is installed, else PyTorc
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +49,7 @@ class OnnxBackend:
 
     def __init__(self, path: str | Path, device: str = "cpu", threads: int | None = None) -> None:
         require_onnx("onnxruntime", "onnx")
-        import onnxruntime as ort
+        import onnxruntime as ort  # optional (the onnx extra): checked just above
 
         self.path = Path(path)
         self.info: ModelInfo = read_onnx_info(path)
@@ -99,8 +100,6 @@ def _onnx_beside(path: Path, strict: bool = False) -> Path | None:
         WeightsError: with ``strict``, an ONNX file is there but cannot be read (without
             it, the file is named in a note and skipped).
     """
-    import importlib.util
-
     try:
         directory = resolve_model_dir(path)
     except WeightsError:
@@ -108,7 +107,7 @@ def _onnx_beside(path: Path, strict: bool = False) -> Path | None:
     found = [directory / n for n in ONNX_BESIDE_MODEL if (directory / n).is_file()]
     if not found or importlib.util.find_spec("onnx") is None:
         return None
-    import onnx
+    import onnx  # optional (the onnx extra): found just above
 
     digest = weights_digest(directory / "model.safetensors")
     for onnx_path in found:
@@ -134,8 +133,6 @@ def _onnx_beside(path: Path, strict: bool = False) -> Path | None:
 
 
 def _onnxruntime_installed() -> bool:
-    import importlib.util
-
     return importlib.util.find_spec("onnxruntime") is not None
 
 

@@ -24,6 +24,7 @@ from vitiseg.engine.packaged_weights import (
     load_packaged_weights,
     timm_name,
 )
+from vitiseg.engine.weights import load_encoder_weights
 from vitiseg.errors import WeightsError
 from vitiseg.util.atomic import write_text
 
@@ -159,7 +160,7 @@ def encoder_problem(name: str, depth: int = 5) -> str | None:
             f"unknown encoder {name!r}; see smp's encoder list (e.g. resnet18, resnet50, "
             "efficientnet-b0, mobilenet_v2), or tu-NAME for a timm model"
         )
-    import timm
+    import timm  # heavy, and only for tu- names
 
     if not timm.is_model(name[3:]):
         return f"unknown encoder {name!r}: timm has no model {name[3:]!r}"
@@ -213,8 +214,6 @@ def build_model(spec: ModelSpec, encoder_weights: str | None = None) -> torch.nn
                 f"could not get ImageNet weights for {spec.encoder} ({exc.__class__.__name__}); "
                 "offline? use --encoder-weights none, or --encoder-weights PATH to a local file"
             ) from None
-    from vitiseg.engine.weights import load_encoder_weights
-
     model = smp.create_model(**spec.smp_kwargs(), encoder_weights=None)
     load_encoder_weights(model, encoder_weights)
     return model

@@ -67,7 +67,7 @@ def read_onnx_info(path: str | Path) -> ModelInfo:
         WeightsError: not an ONNX file, or an ONNX file vitiseg did not write.
     """
     require_onnx("onnx")
-    import onnx
+    import onnx  # optional (the onnx extra): checked just above
 
     try:
         proto = onnx.load(str(path), load_external_data=False)

@@ -25,7 +25,7 @@ def png_file_uri(path: str | Path) -> str:
 
 def figure_uri(fig, dpi: int = 90) -> str:
     """A matplotlib figure as an embedded PNG; the figure is closed."""
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # matplotlib: only for pages with figures
 
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)

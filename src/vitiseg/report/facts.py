@@ -13,6 +13,7 @@ import socket
 from datetime import datetime
 from pathlib import Path
 
+from vitiseg import __version__
 from vitiseg.util.atomic import write_text
 
 FACTS_FILE = "report-facts.json"
@@ -20,9 +21,7 @@ FACTS_FILE = "report-facts.json"
 
 def describe_machine() -> dict:
     """Host, system, CPU, accelerators and library versions of this process's machine."""
-    import torch
-
-    from vitiseg import __version__
+    import torch  # torch: not at --help time
 
     machine = {
         "host": socket.gethostname(),

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import jinja2
@@ -21,7 +22,18 @@ from vitiseg import __version__
 from vitiseg.errors import DataError
 from vitiseg.report.facts import record_facts
 from vitiseg.report.page import Page
-from vitiseg.run import CONFIG_FILE, HISTORY_FILE, SPLIT_FILE, SUMMARY_FILE, TEST_CSV, TRAIN_CSV
+from vitiseg.report.predict_page import predict_page
+from vitiseg.report.run_page import run_page
+from vitiseg.report.season_page import season_page
+from vitiseg.run import (
+    CANOPY_TABLE,
+    CONFIG_FILE,
+    HISTORY_FILE,
+    SPLIT_FILE,
+    SUMMARY_FILE,
+    TEST_CSV,
+    TRAIN_CSV,
+)
 from vitiseg.util.atomic import write_text
 
 REPORT_FILE = "report.html"
@@ -41,50 +53,27 @@ def _has(*patterns: str) -> Callable[[Path], bool]:
     return lambda folder: any(next(folder.glob(p), None) is not None for p in patterns)
 
 
-def _run(folder: Path) -> Page:
-    from vitiseg.report.run_page import run_page
-
-    return run_page(folder, "run")
-
-
-def _evaluation(folder: Path) -> Page:
-    from vitiseg.report.run_page import run_page
-
-    return run_page(folder, "evaluation")
-
-
-def _season(folder: Path) -> Page:
-    from vitiseg.report.season_page import season_page
-
-    return season_page(folder)
-
-
-def _predict(folder: Path) -> Page:
-    from vitiseg.report.predict_page import predict_page
-
-    return predict_page(folder)
-
-
 KINDS: dict[str, Kind] = {
     "season": Kind(
-        _has("season.csv", "transitions.csv"), _season, "season.html.j2", "season (season.csv)"
+        _has("season.csv", "transitions.csv"), season_page, "season.html.j2", "season (season.csv)"
     ),
     "predict": Kind(
-        _has("canopy.csv", "masks", "overlays"), _predict, "predict.html.j2", "predict (canopy.csv)"
+        _has(CANOPY_TABLE, "masks", "overlays"), predict_page, "predict.html.j2",
+        f"predict ({CANOPY_TABLE})",
     ),
     "run": Kind(
         _has(CONFIG_FILE, HISTORY_FILE, SPLIT_FILE, TRAIN_CSV.format(name="*")),
-        _run,
+        partial(run_page, kind="run"),
         "run.html.j2",
         f"train run ({CONFIG_FILE}, {HISTORY_FILE})",
     ),
     "evaluation": Kind(
         _has(SUMMARY_FILE, TEST_CSV.format(name="*")),
-        _evaluation,
+        partial(run_page, kind="evaluation"),
         "run.html.j2",
         f"evaluate ({SUMMARY_FILE})",
     ),
-}
+}  # fmt: skip
 
 
 def detect_kind(folder: str | Path) -> str:

@@ -16,6 +16,7 @@ from vitiseg.data.photos import IMAGE_EXTENSIONS
 from vitiseg.report.embed import jpeg_uri
 from vitiseg.report.facts import read_facts
 from vitiseg.report.page import Page, number
+from vitiseg.report.plots import histogram_uri
 from vitiseg.run import PredictFolder
 
 OVERLAY_LIMIT = 24
@@ -85,8 +86,6 @@ def _run_facts(facts: dict) -> dict | None:
 
 def _distribution(table: pd.DataFrame) -> dict:
     """Histograms of leaf cover and the LAI estimate; summary statistics of every cover."""
-    from vitiseg.report.plots import histogram_uri
-
     pictures = [
         histogram_uri(table[column].to_numpy(float), label)
         for column, label in (("leaf_cover", "Leaf cover"), ("lai_estimate", "LAI estimate"))

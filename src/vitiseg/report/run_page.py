@@ -15,9 +15,14 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from vitiseg.data.imageio import decode_image, read_mask
+from vitiseg.data.masks import parse_class_map, remap
 from vitiseg.report.embed import jpeg_uri, png_file_uri, shrink_mask, thumbnail
 from vitiseg.report.facts import read_facts
+from vitiseg.report.history import is_history
+from vitiseg.report.overlay import overlay
 from vitiseg.report.page import Page, number, read_json, read_yaml
+from vitiseg.report.plots import cover_scatter_uri, history_uri
 from vitiseg.run import (
     CONFIG_FILE,
     CONFUSION_PLOT,
@@ -205,9 +210,6 @@ def _model_section(config: dict | None, model: dict | None) -> dict:
 
 def _training_section(folder: Path, class_names: list[str], page: Page) -> dict | None:
     run = Run(folder)
-    from vitiseg.report.history import is_history
-    from vitiseg.report.plots import history_uri
-
     history = read_json(run.history)
     if not history or not is_history(history):
         page.lack(HISTORY_FILE, "no epoch table (training time, best epoch)")
@@ -308,8 +310,6 @@ def _ranked_photos(table: pd.DataFrame, classes: int, leaf: int) -> list[dict]:
 
 
 def _scatter(table: pd.DataFrame) -> dict | None:
-    from vitiseg.report.plots import cover_scatter_uri
-
     photos = table.drop(index="ALL", errors="ignore")
     columns = [("Leaf cover", "True"), ("Leaf cover", "Predicted")]
     if not all(c in photos for c in columns) or photos.empty:
@@ -346,10 +346,6 @@ def _gallery(
     class_map_text: str | None, limit: int, page: Page,
 ) -> dict:  # fmt: skip
     """Photo | truth | prediction thumbnails for the worst photos (a sample beyond ``limit``)."""
-    from vitiseg.data.imageio import decode_image, read_mask
-    from vitiseg.data.masks import parse_class_map, remap
-    from vitiseg.report.overlay import overlay
-
     shown = sample_ranked(ranked, limit)
     try:
         class_map = parse_class_map(class_map_text, len(class_names)) if class_map_text else None

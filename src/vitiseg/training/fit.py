@@ -10,6 +10,7 @@ from pathlib import Path
 
 import lightning as L
 import torch
+from lightning.pytorch import loggers
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, WeightAveraging
 from torch.optim.swa_utils import get_ema_multi_avg_fn
 from torch.utils.data import DataLoader
@@ -164,8 +165,6 @@ def lightning_logger(kind: str, folder: Path, name: str):
     package = LOGGER_PACKAGES.get(kind)
     if package and importlib.util.find_spec(package) is None:
         raise ConfigError(f"logger={kind} needs the {package} package: pip install {package}")
-    from lightning.pytorch import loggers
-
     if kind == "csv":
         return loggers.CSVLogger(folder, name=name)
     if kind == "tensorboard":

@@ -41,6 +41,7 @@ from vitiseg.data.layout import Pair
 from vitiseg.data.masks import IGNORE_INDEX
 from vitiseg.data.photos import Photo, collect_photos
 from vitiseg.data.sampler import EpochSampler
+from vitiseg.engine.loaded import load
 from vitiseg.engine.network import ModelInfo
 from vitiseg.engine.tiling import Predictor
 from vitiseg.errors import ConfigError, DataError
@@ -161,8 +162,6 @@ def load_teacher(config: TrainConfig) -> Predictor:
         WeightsError: no model at the path.
         ConfigError: an ``.onnx`` file, or its classes are not the run's.
     """
-    from vitiseg.engine.loaded import load
-
     if Path(config.teacher).suffix.lower() == ".onnx":
         raise ConfigError(
             f"teacher={config.teacher}: give the run or model folder, not its .onnx file "

@@ -20,7 +20,10 @@ from PIL import Image
 from tqdm import tqdm
 
 from vitiseg.data.imageio import image_size
+from vitiseg.data.importers.coco import read_coco
 from vitiseg.data.importers.common import Export, Item, Layer, class_order
+from vitiseg.data.importers.cvat import read_cvat
+from vitiseg.data.importers.labelstudio import read_labelstudio
 from vitiseg.data.importers.validate import shown
 from vitiseg.data.photos import DEFAULT_MASK_SUFFIX
 from vitiseg.errors import DataError
@@ -51,20 +54,14 @@ def read_export(fmt: str, source: str | Path, images: str | Path | None = None) 
     if images is not None and not images.is_dir():
         raise DataError(f"images={images}: no such folder")
     if fmt == "cvat":
-        from vitiseg.data.importers.cvat import read_cvat
-
         if not source.is_dir():
             raise DataError(f"{source}: give the unzipped CVAT export folder")
         return read_cvat(source, images)
     if source.is_dir():
         raise DataError(f"{source}: give the exported JSON file, not a folder")
     if fmt == "labelstudio":
-        from vitiseg.data.importers.labelstudio import read_labelstudio
-
         return read_labelstudio(source, images)
     if fmt == "coco":
-        from vitiseg.data.importers.coco import read_coco
-
         return read_coco(source, images)
     raise DataError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
