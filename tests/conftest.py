@@ -114,7 +114,7 @@ def tree_snapshot(folder: Path) -> dict[str, bytes]:
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
-    """Print the fuzz test's seed and case count (tests/test_untrusted_labels.py)."""
+    """Print the fuzz test's seed and case count (tests/data/test_untrusted_labels.py)."""
     module = sys.modules.get("test_untrusted_labels")
     for line in getattr(module, "FUZZ_REPORT", []):
         terminalreporter.write_line(line)

@@ -37,13 +37,15 @@ class Photo:
     key: str
 
 
+def is_image_file(path: Path, extensions: tuple[str, ...] = IMAGE_EXTENSIONS) -> bool:
+    """A file with one of ``extensions`` (any case), not hidden (``.name``, such as the
+    ``._NAME.jpg`` a Mac leaves on a USB stick)."""
+    return path.is_file() and not path.name.startswith(".") and path.suffix.lower() in extensions
+
+
 def image_files(directory: Path, extensions: tuple[str, ...] = IMAGE_EXTENSIONS) -> list[Path]:
-    """The files of ``directory`` with one of ``extensions`` (any case), hidden ones left out, sorted."""
-    return sorted(
-        p
-        for p in directory.iterdir()
-        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in extensions
-    )
+    """The files of ``directory`` that :func:`is_image_file` takes, sorted."""
+    return sorted(p for p in directory.iterdir() if is_image_file(p, extensions))
 
 
 def find_image_mask_folders(directory: str | Path) -> tuple[Path, Path] | None:
@@ -94,18 +96,12 @@ def collect_photos(inputs: list[str], recursive: bool = False) -> list[Photo]:
             if (layout := find_image_mask_folders(path)) is not None:
                 path = layout[0]  # a training set's images/ beside masks/
             found = path.rglob("*") if recursive else path.iterdir()
-            files = without_masks(
-                sorted(p for p in found if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
-            )
+            files = without_masks(sorted(p for p in found if is_image_file(p)))
             photos += [Photo(p, p.relative_to(path).with_suffix("").as_posix()) for p in files]
         elif path.is_file():
             photos.append(Photo(path, path.stem))
         elif matches := sorted(glob.glob(item, recursive=recursive)):
-            photos += [
-                Photo(Path(m), Path(m).stem)
-                for m in matches
-                if Path(m).suffix.lower() in IMAGE_EXTENSIONS
-            ]
+            photos += [Photo(Path(m), Path(m).stem) for m in matches if is_image_file(Path(m))]
         else:
             raise DataError(f"{item}: no such file, folder or matching pattern")
     seen: dict[str, Path] = {}

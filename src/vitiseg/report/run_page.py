@@ -329,7 +329,7 @@ def sample_ranked(rows: list, limit: int) -> list:
 
     Example:
         >>> [r for r in sample_ranked(list(range(10)), 4)]
-        [0, 1, 5, 9]
+        [0, 1, 2, 9]
     """
     if limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")

@@ -1,5 +1,5 @@
 """Seeded fuzzing of `vitiseg masks import`: documents, mutations, and the worker that runs
-them under a memory limit (used by tests/test_untrusted_labels.py).
+them under a memory limit (used by tests/data/test_untrusted_labels.py).
 
 A case is one export (COCO, Label Studio or CVAT) made from a valid base by one or two
 mutations: NaN, infinities, huge, negative, wrong-typed, missing or duplicated fields,

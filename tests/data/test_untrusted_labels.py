@@ -1,5 +1,5 @@
 """Label files from other tools are untrusted: the red-team cases of issue #27 as named
-regressions, and a seeded fuzz test (tests/fuzz_labels.py) under a memory limit."""
+regressions, and a seeded fuzz test (tests/data/fuzz_labels.py) under a memory limit."""
 
 from __future__ import annotations
 
