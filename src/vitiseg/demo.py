@@ -18,6 +18,7 @@ from vitiseg.run import Run
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The demo's options: ``--out``, ``--n``, ``--size``, ``--epochs``, ``--crop-size``..."""
     parser = argparse.ArgumentParser(prog="python -m vitiseg.demo", description=__doc__)
     parser.add_argument("--out", default="demo", help="folder for data and run (default: demo)")
     parser.add_argument("--n", type=int, default=40, help="synthetic photos (default: 40)")
@@ -34,6 +35,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Draw a synthetic vineyard, train and test a model on it; returns the exit code."""
     args = parse_args(argv)
     out = Path(args.out)
     width, height = (int(v) for v in args.size.lower().split("x"))

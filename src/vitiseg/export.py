@@ -54,6 +54,7 @@ class PixelModel(torch.nn.Module):
         self.register_buffer("std", torch.tensor(info.std).view(1, 3, 1, 1) * 255.0)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
+        """Normalise 0-255 pixel values and return the network's logits (N, C, H, W)."""
         return self.net((image - self.mean) / self.std)
 
 

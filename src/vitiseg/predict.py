@@ -67,6 +67,7 @@ class PhotoPredictor:
         self.probabilities = probabilities
 
     def outputs(self, photo: Photo) -> list[Path]:
+        """The files a photo gets: its mask, then its overlay and probability map if asked."""
         paths = [self.folder.mask(photo.key)]
         if self.overlays:
             paths.append(self.folder.overlay(photo.key))
@@ -85,6 +86,7 @@ class PhotoPredictor:
         return row
 
     def run(self, photo: Photo, image: np.ndarray) -> dict:
+        """Predict a photo, write its outputs and return its canopy.csv row."""
         prediction = self.model.predict(
             image,
             probability_of=self.model.leaf_class if self.probabilities else None,

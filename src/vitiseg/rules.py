@@ -28,6 +28,7 @@ class Range:
     high_open: bool = False
 
     def __call__(self, value: float) -> None:
+        """Raise ``ValueError`` (saying what is valid) if ``value`` is out of the range."""
         too_low = self.low is not None and (
             value <= self.low if self.low_open else value < self.low
         )
@@ -38,6 +39,7 @@ class Range:
             raise ValueError(self.describe())
 
     def describe(self) -> str:
+        """What a valid value is, as a message: ``must be above 0``, ``must be in [0, 1)``..."""
         if self.high is None:
             return f"must be {'above' if self.low_open else 'at least'} {self.low}"
         if self.low is None:
@@ -57,13 +59,16 @@ class MultipleOf:
     step: int
 
     def __call__(self, value: int) -> None:
+        """Raise ``ValueError`` unless ``value`` is a positive multiple of ``step``."""
         if value < self.step or value % self.step:
             raise ValueError(self.describe())
 
     def describe(self) -> str:
+        """What a valid value is, as a message: ``must be a multiple of 32``."""
         return f"must be a multiple of {self.step}"
 
     def violation(self) -> int:
+        """A value this rule refuses (for tests that walk every option)."""
         return self.step + 1
 
 

@@ -75,14 +75,17 @@ class Run:
     # the layout
     @property
     def config_file(self) -> Path:
+        """The run's settings: ``config.yaml``."""
         return self.root / CONFIG_FILE
 
     @property
     def split_file(self) -> Path:
+        """Which photo went to which split (train, valid, test): ``split.csv``."""
         return self.root / SPLIT_FILE
 
     @property
     def checkpoints(self) -> Path:
+        """The ``checkpoints/`` folder: ``last.ckpt``, ``best.ckpt`` and the ``-s`` ones."""
         return self.root / CHECKPOINTS
 
     @property
@@ -101,16 +104,20 @@ class Run:
 
     @property
     def history(self) -> Path:
+        """The per-epoch training and validation figures: ``history.json``."""
         return self.root / HISTORY_FILE
 
     @property
     def metrics_plot(self) -> Path:
+        """The plot of the per-epoch figures: ``metrics.png``."""
         return self.root / METRICS_PLOT
 
     def train_csv(self, name: str) -> Path:
+        """The per-epoch figures as a table: ``Train_NAME.csv``."""
         return self.root / TRAIN_CSV.format(name=name)
 
     def test_csv(self, name: str) -> Path:
+        """The test figures per photo (and ``ALL``) of the scoring ``name``: ``Test_NAME.csv``."""
         return self.root / TEST_CSV.format(name=name)
 
     @property
@@ -130,10 +137,12 @@ class Run:
 
     @property
     def summary(self) -> Path:
+        """The overall test figures (per class, mean, leaf cover error): ``summary.json``."""
         return self.root / SUMMARY_FILE
 
     @property
     def confusion_plot(self) -> Path:
+        """The test confusion matrix: ``confusion.png``."""
         return self.root / CONFUSION_PLOT
 
     def test_names(self) -> list[str]:
@@ -143,11 +152,13 @@ class Run:
         return [p.name.removeprefix(prefix).removesuffix(suffix) for p in tables]
 
     def pictures(self, name: str) -> Path:
+        """The overlays of the photos scored as ``name``: ``Predictions/NAME/``."""
         return self.root / "Predictions" / name
 
     # what it holds
     @property
     def config(self) -> TrainConfig:
+        """The run's settings, read from ``config.yaml``."""
         return TrainConfig.load(self.config_file)
 
     def split(self) -> dict[str, list[Pair]]:
@@ -216,31 +227,39 @@ class PredictFolder:
 
     @property
     def table(self) -> Path:
+        """One row per photo (cover, LAI estimate, traits): ``canopy.csv``."""
         return self.root / CANOPY_TABLE
 
     @property
     def selection(self) -> Path:
+        """The photos most worth labelling next (``--select``): ``select.csv``."""
         return self.root / "select.csv"
 
     @property
     def masks(self) -> Path:
+        """The folder of the predicted class masks: ``masks/``."""
         return self.root / "masks"
 
     @property
     def overlays(self) -> Path:
+        """The folder of the photos with their classes overlaid: ``overlays/``."""
         return self.root / "overlays"
 
     @property
     def export(self) -> Path:
+        """The folder of the ``--export`` pre-annotations: ``export/``."""
         return self.root / "export"
 
     def mask(self, key: str) -> Path:
+        """The class mask of photo ``key``: ``masks/KEY.png``."""
         return self.masks / f"{key}.png"
 
     def overlay(self, key: str) -> Path:
+        """The overlay of photo ``key``: ``overlays/KEY.jpg``."""
         return self.overlays / f"{key}.jpg"
 
     def probability(self, key: str) -> Path:
+        """The leaf probability map (0-255) of photo ``key``: ``probabilities/KEY.png``."""
         return self.root / "probabilities" / f"{key}.png"
 
 
@@ -262,6 +281,7 @@ class SeasonFolder:
 
     @property
     def figures(self) -> Path:
+        """The folder of the plots: ``CAMERA.png``, ``leaf_cover_by_camera.png``."""
         return self.root / "figures"
 
     @property
@@ -271,4 +291,5 @@ class SeasonFolder:
 
     @property
     def predictions(self) -> PredictFolder:
+        """Where ``--model`` predicts the photos: ``predictions/``."""
         return PredictFolder(self.root / "predictions")

@@ -21,6 +21,7 @@ from vitiseg.util.quiet import quiet_libraries
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``vitiseg`` argument parser, with every command's sub-parser."""
     parser = argparse.ArgumentParser(
         prog="vitiseg",
         description="Semantic segmentation of vineyard photographs (leaves, wood, ground...).",

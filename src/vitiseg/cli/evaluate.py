@@ -15,6 +15,7 @@ from vitiseg.errors import VitisegError
 
 
 def print_summary(summary: dict) -> None:
+    """Print an evaluation summary: photos, IoU per class, mean IoU, leaf cover MAE, traits."""
     print(f"Test images: {summary['images']}")
     for name, figures in summary["per_class"].items():
         iou = figures["IoU"]
@@ -29,6 +30,7 @@ def print_summary(summary: dict) -> None:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add ``vitiseg evaluate`` and its options to the sub-commands."""
     p = sub.add_parser(
         "evaluate",
         help="score a trained model on its test split or a folder of photos with masks",
@@ -81,6 +83,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``vitiseg evaluate``, print its summary and write the report; returns the exit code."""
     from vitiseg.data.layout import find_pairs  # torch (the model, the job): not at --help time
     from vitiseg.data.masks import parse_class_map
     from vitiseg.engine.loaded import Model

@@ -10,6 +10,7 @@ from vitiseg.rules import AT_LEAST_1
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add ``vitiseg export`` and its options to the sub-commands."""
     p = sub.add_parser(
         "export",
         help="write a trained model as an ONNX file (optionally int8), checked against PyTorch",
@@ -69,6 +70,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``vitiseg export``: write and check the ONNX file; returns the exit code."""
     from vitiseg.export import export_run  # torch: not at --help time
 
     for option in ("calibration_photos", "check_photos"):

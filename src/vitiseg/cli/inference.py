@@ -11,6 +11,7 @@ from vitiseg.rules import AT_LEAST_0, AT_LEAST_1, OVERLAP, POSITIVE, SIDE
 
 
 def add_inference_options(p: argparse.ArgumentParser) -> None:
+    """Add the ``inference`` options: device, tile, overlap, batch size, TTA, precision."""
     d = InferenceOptions()
     g = p.add_argument_group("inference")
     g.add_argument(
@@ -49,6 +50,7 @@ def add_inference_options(p: argparse.ArgumentParser) -> None:
 
 
 def inference_options(args: argparse.Namespace):
+    """The :class:`InferenceOptions` of the parsed ``inference`` options."""
     return InferenceOptions(
         args.device, args.tile, args.overlap, args.batch_size, args.tta, args.precision
     )

@@ -11,6 +11,7 @@ from vitiseg.rules import AT_LEAST_1
 
 
 def add_import_parser(masks: argparse._SubParsersAction) -> None:
+    """Add ``vitiseg masks import`` and its options to the ``masks`` actions."""
     p = masks.add_parser(
         "import",
         help="CVAT / Label Studio / COCO export -> NAME.jpg + NAME_bin.png",
@@ -55,6 +56,7 @@ def add_import_parser(masks: argparse._SubParsersAction) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    """Run ``vitiseg masks import`` and print each class's pixels; returns the exit code."""
     from vitiseg.data.importers import import_labels  # numpy, pycocotools: not at --help time
 
     summary = import_labels(
@@ -114,6 +116,7 @@ def add_export_options(p: argparse.ArgumentParser) -> None:
 
 
 def export_after_predict(args: argparse.Namespace, photos: list, classes: list[str]) -> None:
+    """Write the predicted masks as pre-annotations in ``OUT/export/``, per ``--export``."""
     from vitiseg.data.label_writers import export_predictions  # numpy: not at --help time
     from vitiseg.run import PredictFolder
 
@@ -126,6 +129,7 @@ def export_after_predict(args: argparse.Namespace, photos: list, classes: list[s
 
 
 def select_after_predict(args: argparse.Namespace) -> None:
+    """With ``--select K``: write ``OUT/select.csv``, the K photos to label next."""
     from vitiseg.predict import write_selection  # torch: not at --help time
     from vitiseg.run import PredictFolder
 

@@ -10,6 +10,7 @@ from vitiseg.data.photos import DEFAULT_MASK_SUFFIX
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add ``vitiseg masks`` and its actions (``convert``, ``import``, ``stats``)."""
     p = sub.add_parser(
         "masks",
         help="import CVAT, Label Studio or COCO labels; convert colour annotations; class statistics",
@@ -51,6 +52,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_convert(args: argparse.Namespace) -> int:
+    """Run ``vitiseg masks convert``: colour annotations to class masks; returns the exit code."""
     from vitiseg.data.convert import convert_folder  # numpy: not at --help time
     from vitiseg.data.masks import ColourPalette, seed_preset
 
@@ -71,6 +73,7 @@ def run_convert(args: argparse.Namespace) -> int:
 
 
 def run_stats(args: argparse.Namespace) -> int:
+    """Run ``vitiseg masks stats``: print (``--csv``: write) class shares; returns the exit code."""
     import pandas as pd  # pandas: not at --help time
 
     from vitiseg.data.convert import mask_stats

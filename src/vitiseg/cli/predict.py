@@ -21,6 +21,7 @@ from vitiseg.rules import AT_LEAST_0, AT_LEAST_1
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add ``vitiseg predict`` and its options to the sub-commands."""
     p = sub.add_parser(
         "predict",
         help="apply a trained model to photos: masks, overlays, canopy.csv",
@@ -76,6 +77,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``vitiseg predict`` (or launch its ``--devices`` processes); returns the exit code."""
     import torch  # heavy: not at --help time
 
     from vitiseg import shard as sharding

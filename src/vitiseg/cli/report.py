@@ -9,6 +9,7 @@ from vitiseg.cli import options as o
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add ``vitiseg report`` and its options to the sub-commands."""
     p = sub.add_parser(
         "report",
         help="write FOLDER/report.html: one page to open in a browser (or send)",
@@ -28,6 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``vitiseg report``: write ``FOLDER/report.html`` again; returns the exit code."""
     from vitiseg.report.html import (
         write_report,
     )  # the report (pandas, matplotlib): not at --help time

@@ -61,6 +61,7 @@ def _filled(text: str) -> str:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add ``vitiseg season`` and its options to the sub-commands."""
     S = argparse.SUPPRESS  # unset: the library's defaults apply
     p = sub.add_parser("season", formatter_class=_Help, description=DESCRIPTION,
                        help="per camera and day: quality checks, daily traits, smoothed curves, transition dates")  # fmt: skip
@@ -130,6 +131,7 @@ def _table(args: argparse.Namespace, out: Path):
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``vitiseg season``: summarise, print and write the season; returns the exit code."""
     import pandas as pd  # heavy: not at --help time
 
     from vitiseg import season  # pandas, torch: not at --help time

@@ -10,6 +10,7 @@ from vitiseg.rules import AT_LEAST_0, AT_LEAST_1
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add ``vitiseg synth`` and its options to the sub-commands."""
     p = sub.add_parser(
         "synth",
         help="draw synthetic vineyard photos with masks (demo and test data)",
@@ -31,6 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``vitiseg synth``: write the synthetic photos and masks; returns the exit code."""
     from vitiseg.data.synthetic import write_synthetic  # numpy, OpenCV: not at --help time
 
     names = write_synthetic(args.out, args.n, args.size, args.seed)

@@ -64,6 +64,7 @@ def add_config_options(p: argparse.ArgumentParser) -> dict[str, argparse._Argume
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add ``vitiseg train`` and its options to the sub-commands."""
     p = sub.add_parser(
         "train",
         help="train a model on photos with masks, then evaluate it on the test split",
@@ -118,6 +119,7 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Path | None
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``vitiseg train``: train, score the test split, write the report; returns 0."""
     from vitiseg.evaluate import evaluate_run  # torch and Lightning: not at --help time
     from vitiseg.training.fit import train
     from vitiseg.util.hardware import is_rank_zero

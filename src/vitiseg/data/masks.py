@@ -92,6 +92,7 @@ class ColourPalette:
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> ColourPalette:
+        """Read a palette from a YAML file (form above); a ``ConfigError`` if missing or not one."""
         try:
             data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
             entries = data["colours"]

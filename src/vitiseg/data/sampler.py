@@ -46,6 +46,7 @@ class EpochSampler(Sampler[tuple[int, int]]):
         self.extra_first, self.extra, self.extra_share = first, count, share
 
     def set_epoch(self, epoch: int) -> None:
+        """Set the epoch whose order and sample seeds are drawn next."""
         self.epoch = epoch
 
     def _indices(self) -> list[int]:

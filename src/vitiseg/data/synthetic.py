@@ -40,6 +40,7 @@ class Canvas:
 
     @classmethod
     def blank(cls, width: int, height: int) -> Canvas:
+        """A ``width`` x ``height`` canvas: black photo, background mask, white annotation."""
         return cls(
             np.zeros((height, width, 3), np.uint8),
             np.zeros((height, width), np.uint8),

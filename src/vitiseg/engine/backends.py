@@ -73,6 +73,7 @@ class OnnxBackend:
 
     @property
     def name(self) -> str:
+        """The backend as messages name it, e.g. ``onnxruntime int8 (model.int8.onnx)``."""
         return f"onnxruntime {'int8' if self.quantized else 'fp32'} ({self.path.name})"
 
     def __call__(self, windows: torch.Tensor) -> torch.Tensor:

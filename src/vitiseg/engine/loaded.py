@@ -70,14 +70,17 @@ class Model:
 
     @property
     def classes(self) -> int:
+        """The number of classes the model predicts."""
         return self.info.spec.classes
 
     @property
     def class_names(self) -> list[str]:
+        """The model's class names, by class index."""
         return self.info.class_names
 
     @property
     def device(self):
+        """The ``torch.device`` the model predicts on."""
         return self.predictor.device
 
     def predict(

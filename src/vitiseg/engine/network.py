@@ -111,6 +111,7 @@ class ModelInfo:
         self.std = tuple(self.std) if self.std is not None else std
 
     def to_json(self) -> str:
+        """These facts as the text of ``model.json`` (with its ``format`` tag)."""
         data = asdict(self)
         data["format"] = "vitiseg-model/1"
         return json.dumps(data, indent=2)
@@ -133,6 +134,7 @@ class ModelInfo:
 
     @classmethod
     def from_json(cls, text: str, source: str | Path) -> ModelInfo:
+        """The facts in a ``model.json`` text; a ``WeightsError`` naming ``source`` if invalid."""
         try:
             data = json.loads(text)
             spec = ModelSpec(**data.pop("spec"))

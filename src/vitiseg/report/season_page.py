@@ -1,5 +1,6 @@
-"""What the page of a ``vitiseg season`` folder shows: counts, transition dates, the trait
-curves per camera (its figures), and the photos the quality checks dropped, with reasons.
+"""What the page of a ``vitiseg season`` folder shows: counts, the gaps that split the
+curves, transition dates, the trait curves per camera (its figures), and the photos the
+quality checks dropped, with reasons.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ def season_page(folder: Path, dropped_limit: int = DROPPED_LIMIT) -> Page:
                 "photos.csv holds them all."
             )
     page.sections["counts"] = counts
+    if season is not None and {"camera", "date", "segment"} <= set(season.columns):
+        page.sections["gaps"] = gaps(season)
     if transitions is not None:
         page.sections["transitions"] = transitions.astype(str).values.tolist()
         page.sections["transition_columns"] = list(transitions.columns)
@@ -61,3 +64,24 @@ def season_page(folder: Path, dropped_limit: int = DROPPED_LIMIT) -> Page:
     else:
         page.lack("figures/", "no trait curves")
     return page
+
+
+def gaps(season: pd.DataFrame) -> list[tuple[str, str, str, int]]:
+    """``(camera, last day before, first day after, days between)`` for each gap that
+    splits a camera's curves (``season.csv``'s ``segment`` changes from one day to the next).
+
+    Example:
+        >>> table = pd.DataFrame({"camera": ["c"] * 3, "date": ["2024-05-01", "2024-05-03",
+        ...     "2024-05-30"], "segment": [0, 0, 1]})
+        >>> gaps(table)
+        [('c', '2024-05-03', '2024-05-30', 26)]
+    """
+    days = season[season["segment"].astype(str) != ""].drop_duplicates(["camera", "date"])
+    found = []
+    for camera, rows in days.sort_values(["camera", "date"]).groupby("camera", sort=True):
+        dates, segments = list(rows["date"].astype(str)), list(rows["segment"].astype(str))
+        for before, after, a, b in zip(dates, dates[1:], segments, segments[1:], strict=False):
+            if a != b:
+                between = (pd.Timestamp(after) - pd.Timestamp(before)).days - 1
+                found.append((str(camera), before, after, between))
+    return found

@@ -28,6 +28,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     """Save checkpoints to a temporary file renamed into place: a kill never truncates one."""
 
     def save_checkpoint(self, checkpoint: dict, path, storage_options=None) -> None:
+        """Write ``checkpoint`` to ``path`` atomically; :class:`DiskFullError` on a full disk."""
         try:
             with atomic_path(path) as tmp:
                 torch.save(checkpoint, tmp)
@@ -41,6 +42,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             raise
 
     def load_checkpoint(self, path, map_location=None, weights_only: bool | None = True):
+        """Load ``path`` with ``weights_only=True`` whatever is asked (no pickled code)."""
         return super().load_checkpoint(path, map_location=map_location, weights_only=True)
 
 
@@ -66,6 +68,7 @@ class RunFiles(L.Callback):
         self.class_names = class_names
 
     def on_validation_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        """Log the epoch line; rewrite ``Train_NAME.csv``, ``history.json``, ``metrics.png``."""
         if trainer.sanity_checking or not trainer.is_global_zero or not module.history:
             return
         history = module.history
@@ -81,6 +84,7 @@ class EpochProgressBar(TQDMProgressBar):
     """Lightning's bar, with epochs counted from 1 as the epoch lines count them."""
 
     def on_train_epoch_start(self, trainer: L.Trainer, *_) -> None:
+        """Label the bar ``Epoch E/N``, E counted from 1."""
         super().on_train_epoch_start(trainer)
         self.train_progress_bar.set_description(
             f"Epoch {trainer.current_epoch + 1}/{trainer.max_epochs}"
@@ -96,6 +100,7 @@ class PeriodicCheckpoint(L.Callback):
         self.every = every
 
     def on_validation_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        """Save ``NAME_E.ckpt`` when the epoch E is a multiple of ``every``."""
         epoch = trainer.current_epoch + 1
         if not trainer.sanity_checking and epoch % self.every == 0:
             trainer.save_checkpoint(self.run.periodic(self.name, epoch))
@@ -109,6 +114,7 @@ class ResumeHint(L.Callback):
         self.resume_command = resume_command
 
     def on_exception(self, trainer: L.Trainer, module: L.LightningModule, exception) -> None:
+        """On Ctrl-C (rank 0): log how many epochs the last checkpoint holds and how to resume."""
         if isinstance(exception, KeyboardInterrupt) and trainer.is_global_zero:
             if self.last_checkpoint.is_file():
                 saved = torch.load(

@@ -17,6 +17,7 @@ class SumLoss(nn.Module):
         self.parts = nn.ModuleList(parts)
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The sum of the parts' losses on ``logits`` and ``target``."""
         return sum(part(logits, target) for part in self.parts)
 
 

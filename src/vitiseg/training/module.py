@@ -60,15 +60,18 @@ class SegmentationModule(L.LightningModule):
         self.configure_metrics()
 
     def configure_network(self) -> None:
+        """Build the network from ``spec`` and ``encoder_weights``, channels-last if asked."""
         self.model = build_model(self.spec, self.encoder_weights)
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
 
     def configure_losses(self) -> None:
+        """Build the ``--loss`` criterion, with the class weights if given."""
         weights = torch.tensor(self.class_weights) if self.class_weights else None
         self.criterion = build_loss(self.loss_name, weights)
 
     def configure_metrics(self) -> None:
+        """Make the training and validation confusion matrices (ignored pixels left out)."""
         confusion = MulticlassConfusionMatrix(
             self.spec.classes, ignore_index=IGNORE_INDEX, validate_args=False
         )
@@ -76,13 +79,16 @@ class SegmentationModule(L.LightningModule):
         self.val_confusion = confusion.clone()
 
     def configure_model(self) -> None:
+        """Compile the network with ``torch.compile`` under ``--compile`` (once)."""
         if self.compile_model and not isinstance(self.model, torch._dynamo.OptimizedModule):
             self.model = torch.compile(self.model)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Logits (N, C, H, W) of normalised images (N, 3, H, W)."""
         return self.model(images)
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
+        """Normalise the uint8 images on the device (channels-last if asked); masks as int64."""
         images, masks = batch
         images = normalize(images, self.mean, self.std)
         if self.channels_last:
@@ -90,9 +96,12 @@ class SegmentationModule(L.LightningModule):
         return images, masks.long()
 
     def on_train_epoch_start(self) -> None:
+        """Note when the epoch started (its ``minutes`` in :attr:`history`)."""
         self._epoch_started = time.monotonic()
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        """Return a batch's float32 loss (logged as ``train_loss``) and count its predictions in the
+        training confusion matrix; a :class:`NonFiniteLossError` if the loss is NaN or infinite."""
         images, masks = batch
         logits = self(images)
         loss = self.criterion(logits.float(), masks)
@@ -103,10 +112,13 @@ class SegmentationModule(L.LightningModule):
         return loss
 
     def validation_step(self, batch, batch_idx: int) -> None:
+        """Count a validation batch's predictions in the validation confusion matrix."""
         images, masks = batch
         self.val_confusion.update(self(images).argmax(1), masks)
 
     def on_validation_epoch_end(self) -> None:
+        """Append the epoch's training and validation figures to :attr:`history`, log
+        ``val_mIoU``, ``val_mAccuracy`` and each class's IoU, and reset the confusion matrices."""
         if self.trainer.sanity_checking:
             return
         train, val = self.train_confusion.compute(), self.val_confusion.compute()
@@ -130,6 +142,7 @@ class SegmentationModule(L.LightningModule):
             )
 
     def configure_optimizers(self):
+        """AdamW with the :class:`OneCycleSchedule`, stepped after every batch."""
         optimizer = torch.optim.AdamW(
             self.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
         )
@@ -145,7 +158,9 @@ class SegmentationModule(L.LightningModule):
         }
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
+        """Keep :attr:`history` in the checkpoint (``vitiseg_history``)."""
         checkpoint["vitiseg_history"] = self.history
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
+        """Restore :attr:`history`, so a resumed run continues the same table."""
         self.history = list(checkpoint.get("vitiseg_history", []))

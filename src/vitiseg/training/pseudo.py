@@ -232,15 +232,18 @@ class PseudoLabels(L.Callback):
         self.teacher = None
 
     def state_dict(self) -> dict:
+        """The rounds of pseudo-labels made so far, saved in the checkpoint."""
         return {"rounds": self.rounds}
 
     def load_state_dict(self, state_dict: dict) -> None:
+        """Restore the rounds made and mix their labels into training again."""
         # Lightning restores this before the resumed epoch's loader draws its samples
         self.rounds = state_dict["rounds"]
         if self.rounds:
             self._mix()
 
     def on_validation_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        """When a round of :data:`ROUNDS` is due (no teacher): label the photos, mix them in."""
         if trainer.sanity_checking or self.has_teacher:
             return
         planned = trainer.lr_scheduler_configs[0].scheduler.total_steps

@@ -59,6 +59,7 @@ class OneCycleSchedule(LRScheduler):
         return _cosine(self.max_lr, self.min_lr, share), _cosine(low, top, share)
 
     def get_lr(self) -> list[float]:
+        """The rate at the current step, per group; sets Adam's first beta to the momentum."""
         rate, momentum = self.factors(self.last_epoch)
         for group in self.optimizer.param_groups:
             if "betas" in group:
@@ -78,6 +79,7 @@ class OneCycleSchedule(LRScheduler):
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
     def load_state_dict(self, state_dict: dict) -> None:
+        """Restore the schedule; re-plan it if this run plans another number of steps."""
         planned = self.total_steps
         super().load_state_dict(state_dict)
         if self.total_steps == planned:
@@ -112,10 +114,12 @@ class FitScheduleToTime(L.Callback):
         self.announced = False
 
     def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        """Start timing the epochs; note the number ``-e`` asked for."""
         self.epoch_ended = time.monotonic()
         self.asked_epochs = trainer.max_epochs
 
     def on_train_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        """Set the run's length to the epochs that fit ``--max-time``; re-plan the schedule."""
         now = time.monotonic()  # epoch to epoch: loading, validation and saving included
         self.durations.append(now - self.epoch_ended)
         self.epoch_ended = now
