@@ -328,3 +328,11 @@ def test_season_page_shows_curves_transitions_and_dropped_photos(browser, tmp_pa
     dropped = pd.read_csv(out / "photos.csv", keep_default_na=False).query("dropped != ''")
     for reason in dropped["dropped"]:
         assert reason in page.inner_text("#dropped")
+    season = (
+        pd.read_csv(out / "season.csv").query("segment >= 0").drop_duplicates(["camera", "date"])
+    )
+    long_gaps = sum(
+        int((pd.to_datetime(rows["date"]).sort_values().diff().dt.days > 14).sum())  # --max-gap
+        for _, rows in season.groupby("camera")
+    )
+    assert long_gaps > 0 and len(page.query_selector_all("#gaps tr")) == long_gaps + 1

@@ -68,15 +68,17 @@ def season_page(folder: Path, dropped_limit: int = DROPPED_LIMIT) -> Page:
 
 def gaps(season: pd.DataFrame) -> list[tuple[str, str, str, int]]:
     """``(camera, last day before, first day after, days between)`` for each gap that
-    splits a camera's curves (``season.csv``'s ``segment`` changes from one day to the next).
+    splits a camera's curves: ``season.csv``'s ``segment`` changes from one day with a
+    usable photo to the next (days inside a gap have segment -1).
 
     Example:
-        >>> table = pd.DataFrame({"camera": ["c"] * 3, "date": ["2024-05-01", "2024-05-03",
-        ...     "2024-05-30"], "segment": [0, 0, 1]})
+        >>> table = pd.DataFrame({"camera": ["c"] * 4, "date": ["2024-05-01", "2024-05-03",
+        ...     "2024-05-20", "2024-05-30"], "segment": [0, 0, -1, 1]})
         >>> gaps(table)
         [('c', '2024-05-03', '2024-05-30', 26)]
     """
-    days = season[season["segment"].astype(str) != ""].drop_duplicates(["camera", "date"])
+    usable = ~season["segment"].astype(str).isin(["", "-1"])
+    days = season[usable].drop_duplicates(["camera", "date"])
     found = []
     for camera, rows in days.sort_values(["camera", "date"]).groupby("camera", sort=True):
         dates, segments = list(rows["date"].astype(str)), list(rows["segment"].astype(str))
