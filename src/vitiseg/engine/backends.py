@@ -26,6 +26,7 @@ from vitiseg.engine.onnx_contract import (
     INPUT,
     ONNX_BESIDE_MODEL,
     OUTPUT,
+    is_onnx_file,
     read_onnx_info,
     require_onnx,
     weights_digest,
@@ -147,7 +148,7 @@ def load_engine(model_path: str | Path, backend: str, device: str, precision: st
     if backend not in BACKENDS:
         raise ConfigError(f"backend={backend!r}: choose from {', '.join(BACKENDS)}")
     path = Path(model_path)
-    is_onnx = path.suffix.lower() == ".onnx"
+    is_onnx = is_onnx_file(path)
     torch_device = resolve_device(device)
     if is_onnx and backend == "torch":
         raise ConfigError(f"{path} is an ONNX file: use backend=onnxruntime (or auto)")

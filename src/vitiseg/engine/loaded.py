@@ -22,6 +22,7 @@ from vitiseg.config import InferenceOptions
 from vitiseg.data.imageio import decode_image
 from vitiseg.engine.backends import load_engine
 from vitiseg.engine.network import ModelInfo, resolve_model_dir
+from vitiseg.engine.onnx_contract import is_onnx_file
 from vitiseg.engine.tiling import Prediction, Predictor
 from vitiseg.rules import POSITIVE, check
 
@@ -58,8 +59,7 @@ class Model:
         options = inference or InferenceOptions()
         self.engine = load_engine(path, backend, options.device, options.precision)
         self.info, self.precision = self.engine.info, self.engine.precision
-        is_onnx = Path(path).suffix.lower() == ".onnx"
-        self.directory = Path(path).parent if is_onnx else resolve_model_dir(path)
+        self.directory = Path(path).parent if is_onnx_file(path) else resolve_model_dir(path)
         self.roles = roles_from_names(self.class_names, leaf_class, **(roles or {}))
         self.leaf_class = self.roles.leaf
         self.k = k

@@ -26,6 +26,12 @@ ONNX_BESIDE_MODEL = (ONNX_INT8_FILE, ONNX_FILE)
 """File names ``vitiseg export`` writes beside a model, in the order ``predict`` prefers."""
 
 
+def is_onnx_file(path: str | Path) -> bool:
+    """True for a path named like an ONNX model (``.onnx``, any case), rather than a run or
+    model folder."""
+    return Path(path).suffix.lower() == ".onnx"
+
+
 def require_onnx(*modules: str) -> None:
     """Raise ConfigError naming the extra to install when an ONNX package is missing."""
     missing = [m for m in modules if importlib.util.find_spec(m) is None]

@@ -43,6 +43,7 @@ from vitiseg.data.photos import Photo, collect_photos
 from vitiseg.data.sampler import EpochSampler
 from vitiseg.engine.loaded import load
 from vitiseg.engine.network import ModelInfo
+from vitiseg.engine.onnx_contract import is_onnx_file
 from vitiseg.engine.tiling import Predictor
 from vitiseg.errors import ConfigError, DataError
 from vitiseg.util.atomic import atomic_path
@@ -162,7 +163,7 @@ def load_teacher(config: TrainConfig) -> Predictor:
         WeightsError: no model at the path.
         ConfigError: an ``.onnx`` file, or its classes are not the run's.
     """
-    if Path(config.teacher).suffix.lower() == ".onnx":
+    if is_onnx_file(config.teacher):
         raise ConfigError(
             f"teacher={config.teacher}: give the run or model folder, not its .onnx file "
             "(the teacher labels in PyTorch)"
