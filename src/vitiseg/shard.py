@@ -107,18 +107,26 @@ def launch(devices: int, argv: list[str]) -> int:
     return subprocess.run(command, check=False).returncode
 
 
-def process_device(device: str, shard: Shard) -> str:
-    """Each process of a machine on its own GPU (``cuda:LOCAL_RANK``); CPU stays CPU."""
+def join(shard: Shard, device: str) -> str:
+    """Make this process one of the ``shard.world`` (gloo, from the launcher's MASTER_ADDR
+    and MASTER_PORT) and return its device: each process of a machine on its own GPU
+    (``cuda:LOCAL_RANK``), or on the CPU with its share of the machine's cores."""
     if shard.world == 1:
         return device
     if resolve_device(device) == torch.device("cuda"):
-        return f"cuda:{shard.local_rank}"
+        device = f"cuda:{shard.local_rank}"
+    else:
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // shard.local_world))
+    _group(shard)
     return device
 
 
-def cpu_threads(shard: Shard) -> int:
-    """The cores of this machine divided among its processes (at least 1)."""
-    return max(1, (os.cpu_count() or 1) // shard.local_world)
+def _group(shard: Shard) -> None:
+    """Join the other processes (gloo), once."""
+    if not dist.is_initialized():
+        dist.init_process_group(  # MASTER_ADDR and MASTER_PORT from the launcher
+            "gloo", rank=shard.rank, world_size=shard.world, timeout=timedelta(days=7)
+        )  # a long wait: shares may take unequal times
 
 
 def merge_tables(out: Path, world: int) -> Path:
@@ -144,19 +152,11 @@ def merge_tables(out: Path, world: int) -> Path:
     return out / CANOPY_TABLE
 
 
-def start(shard: Shard) -> None:
-    """Join the other processes (gloo, from the launcher's MASTER_ADDR and MASTER_PORT)."""
-    if shard.world > 1 and not dist.is_initialized():
-        dist.init_process_group(  # MASTER_ADDR and MASTER_PORT from the launcher
-            "gloo", rank=shard.rank, world_size=shard.world, timeout=timedelta(days=7)
-        )  # a long wait: shares may take unequal times
-
-
 def finish(out: Path, shard: Shard) -> None:
     """Wait for every process (gloo barrier), then merge the tables on the first one."""
     if shard.world == 1:
         return
-    start(shard)
+    _group(shard)
     try:
         dist.barrier()
         if shard.rank == 0:

@@ -78,9 +78,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``vitiseg predict`` (or launch its ``--devices`` processes); returns the exit code."""
-    import torch  # heavy: not at --help time
-
-    from vitiseg import shard as sharding
+    from vitiseg import shard as sharding  # torch: not at --help time
     from vitiseg.engine.loaded import Model
     from vitiseg.predict import PhotoPredictor, earlier_uncertainty, predict_photos
 
@@ -89,11 +87,7 @@ def run(args: argparse.Namespace) -> int:
         sharding.check_devices(args.devices, args.device)
         collect_photos(args.inputs, args.recursive)  # input mistakes before any process starts
         return sharding.launch(args.devices, args.argv)
-    if shard.world > 1:
-        args.device = sharding.process_device(args.device, shard)
-        if not args.device.startswith("cuda"):
-            torch.set_num_threads(sharding.cpu_threads(shard))
-        sharding.start(shard)
+    args.device = sharding.join(shard, args.device)
     model = Model(args.model, inference_options(args), args.leaf_class, args.k, role_classes(args),
                   args.backend)  # fmt: skip
     if note := roles_note(model.roles, model.class_names):
