@@ -44,7 +44,8 @@ def difference(predicted: pd.Series, true: pd.Series, circular: bool) -> pd.Seri
 
 
 def trait_errors(per_image: pd.DataFrame) -> dict:
-    """Each compared trait's ``mae``, ``bias`` and number of ``photos`` measured on both.
+    """Each compared trait's ``mae``, ``bias``, number of ``photos`` measured on both, and
+    whether that error is within its tolerance (``reliable``, :func:`reliable`).
 
     ``per_image`` has the two-level columns of :func:`true_and_predicted`; a trait with
     no photo measured on both gets ``None`` figures.
@@ -52,7 +53,7 @@ def trait_errors(per_image: pd.DataFrame) -> dict:
     Example:
         >>> table = pd.DataFrame({("Porosity", "True"): [0.2, 0.4], ("Porosity", "Predicted"): [0.3, 0.2]})
         >>> trait_errors(table)["porosity"]
-        {'mae': 0.15, 'bias': -0.05, 'photos': 2}
+        {'mae': 0.15, 'bias': -0.05, 'photos': 2, 'reliable': False}
     """
     errors = {}
     for column in COMPARED:
@@ -62,12 +63,26 @@ def trait_errors(per_image: pd.DataFrame) -> dict:
         true = pd.to_numeric(per_image[(label, "True")], errors="coerce")
         predicted = pd.to_numeric(per_image[(label, "Predicted")], errors="coerce")
         diff = difference(predicted, true, BY_NAME[column].circular).dropna()
+        mae = round(float(diff.abs().mean()), 6) if len(diff) else None
         errors[column] = {
-            "mae": round(float(diff.abs().mean()), 6) if len(diff) else None,
+            "mae": mae,
             "bias": round(float(diff.mean()), 6) if len(diff) else None,
             "photos": len(diff),
+            "reliable": reliable(column, mae),
         }
     return errors
+
+
+def reliable(column: str, mae: float | None) -> bool | None:
+    """Whether a trait measured with this mean absolute error is trusted (its table
+    ``tolerance``); None when it has no tolerance or no error was measured.
+
+    Example:
+        >>> reliable("porosity", 0.061), reliable("porosity", 0.04), reliable("leaf_gcc", 0.1)
+        (False, True, None)
+    """
+    tolerance = BY_NAME[column].tolerance
+    return None if tolerance is None or mae is None else mae <= tolerance
 
 
 def summary_lines(errors: dict) -> list[str]:
@@ -78,8 +93,10 @@ def summary_lines(errors: dict) -> list[str]:
             lines.append(f"  {BY_NAME[column].title:<16} not measurable on these photos")
         else:
             unit = " deg" if BY_NAME[column].circular else ""
+            verdict = reliable(column, figures["mae"])
+            warning = f"  unreliable: MAE above {BY_NAME[column].tolerance:g}{unit}" if verdict is False else ""  # fmt: skip
             lines.append(
                 f"  {BY_NAME[column].title:<16} MAE {figures['mae']:.3f}{unit}  bias "
-                f"{figures['bias']:+.3f}{unit}  ({figures['photos']} photos)"
+                f"{figures['bias']:+.3f}{unit}  ({figures['photos']} photos){warning}"
             )
     return lines

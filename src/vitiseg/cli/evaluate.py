@@ -111,9 +111,7 @@ def run(args: argparse.Namespace) -> int:
     options = EvaluateOptions(side_by_side=args.side_by_side, overlays=not args.no_overlays)
     summary = evaluate(model, pairs, output, name, class_map, options)
     print_summary(summary)
-    from vitiseg.report.html import (
-        report_after,
-    )  # the report (pandas, matplotlib): not at --help time
+    from vitiseg.report.html import report_after  # pandas, matplotlib: not at --help time
 
     report_after(output, "evaluate", {"model": str(model.directory), "photos": {p.name: [str(p.image), str(p.mask)] for p in pairs}})  # fmt: skip
     print(f"Results in {output}")

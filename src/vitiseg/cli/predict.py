@@ -110,9 +110,7 @@ def run(args: argparse.Namespace) -> int:
           f"{report.skipped} skipped, {len(report.failed)} failed; table: {Path(args.output) / 'canopy.csv'}")  # fmt: skip
     export_after_predict(args, photos, model.class_names)
     select_after_predict(args)
-    from vitiseg.report.html import (
-        report_after,
-    )  # the report (pandas, matplotlib): not at --help time
+    from vitiseg.report.html import report_after  # pandas, matplotlib: not at --help time
 
     report_after(args.output, "predict", {**vars(report), "model": args.model, "device": str(model.device), "precision": model.precision})  # fmt: skip
     if report.failed:

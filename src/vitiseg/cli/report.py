@@ -30,9 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``vitiseg report``: write ``FOLDER/report.html`` again; returns the exit code."""
-    from vitiseg.report.html import (
-        write_report,
-    )  # the report (pandas, matplotlib): not at --help time
+    from vitiseg.report.html import write_report  # pandas, matplotlib: not at --help time
 
     started = time.monotonic()
     path = write_report(args.folder)

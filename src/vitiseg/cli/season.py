@@ -168,9 +168,10 @@ def run(args: argparse.Namespace) -> int:
     for note in notes + result.notes:
         print(f"note: {note}")
     print(f"Season in {out}: season.csv, transitions.csv, photos.csv, figures/")
-    from vitiseg.report.html import (
-        report_after,
-    )  # the report (pandas, matplotlib): not at --help time
+    from vitiseg.report.facts import read_facts  # the report: not at --help time
+    from vitiseg.report.html import report_after
 
-    report_after(out, "season")
+    predicted = None if args.masks else read_facts(args.inputs[0]).get("predict", {}).get("model")
+    model = args.model or predicted  # whose measured trait errors the page shows
+    report_after(out, "season", {"model": str(Path(model).resolve())} if model else None)
     return 0

@@ -133,9 +133,7 @@ def run(args: argparse.Namespace) -> int:
         print_summary(evaluate_run(trained))
     elif not args.no_test:
         print(f"No test evaluation: {config.split} gives no test photos")
-    from vitiseg.report.html import (
-        report_after,
-    )  # the report (pandas, matplotlib): not at --help time
+    from vitiseg.report.html import report_after  # pandas, matplotlib: not at --help time
 
     report_after(trained.root, "train")
     print(f"Run folder: {trained.root}")

@@ -15,6 +15,9 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from vitiseg.canopy.roles import DEFAULT_LEAF
+from vitiseg.canopy.trait_accuracy import reliable
+from vitiseg.canopy.trait_table import BY_NAME
 from vitiseg.data.imageio import decode_image, read_mask
 from vitiseg.data.masks import parse_class_map, remap
 from vitiseg.report.embed import jpeg_uri, png_file_uri, shrink_mask, thumbnail
@@ -108,10 +111,11 @@ def run_page(folder: Path, kind: str = "run", gallery_limit: int = GALLERY_LIMIT
             TEST_CSV.format(name=name or "NAME"), "no per-photo figures, gallery or cover scatter"
         )
     if summary is not None:
+        page.sections["traits"] = trait_rows(summary.get("traits") or {})
         page.sections["classes"] = _class_table(summary, table, class_names)
         page.sections["confusion"] = _confusion_section(folder, summary, class_names, page)
     if table is not None:
-        leaf = int((summary or {}).get("leaf_class", 1))
+        leaf = int((summary or {}).get("leaf_class", DEFAULT_LEAF))
         ranked = _ranked_photos(table, len(class_names), leaf)
         page.sections["photos"] = ranked[:LIST_LIMIT]
         if len(ranked) > LIST_LIMIT:
@@ -322,6 +326,23 @@ def _scatter(table: pd.DataFrame) -> dict | None:
         "bias": number(np.nanmean(error)),
         "photos": len(photos),
     }
+
+
+def trait_rows(errors: dict) -> list[dict]:
+    """The trait errors of an evaluation (``summary.json``'s ``traits``) as table rows:
+    label, unit, MAE, bias, photos, and whether the trait is ``reliable`` (within its
+    tolerance; None where it has none)."""
+    rows = []
+    for column, figures in errors.items():
+        trait = BY_NAME.get(column)
+        if trait is None or not isinstance(figures, dict):
+            continue
+        rows.append({
+            "label": trait.title, "unit": " deg" if trait.circular else "",
+            "mae": figures.get("mae"), "bias": figures.get("bias"), "photos": figures.get("photos"),
+            "tolerance": trait.tolerance, "reliable": reliable(column, figures.get("mae")),
+        })  # fmt: skip
+    return rows
 
 
 def sample_ranked(rows: list, limit: int) -> list:

@@ -10,8 +10,10 @@ from pathlib import Path
 import pandas as pd
 
 from vitiseg.report.embed import png_file_uri
-from vitiseg.report.page import Page
-from vitiseg.run import SeasonFolder
+from vitiseg.report.facts import read_facts
+from vitiseg.report.page import Page, read_json
+from vitiseg.report.run_page import trait_rows
+from vitiseg.run import Run, SeasonFolder
 
 DROPPED_LIMIT = 500
 
@@ -51,6 +53,7 @@ def season_page(folder: Path, dropped_limit: int = DROPPED_LIMIT) -> Page:
                 "photos.csv holds them all."
             )
     page.sections["counts"] = counts
+    page.sections["traits"] = _model_traits(read_facts(folder).get("season", {}), page)
     if season is not None and {"camera", "date", "segment"} <= set(season.columns):
         page.sections["gaps"] = gaps(season)
     if transitions is not None:
@@ -64,6 +67,22 @@ def season_page(folder: Path, dropped_limit: int = DROPPED_LIMIT) -> Page:
     else:
         page.lack("figures/", "no trait curves")
     return page
+
+
+def _model_traits(facts: dict, page: Page) -> list[dict] | None:
+    """The trait errors measured for the model that predicted the photos (its run's test
+    evaluation), with the unreliable ones marked; None for a season of true masks."""
+    if not facts.get("model"):
+        return None
+    summary = read_json(Run(Path(facts["model"])).summary)
+    if not summary or not summary.get("traits"):
+        page.notes.append(
+            f"No measured trait errors for the model {facts['model']} (its run folder has no "
+            "summary.json with traits: `vitiseg evaluate RUN` measures them): read the "
+            "figures without knowing how far they can be trusted."
+        )
+        return None
+    return trait_rows(summary["traits"])
 
 
 def gaps(season: pd.DataFrame) -> list[tuple[str, str, str, int]]:
