@@ -61,7 +61,7 @@ from vitiseg.data.layout import Pair, find_pairs
 from vitiseg.data.masks import values_outside
 from vitiseg.data.photos import collect_photos
 from vitiseg.engine.loaded import Model
-from vitiseg.errors import DataError
+from vitiseg.errors import ConfigError, DataError
 from vitiseg.predict import PhotoPredictor, PredictReport, predict_photos
 from vitiseg.report.season_figures import figure_name, plot_camera, plot_cameras
 from vitiseg.run import PredictFolder, SeasonFolder
@@ -505,12 +505,36 @@ def predict_table(
     return read_predictions(predictions.root), report
 
 
+def require_class_names(class_names: list[str] | None) -> None:
+    """Masks made elsewhere are measured only with their classes' names.
+
+    Raises:
+        ConfigError: no ``class_names``.
+    """
+    if not class_names:
+        raise ConfigError(
+            "masks= needs class_names= (the mask values' names in order, e.g. "
+            "background,leaf,inter-row,pipe,trunk)"
+        )
+
+
+def transition_text(row, ci: float) -> str:
+    """``50% of its amplitude on 2024-05-03 (80% interval 2024-04-30 to 2024-05-06)``, or
+    why a ``transitions.csv`` row has no date."""
+    if pd.notna(row.lower):
+        when = f"on {row.date:%Y-%m-%d} ({ci:.0%} interval {row.lower:%Y-%m-%d} to {row.upper:%Y-%m-%d})"  # fmt: skip
+    else:
+        when = f"on {row.date:%Y-%m-%d}" if pd.notna(row.date) else f"not dated: {row.reason}"
+    return f"{row.level:.0%} of its amplitude {when}"
+
+
 def masks_table(
     folders: list[str], class_names: list[str], roles: Roles, k: float, out: str | Path,
     mask_suffix: str | None = None,
 ) -> pd.DataFrame:  # fmt: skip
     """Rows of the masks already made in ``folders`` (:func:`rows_from_masks`), also
     written to ``out/canopy.csv``."""
+    require_class_names(class_names)
     pairs = [pair for folder in folders for pair in find_pairs(folder, mask_suffix)]
     table = rows_from_masks(pairs, class_names, roles, k)
     with atomic_path(SeasonFolder(out).canopy_table) as tmp:

@@ -20,26 +20,20 @@ SHOWN = 30
 """Dropped photos printed; photos.csv lists them all."""
 DESCRIPTION = """\
 Group the photos of a `vitiseg predict` output folder (its canopy.csv) by camera and day,
-drop photos that fail the quality checks, take each trait's median per camera and day,
-smooth it over the season and find when leaf cover and leaf gcc rise through 10, 25 and
-50 % of their seasonal amplitude. Writes OUT/season.csv (camera, date, trait, value,
-smoothed, lower, upper, segment, photos, dropped), OUT/transitions.csv (camera, trait,
-level, date, lower, upper, value, reason), OUT/photos.csv (every photo, its quality
-measures and why it was dropped) and OUT/figures/CAMERA.png, leaf_cover_by_camera.png.
-With --model, running the same command again with new photos updates the season (the
-earlier photos' rows are reused).
+drop photos that fail the quality checks, take each trait's daily median, smooth it over
+the season and date when leaf cover and leaf gcc pass 10, 25 and 50 % of their amplitude,
+with an interval (--ci, from a residual bootstrap of the spline). Gaps longer than
+--max-gap days split the curves; a crossing in a gap, before the first or after the last
+photo gets its reason instead of a date. Writes OUT/season.csv, transitions.csv,
+photos.csv (every photo, why it was dropped), figures/ and report.html (docs/season.md).
 
 Quality checks: too dark (mean grey < {s.DARK:g}/255), over-exposed (more than
 {s.OVEREXPOSED:.0%} of pixels >= {s.WHITE}), blurred (sharpness < {s.BLUR:g} x the camera's
-median), camera moved (view shifted more than {s.MOVED:.0%} of the width from the
-closest of the camera's last three photos).
-
-Transition dates come with an interval (--ci) from a residual bootstrap of the spline;
-gaps longer than --max-gap days split the curves, and a crossing in a gap, before the
-first or after the last photo is reported with its reason instead of a date.
+median), camera moved (view shifted more than {s.MOVED:.0%} of the width from the closest
+of the camera's last three photos).
 
   vitiseg season Season2024 -o Season2024/summary
-  vitiseg season photos/ --model Result/Modele_1 -o Season2024      # predict first (resumable)
+  vitiseg season photos/ --model Result/Modele_1 -o Season2024   # predict first; rerun to update
   vitiseg season labeled/ --masks --class-names background,leaf,inter-row,pipe,trunk -o S"""
 
 
@@ -114,11 +108,7 @@ def _table(args: argparse.Namespace, out: Path):
             print(f"  skipped: {message}")
         return table
     if args.masks:
-        if not args.class_names:
-            raise ConfigError(
-                "--masks needs --class-names (the mask values' names in order, e.g. "
-                "background,leaf,inter-row,pipe,trunk)"
-            )
+        season.require_class_names(args.class_names)
         roles = roles_from_names(args.class_names, args.leaf_class, **role_classes(args))
         if note := roles_note(roles, args.class_names):
             print(f"note: {note}")
@@ -132,8 +122,6 @@ def _table(args: argparse.Namespace, out: Path):
 
 def run(args: argparse.Namespace) -> int:
     """Run ``vitiseg season``: summarise, print and write the season; returns the exit code."""
-    import pandas as pd  # heavy: not at --help time
-
     from vitiseg import season  # pandas, torch: not at --help time
 
     out = Path(args.output)
@@ -157,14 +145,7 @@ def run(args: argparse.Namespace) -> int:
     if len(dropped) > SHOWN:
         print(f"  ... and {len(dropped) - SHOWN} more, all in {out / 'photos.csv'}")
     for row in result.transitions.itertuples():
-        when = (
-            f"on {row.date:%Y-%m-%d} ({ci:.0%} interval {row.lower:%Y-%m-%d} to {row.upper:%Y-%m-%d})"
-            if pd.notna(row.lower)
-            else f"on {row.date:%Y-%m-%d}"
-            if pd.notna(row.date)
-            else f"not dated: {row.reason}"
-        )
-        print(f"  {row.camera} {row.trait}: {row.level:.0%} of its amplitude {when}")
+        print(f"  {row.camera} {row.trait}: {season.transition_text(row, ci)}")
     for note in notes + result.notes:
         print(f"note: {note}")
     print(f"Season in {out}: season.csv, transitions.csv, photos.csv, figures/")
