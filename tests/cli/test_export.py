@@ -68,7 +68,7 @@ def test_onnx_file_holds_normalisation_and_facts(exported: Path):
     assert json.loads(meta["class_names"]) == NAMES
     assert float(meta["scale"]) == 1.0
     assert json.loads(meta["palette"])[1] == [40, 200, 40]
-    assert json.loads(meta["vitiseg.engine.network"])["spec"]["encoder"] == "resnet18"
+    assert json.loads(meta["vitiseg.model"])["spec"]["encoder"] == "resnet18"
     # pixels 0-255 in, logits out, at sizes other than the export's example
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     net = build_model(SPEC).eval()

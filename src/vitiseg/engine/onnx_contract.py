@@ -56,7 +56,7 @@ def onnx_metadata(
         "vitiseg.output_stride": str(output_stride),
         "vitiseg.weights_sha256": weights,
         "vitiseg.format": ONNX_FORMAT,
-        "vitiseg.engine.network": info.to_json(),
+        "vitiseg.model": info.to_json(),
         "vitiseg.input": INPUT_NOTE,
         "vitiseg.normalised_inside": "true",
         "vitiseg.quantized": quantized or "none",
@@ -80,7 +80,7 @@ def read_onnx_info(path: str | Path) -> ModelInfo:
     except Exception as exc:
         raise WeightsError(f"{path}: not a readable ONNX file ({exc.__class__.__name__})") from None
     meta = {p.key: p.value for p in proto.metadata_props}
-    if meta.get("vitiseg.format") != ONNX_FORMAT or "vitiseg.engine.network" not in meta:
+    if meta.get("vitiseg.format") != ONNX_FORMAT or "vitiseg.model" not in meta:
         found = meta.get("vitiseg.format", "no vitiseg metadata")
         raise WeightsError(
             f"{path}: not a vitiseg segmentation model ({found}); "
@@ -89,4 +89,4 @@ def read_onnx_info(path: str | Path) -> ModelInfo:
     inputs = [i.name for i in proto.graph.input]
     if inputs != [INPUT]:
         raise WeightsError(f"{path}: expected one input named {INPUT!r}, found {inputs}")
-    return ModelInfo.from_json(meta["vitiseg.engine.network"], path)
+    return ModelInfo.from_json(meta["vitiseg.model"], path)
