@@ -513,7 +513,7 @@ def require_class_names(class_names: list[str] | None) -> None:
     """
     if not class_names:
         raise ConfigError(
-            "masks= needs class_names= (the mask values' names in order, e.g. "
+            "masks=True needs class_names= (the mask values' names in order, e.g. "
             "background,leaf,inter-row,pipe,trunk)"
         )
 

@@ -115,7 +115,7 @@ def join(shard: Shard, device: str) -> str:
         return device
     if resolve_device(device) == torch.device("cuda"):
         device = f"cuda:{shard.local_rank}"
-    else:
+    elif resolve_device(device).type != "cuda":
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // shard.local_world))
     _group(shard)
     return device

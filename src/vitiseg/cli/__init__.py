@@ -30,9 +30,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in (train, evaluate, predict, season, report, export, masks, synth):
         command.add_parser(sub)
-    for command_parser in sub.choices.values():
-        command_parser.set_defaults(parser=command_parser)  # to spell errors in its flags
+    _remember_parsers(parser)
     return parser
+
+
+def _remember_parsers(parser: argparse.ArgumentParser) -> None:
+    """Give each (sub-)sub-command's parser to its own namespace, to spell errors in its flags."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                child.set_defaults(parser=child)
+                _remember_parsers(child)
 
 
 def _flag(action: argparse.Action) -> str:
@@ -43,7 +51,7 @@ def _flag(action: argparse.Action) -> str:
 
 
 _PARAMETER = re.compile(
-    r"(?<![\w.-])([a-z][a-z0-9_]*)=('[^']*'|\"[^\"]*\"|(?:[^\s,;:)?]|,(?=\S))+)?"
+    r"(?<![\w./\\-])([a-z][a-z0-9_]*)=('[^']*'|\"[^\"]*\"|(?:[^\s,;:)?]|,(?=\S))+)?"
 )
 
 
@@ -105,5 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"vitiseg {args.command}: error: {in_flags(str(exc), args.parser)}", file=sys.stderr)
         return 2
     except TrainingFault as exc:
-        print(f"vitiseg {args.command}: training stopped: {exc}", file=sys.stderr)
+        print(
+            f"vitiseg {args.command}: training stopped: {in_flags(str(exc), args.parser)}",
+            file=sys.stderr,
+        )
         return 1

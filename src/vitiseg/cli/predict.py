@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     select_after_predict(args)
     from vitiseg.report.html import report_after  # pandas, matplotlib: not at --help time
 
-    report_after(args.output, "predict", {**vars(report), "model": args.model, "device": str(model.device), "precision": model.precision})  # fmt: skip
+    report_after(args.output, "predict", {**vars(report), "model": str(Path(args.model).resolve()), "device": str(model.device), "precision": model.precision})  # fmt: skip
     if report.failed:
         print("These photos could not be read:", file=sys.stderr)
         for _, message in report.failed:

@@ -68,7 +68,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--camera", metavar="REGEX", type=o.regex, help="camera = this regex's first group in the file name")  # fmt: skip
     p.add_argument("--date-from", choices=("auto", "mtime"), default="auto",
                    help="day from the EXIF date, else the date in the name (auto), or the file's time")  # fmt: skip
-    p.add_argument("--no-quality-checks", action="store_true", help="keep every photo (the checks read each photo's thumbnail)")  # fmt: skip
+    p.add_argument("--no-quality-checks", dest="quality_checks", action="store_false", help="keep every photo (the checks read each photo's thumbnail)")  # fmt: skip
     p.add_argument("--smooth-days", dest="bandwidth", default=S, type=o.days_or_auto, metavar="DAYS",
                    help="smoothing spline bandwidth in days, or 'auto' (generalised cross-validation) "
                    "(default: {s.SMOOTH_DAYS:g})")  # fmt: skip
@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     season.check_output(out, args.overwrite, update=bool(args.model))
     table = _table(args, out)
     photos, notes = season.prepare(
-        table, args.camera_from, args.camera, args.date_from, not args.no_quality_checks
+        table, args.camera_from, args.camera, args.date_from, args.quality_checks
     )
     result = season.summarise(photos, **chosen)
     ci = chosen.get("ci", season.CI)

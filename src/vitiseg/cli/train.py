@@ -101,8 +101,14 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Path | None
     if args.resume:
         if args.resume is True and not args.model and "name" not in given:
             raise VitisegError("-r needs -m CHECKPOINT, a run folder (-r RUN), or -n NAME")
-        named = Path(given.get("output", DEFAULTS["output"])) / given.get("name", "")
-        checkpoint = checkpoint_of(args.model or (named if args.resume is True else args.resume))
+        named = Run(Path(given.get("output", DEFAULTS["output"])) / given.get("name", "")).last
+        checkpoint = (
+            Path(args.model)
+            if args.model
+            else named
+            if args.resume is True
+            else checkpoint_of(args.resume)
+        )
         return Run.open(checkpoint).resume_config(given), checkpoint
     missing = [
         flag

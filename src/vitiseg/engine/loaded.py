@@ -26,6 +26,9 @@ from vitiseg.engine.onnx_contract import is_onnx_file
 from vitiseg.engine.tiling import Prediction, Predictor
 from vitiseg.rules import POSITIVE, check
 
+ROLE_KEYS = {"inter_row": "inter_row_class", "pipe": "pipe_class", "trunk": "trunk_class"}
+"""The ``roles`` keys of vitiseg 0.1's first releases, still accepted."""
+
 
 class Model:
     """An exported model (``model.safetensors`` + ``model.json``) with how to run it.
@@ -60,7 +63,8 @@ class Model:
         self.engine = load_engine(path, backend, options.device, options.precision)
         self.info, self.precision = self.engine.info, self.engine.precision
         self.directory = Path(path).parent if is_onnx_file(path) else resolve_model_dir(path)
-        self.roles = roles_from_names(self.class_names, leaf_class, **(roles or {}))
+        roles = {ROLE_KEYS.get(key, key): index for key, index in (roles or {}).items()}
+        self.roles = roles_from_names(self.class_names, leaf_class, **roles)
         self.leaf_class = self.roles.leaf
         self.k = k
         self.predictor = Predictor(
