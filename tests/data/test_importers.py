@@ -188,7 +188,7 @@ def test_label_not_in_classes(tmp_path: Path, labelled):
     task["annotations"] = task.pop("predictions")
     (photos / "ls.json").write_text(json.dumps([task]))
     refused(tmp_path, str(photos / "ls.json"), "--from", "labelstudio", "--classes", "background,leaf",
-            match=r"ls.json: task 0 \(img00.jpg\), result c2: label 'wood' is not in classes=")  # fmt: skip
+            match=r"ls.json: task 0 \(img00.jpg\), result c2: label 'wood' is not in --classes")  # fmt: skip
 
 
 def test_polygon_outside_the_image(tmp_path: Path, labelled):
