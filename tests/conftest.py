@@ -23,9 +23,11 @@ needs_shared_data = pytest.mark.skipif(
 )
 
 FAST_TRAIN = [
-    "--encoder", "resnet18", "--encoder-weights", "none", "--crop-size", "64",
-    "--workers", "0", "--precision", "32",
+    "--encoder", "resnet18", "--encoder-weights", "none", "--decoder-channels", "16,16,16,16,16",
+    "--crop-size", "64", "--workers", "0", "--precision", "32",
 ]  # fmt: skip
+"""The smallest training that still shows the behaviour under test (ends with the four
+values of --workers and --precision, which some tests leave out)."""
 
 
 def draw_pair(rng: np.random.Generator, size: tuple[int, int], classes: int):
