@@ -214,7 +214,7 @@ def build_model(spec: ModelSpec, encoder_weights: str | None = None) -> torch.nn
         except Exception as exc:  # network, hub and cache errors all look different
             raise WeightsError(
                 f"could not get ImageNet weights for {spec.encoder} ({exc.__class__.__name__}); "
-                "offline? use --encoder-weights none, or --encoder-weights PATH to a local file"
+                "offline? use encoder_weights=none, or encoder_weights=PATH to a local file"
             ) from None
     model = smp.create_model(**spec.smp_kwargs(), encoder_weights=None)
     load_encoder_weights(model, encoder_weights)

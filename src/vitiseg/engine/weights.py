@@ -124,7 +124,7 @@ def load_encoder_weights(model: torch.nn.Module, path: str | Path) -> LoadReport
     if not matched:
         raise WeightsError(
             f"{path}: none of its {len(source)} tensors match this model's names and shapes "
-            "(wrong encoder? check --encoder)"
+            "(wrong encoder? check encoder=)"
         )
     model.load_state_dict(matched, strict=False)
     encoder_keys = [k for k in target if k.startswith("encoder.")]
