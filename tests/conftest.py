@@ -79,11 +79,12 @@ def assert_same_outcome(actual: tuple, expected: tuple) -> None:
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
-    """An untrained 3-class ResNet-18 U-Net (background, leaf, wood), exported."""
+    """An untrained 3-class ResNet-18 U-Net (background, leaf, wood) with a small decoder,
+    exported."""
     from vitiseg.engine.network import ModelInfo, ModelSpec, build_model, export_model
 
     torch.manual_seed(0)
-    spec = ModelSpec(encoder="resnet18", classes=3)
+    spec = ModelSpec(encoder="resnet18", classes=3, decoder_channels=(16, 16, 16, 16, 16))
     folder = tmp_path_factory.mktemp("model")
     export_model(build_model(spec), ModelInfo(spec, ["background", "leaf", "wood"]), folder)
     return folder
