@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from vitiseg import season
+from vitiseg.canopy import season_curves
 
 
 def generate(cameras: int, per_day: int, days: int, seed: int = 0) -> pd.DataFrame:
@@ -69,7 +70,7 @@ def main() -> None:
     started = time.perf_counter()
     photos, _ = season.prepare(table, quality_checks=False)
     prepared = time.perf_counter()
-    result = season.summarise(photos)
+    result = season_curves.summarise(photos)
     done = time.perf_counter()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     dropped = int((photos["dropped"] != "").sum())

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from vitiseg import season
-from vitiseg.canopy import trait_table
+from vitiseg.canopy import season_curves, trait_table
 from vitiseg.canopy.circular import around
 from vitiseg.canopy.transitions import dated_transitions
 
@@ -60,9 +60,9 @@ def test_a_20_day_gap_splits_the_curve_and_a_crossing_in_it_is_not_dated():
     assert np.isnan(by_level[0.5].day) and by_level[0.5].reason == "in a gap"
     assert by_level[0.5].gap == (49.0, 70.0)
     assert np.isfinite(by_level[0.1].day)  # the 10 % day comes before the gap
-    smoothed = season.smooth(photographed, noisy, max_gap=14)
+    smoothed = season_curves.smooth(photographed, noisy, max_gap=14)
     assert np.isfinite(smoothed).all()
-    joined = season.smooth(photographed, noisy, max_gap=30)  # one curve across the gap
+    joined = season_curves.smooth(photographed, noisy, max_gap=30)  # one curve across the gap
     assert np.abs(smoothed - joined).max() > 0.01
 
 
@@ -88,7 +88,7 @@ def test_summarise_reports_gaps_edges_and_intervals(tmp_path):
     )
     for trait in trait_table.DAILY:
         photos[trait] = green_up(days.astype(float))
-    result = season.summarise(photos, replicates=20)
+    result = season_curves.summarise(photos, replicates=20)
     cover = result.transitions.query("trait == 'leaf_cover'").set_index("level")
     assert cover.loc[0.5, "reason"] == "in a gap of the photos, from 2024-05-20 to 2024-06-10"
     assert pd.isna(cover.loc[0.5, "date"])
@@ -109,7 +109,7 @@ def test_a_hue_series_crossing_0_degrees_is_smoothed_without_a_leap():
     days = np.arange(60.0)
     truth = (350 + days * 0.8) % 360  # from 350 deg through 0 to 38 deg
     noisy = (truth + rng.normal(0, 6, len(days))) % 360
-    smoothed = season.smooth(days, noisy, circular=True)
+    smoothed = season_curves.smooth(days, noisy, circular=True)
     centred = around(smoothed, 15.0)
     assert np.abs(np.diff(centred)).max() < 5  # no leap of ~340 degrees
     error = np.abs((smoothed - truth + 180) % 360 - 180)

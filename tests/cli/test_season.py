@@ -11,8 +11,9 @@ from conftest import AGROCAM, needs_shared_data, run_cli, tree_snapshot
 from PIL import Image
 
 from vitiseg import season
-from vitiseg.canopy import trait_table
+from vitiseg.canopy import season_curves, trait_table
 from vitiseg.canopy.transitions import crossings
+from vitiseg.data import photo_quality
 from vitiseg.engine.network import ModelInfo, ModelSpec, build_model, export_model
 from vitiseg.errors import DataError
 
@@ -67,7 +68,7 @@ def test_daily_value_is_the_median_and_hues_their_circular_mean():
     photos = photo_rows(days, leaf_cover=[0.1, 0.2, 0.9, 0.4], leaf_hue=[350, 10, 20, 90])
     photos["camera"], photos["date"] = "cam", pd.to_datetime(days)
     photos["dropped"] = ["", "", "too dark", ""]
-    table = season.daily(photos).set_index("date")
+    table = season_curves.daily(photos).set_index("date")
     first = table.loc["2024-05-01"]
     assert first["leaf_cover"] == pytest.approx(0.15)  # 0.9 was dropped
     assert first["leaf_hue"] == pytest.approx(0, abs=1e-6)
@@ -83,7 +84,7 @@ def test_quality_reasons_use_the_documented_thresholds():
         "sharpness": [100, 100, 100, 20, 100, 100],
         "shift": [0.0, 0.0, 0.0, 0.0, 0.3, 0.01],
     })  # fmt: skip
-    reasons = season.quality_reasons(photos).tolist()
+    reasons = photo_quality.quality_reasons(photos).tolist()
     assert reasons[0] == reasons[5] == ""
     assert reasons[1].startswith("too dark (mean grey 30 < 40)")
     assert reasons[2].startswith("over-exposed (50% of pixels white > 25%)")
@@ -103,9 +104,9 @@ def test_quality_measures_of_real_pictures(tmp_path: Path):
     Image.fromarray(scene).save(tmp_path / "c_2024-05-05.png")
     files = pd.Series(sorted(str(p) for p in tmp_path.glob("*.png")))
     camera = pd.Series(["c"] * 5)
-    measures = season.measure_quality(files, camera, pd.Series(range(5)))
+    measures = photo_quality.measure_quality(files, camera, pd.Series(range(5)))
     photos = measures.assign(camera="c")
-    reasons = season.quality_reasons(photos).tolist()
+    reasons = photo_quality.quality_reasons(photos).tolist()
     assert reasons[0] == reasons[4] == ""
     assert reasons[1].startswith("too dark")
     assert reasons[2].startswith("camera moved")
@@ -130,18 +131,18 @@ def test_a_growing_canopy_is_not_a_move_but_a_15_percent_reframing_is(tmp_path: 
     cropped = Image.fromarray(grown).crop((96, 0, 640, 306)).resize((640, 360))
     cropped.save(tmp_path / "c_2024-05-07.png")
     files = pd.Series(sorted(str(p) for p in tmp_path.glob("*.png")))
-    measures = season.measure_quality(files, pd.Series(["c"] * 7), pd.Series(range(7)))
-    reasons = season.quality_reasons(measures.assign(camera="c")).tolist()
+    measures = photo_quality.measure_quality(files, pd.Series(["c"] * 7), pd.Series(range(7)))
+    reasons = photo_quality.quality_reasons(measures.assign(camera="c")).tolist()
     assert reasons[:6] == [""] * 6, reasons
     assert reasons[6].startswith("camera moved"), reasons
 
 
 def test_smoothing_needs_five_days_and_follows_the_curve():
     days = np.arange(5.0)
-    assert np.isnan(season.smooth(days[:4], np.arange(4.0))).all()
-    line = season.smooth(days, 2 * days + 1)
+    assert np.isnan(season_curves.smooth(days[:4], np.arange(4.0))).all()
+    line = season_curves.smooth(days, 2 * days + 1)
     assert line == pytest.approx(2 * days + 1, abs=1e-6)  # a straight line is kept
-    hue = season.smooth(days, np.array([350.0, 355, 0, 5, 10]), circular=True)
+    hue = season_curves.smooth(days, np.array([350.0, 355, 0, 5, 10]), circular=True)
     assert hue == pytest.approx([350, 355, 0, 5, 10], abs=1e-6)
 
 
@@ -169,7 +170,7 @@ def test_summarise_finds_the_green_up_of_a_logistic_season():
         pd.to_datetime(photos["datetime"]).dt.normalize(),
         "",
     )
-    result = season.summarise(photos)
+    result = season_curves.summarise(photos)
     half = result.transitions.query("trait == 'leaf_cover' and level == 0.5")["date"].iloc[0]
     assert abs((half - (start + pd.Timedelta(days=60))).days) <= 3
     rows = result.season[result.season["trait"] == "leaf_cover"]

@@ -27,9 +27,9 @@ with an interval (--ci, from a residual bootstrap of the spline). Gaps longer th
 photo gets its reason instead of a date. Writes OUT/season.csv, transitions.csv,
 photos.csv (every photo, why it was dropped), figures/ and report.html (docs/season.md).
 
-Quality checks: too dark (mean grey < {s.DARK:g}/255), over-exposed (more than
-{s.OVEREXPOSED:.0%} of pixels >= {s.WHITE}), blurred (sharpness < {s.BLUR:g} x the camera's
-median), camera moved (view shifted more than {s.MOVED:.0%} of the width from the closest
+Quality checks: too dark (mean grey < {q.DARK:g}/255), over-exposed (more than
+{q.OVEREXPOSED:.0%} of pixels >= {q.WHITE}), blurred (sharpness < {q.BLUR:g} x the camera's
+median), camera moved (view shifted more than {q.MOVED:.0%} of the width from the closest
 of the camera's last three photos).
 
   vitiseg season Season2024 -o Season2024/summary
@@ -38,8 +38,9 @@ of the camera's last three photos).
 
 
 class _Help(argparse.RawDescriptionHelpFormatter):
-    """Fills ``{s.NAME}`` in the description and option helps with :mod:`vitiseg.season`'s
-    thresholds and defaults, imported (pandas, torch) only when the help is shown."""
+    """Fills ``{q.NAME}`` (:mod:`vitiseg.data.photo_quality`) and ``{c.NAME}``
+    (:mod:`vitiseg.canopy.season_curves`) in the description and option helps with the
+    season's thresholds and defaults, imported (pandas, scipy) only when the help is shown."""
 
     def _format_text(self, text: str) -> str:
         return super()._format_text(_filled(text))
@@ -49,9 +50,10 @@ class _Help(argparse.RawDescriptionHelpFormatter):
 
 
 def _filled(text: str) -> str:
-    from vitiseg import season  # heavy: only when the help is shown
+    from vitiseg.canopy import season_curves, transitions  # heavy: only when the help is shown
+    from vitiseg.data import photo_quality
 
-    return text.format(s=season)
+    return text.format(q=photo_quality, c=season_curves, t=transitions)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -71,14 +73,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-quality-checks", dest="quality_checks", action="store_false", help="keep every photo (the checks read each photo's thumbnail)")  # fmt: skip
     p.add_argument("--smooth-days", dest="bandwidth", default=S, type=o.days_or_auto, metavar="DAYS",
                    help="smoothing spline bandwidth in days, or 'auto' (generalised cross-validation) "
-                   "(default: {s.SMOOTH_DAYS:g})")  # fmt: skip
+                   "(default: {c.SMOOTH_DAYS:g})")  # fmt: skip
     p.add_argument("--max-gap", type=o.number(float, POSITIVE), default=S, metavar="DAYS",
                    help="days without a usable photo that split the curves; a transition in such a gap "
-                   "is reported as such, not dated (default: {s.MAX_GAP:g}, as phenocamr)")  # fmt: skip
+                   "is reported as such, not dated (default: {c.MAX_GAP:g}, as phenocamr)")  # fmt: skip
     p.add_argument("--ci", type=o.number(float, OPEN_SHARE), default=S,
                    help="coverage of the transition dates' intervals, from a residual bootstrap of the "
-                   "spline ({s.REPLICATES} seeded replicates, corrected for the smoothing's shift; "
-                   "default: {s.CI:g}, the 10 %% to 90 %% quantiles)")  # fmt: skip
+                   "spline ({c.REPLICATES} seeded replicates, corrected for the smoothing's shift; "
+                   "default: {c.CI:g}, the 10 %% to 90 %% quantiles)")  # fmt: skip
     p.add_argument("--overwrite", action="store_true", help="replace an earlier season in -o")
     g = p.add_argument_group("from photos (--model) or from masks already made (--masks)")
     g.add_argument("--model", type=o.existing_path, help="predict the photos with this model first, into OUT/predictions")  # fmt: skip
@@ -123,6 +125,7 @@ def _table(args: argparse.Namespace, out: Path):
 def run(args: argparse.Namespace) -> int:
     """Run ``vitiseg season``: summarise, print and write the season; returns the exit code."""
     from vitiseg import season  # pandas, torch: not at --help time
+    from vitiseg.canopy import season_curves
 
     out = Path(args.output)
     chosen = {
@@ -133,8 +136,8 @@ def run(args: argparse.Namespace) -> int:
     photos, notes = season.prepare(
         table, args.camera_from, args.camera, args.date_from, args.quality_checks
     )
-    result = season.summarise(photos, **chosen)
-    ci = chosen.get("ci", season.CI)
+    result = season_curves.summarise(photos, **chosen)
+    ci = chosen.get("ci", season_curves.CI)
     season.write_season(result, out)
     dropped = photos[photos["dropped"] != ""]
     days = result.season.drop_duplicates(["camera", "date"])
