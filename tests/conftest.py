@@ -8,9 +8,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from PIL import Image
+
+from vitiseg.canopy import trait_table
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -121,3 +124,13 @@ def pytest_terminal_summary(terminalreporter) -> None:
     module = sys.modules.get("test_untrusted_labels")
     for line in getattr(module, "FUZZ_REPORT", []):
         terminalreporter.write_line(line)
+
+
+def photo_rows(days: list[str], camera: str = "cam", **traits) -> pd.DataFrame:
+    """canopy.csv-like rows of one camera's photos at noon on ``days``; traits 0.5 unless given."""
+    rows = []
+    for i, day in enumerate(days):
+        row = {"file": f"/x/{camera}_{day}_120000.jpg", "datetime": f"{day}T12:00:00"}
+        row |= {t: traits.get(t, [0.5] * len(days))[i] for t in trait_table.DAILY}
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -11,25 +11,11 @@ from conftest import AGROCAM, needs_shared_data, run_cli, tree_snapshot
 from PIL import Image
 
 from vitiseg import season
-from vitiseg.canopy import season_curves, trait_table
-from vitiseg.canopy.transitions import crossings
-from vitiseg.data import photo_quality
+from vitiseg.canopy import trait_table
 from vitiseg.engine.network import ModelInfo, ModelSpec, build_model, export_model
 from vitiseg.errors import DataError
 
 NAMES5 = "background,leaf,inter-row,pipe,trunk"
-
-
-def photo_rows(days: list[str], camera: str = "cam", **traits) -> pd.DataFrame:
-    rows = []
-    for i, day in enumerate(days):
-        row = {"file": f"/x/{camera}_{day}_120000.jpg", "datetime": f"{day}T12:00:00"}
-        row |= {t: traits.get(t, [0.5] * len(days))[i] for t in trait_table.DAILY}
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-# ---- pure functions -------------------------------------------------------------------
 
 
 def test_camera_is_the_name_before_its_date_or_the_folder_or_a_regex():
@@ -61,133 +47,6 @@ def test_date_from_mtime(tmp_path: Path):
     os.utime(path, (stamp, stamp))
     table = pd.DataFrame({"file": [str(path)], "datetime": [None]})
     assert season.dates(table, "mtime").iloc[0] == pd.Timestamp("2024-06-03")
-
-
-def test_daily_value_is_the_median_and_hues_their_circular_mean():
-    days = ["2024-05-01"] * 3 + ["2024-05-02"]
-    photos = photo_rows(days, leaf_cover=[0.1, 0.2, 0.9, 0.4], leaf_hue=[350, 10, 20, 90])
-    photos["camera"], photos["date"] = "cam", pd.to_datetime(days)
-    photos["dropped"] = ["", "", "too dark", ""]
-    table = season_curves.daily(photos).set_index("date")
-    first = table.loc["2024-05-01"]
-    assert first["leaf_cover"] == pytest.approx(0.15)  # 0.9 was dropped
-    assert first["leaf_hue"] == pytest.approx(0, abs=1e-6)
-    assert (first["photos"], first["dropped"]) == (2, 1)
-    assert table.loc["2024-05-02", "leaf_cover"] == 0.4
-
-
-def test_quality_reasons_use_the_documented_thresholds():
-    photos = pd.DataFrame({
-        "camera": ["c"] * 6,
-        "brightness": [100, 30, 100, 100, 100, 100],
-        "overexposed": [0.0, 0.0, 0.5, 0.0, 0.0, 0.0],
-        "sharpness": [100, 100, 100, 20, 100, 100],
-        "shift": [0.0, 0.0, 0.0, 0.0, 0.3, 0.01],
-    })  # fmt: skip
-    reasons = photo_quality.quality_reasons(photos).tolist()
-    assert reasons[0] == reasons[5] == ""
-    assert reasons[1].startswith("too dark (mean grey 30 < 40)")
-    assert reasons[2].startswith("over-exposed (50% of pixels white > 25%)")
-    assert reasons[3].startswith("blurred (sharpness 20 < 0.35 x the camera's median)")
-    assert reasons[4].startswith("camera moved (view shifted 30.0% of the width")
-
-
-def test_quality_measures_of_real_pictures(tmp_path: Path):
-    rng = np.random.default_rng(0)
-    scene = rng.integers(0, 255, (180, 320, 3)).astype(np.uint8)
-    scene = np.asarray(Image.fromarray(scene).resize((640, 360), Image.Resampling.BILINEAR))
-    Image.fromarray(scene).save(tmp_path / "c_2024-05-01.png")
-    Image.fromarray(scene // 6).save(tmp_path / "c_2024-05-02.png")  # dark
-    Image.fromarray(np.roll(scene, 100, axis=1)).save(tmp_path / "c_2024-05-03.png")  # moved
-    blurred = np.asarray(Image.fromarray(scene).resize((64, 36)).resize((640, 360)))
-    Image.fromarray(blurred).save(tmp_path / "c_2024-05-04.png")
-    Image.fromarray(scene).save(tmp_path / "c_2024-05-05.png")
-    files = pd.Series(sorted(str(p) for p in tmp_path.glob("*.png")))
-    camera = pd.Series(["c"] * 5)
-    measures = photo_quality.measure_quality(files, camera, pd.Series(range(5)))
-    photos = measures.assign(camera="c")
-    reasons = photo_quality.quality_reasons(photos).tolist()
-    assert reasons[0] == reasons[4] == ""
-    assert reasons[1].startswith("too dark")
-    assert reasons[2].startswith("camera moved")
-    assert measures.loc[2, "shift"] == pytest.approx(100 / 640, abs=0.01)
-    assert reasons[3].startswith("blurred")
-
-
-def test_a_growing_canopy_is_not_a_move_but_a_15_percent_reframing_is(tmp_path: Path):
-    """Issue #28.4: the view is compared with the camera's previous photo, so a canopy that
-    fills the picture week after week is not flagged; a photo cropped by 15 % and resized
-    (the camera turned and zoomed) is."""
-    from vitiseg.data.synthetic import draw_vineyard
-
-    scene = draw_vineyard(640, 360, seed=3).photo
-    rng = np.random.default_rng(0)
-    for week in range(6):  # green blobs spreading over the picture: the canopy growing
-        grown = scene.copy()
-        for _ in range(week * 12):
-            x, y = rng.integers(0, 600), rng.integers(0, 200)
-            grown[y : y + 40, x : x + 40] = (40, 150 + week * 10, 40)
-        Image.fromarray(grown).save(tmp_path / f"c_2024-05-{week + 1:02d}.png")
-    cropped = Image.fromarray(grown).crop((96, 0, 640, 306)).resize((640, 360))
-    cropped.save(tmp_path / "c_2024-05-07.png")
-    files = pd.Series(sorted(str(p) for p in tmp_path.glob("*.png")))
-    measures = photo_quality.measure_quality(files, pd.Series(["c"] * 7), pd.Series(range(7)))
-    reasons = photo_quality.quality_reasons(measures.assign(camera="c")).tolist()
-    assert reasons[:6] == [""] * 6, reasons
-    assert reasons[6].startswith("camera moved"), reasons
-
-
-def test_smoothing_needs_five_days_and_follows_the_curve():
-    days = np.arange(5.0)
-    assert np.isnan(season_curves.smooth(days[:4], np.arange(4.0))).all()
-    line = season_curves.smooth(days, 2 * days + 1)
-    assert line == pytest.approx(2 * days + 1, abs=1e-6)  # a straight line is kept
-    hue = season_curves.smooth(days, np.array([350.0, 355, 0, 5, 10]), circular=True)
-    assert hue == pytest.approx([350, 355, 0, 5, 10], abs=1e-6)
-
-
-def test_transition_dates_are_the_crossings_of_the_amplitude():
-    days = np.arange(11.0)
-    curve = np.array([5, 4, 4, 6, 8, 10, 12, 14, 14, 13, 13], float)  # low 4 at day 1, top 14
-    found = crossings(days, curve)
-    assert {level: c.day for level, c in found.items()} == pytest.approx(
-        {0.10: 2.5, 0.25: 3.25, 0.50: 4.5}
-    )
-    assert {c.reason for c in crossings(days, -days).values()} == {"the curve does not rise"}
-
-
-def test_summarise_finds_the_green_up_of_a_logistic_season():
-    rng = np.random.default_rng(1)
-    start = pd.Timestamp("2024-04-01")
-    days = np.arange(0, 150)
-    truth = 0.05 + 0.5 / (1 + np.exp(-(days - 60) / 8))  # 50 % of amplitude on day 60
-    photos = photo_rows(
-        [(start + pd.Timedelta(days=int(d))).strftime("%Y-%m-%d") for d in days],
-        leaf_cover=truth + rng.normal(0, 0.02, len(days)),
-    )
-    photos["camera"], photos["date"], photos["dropped"] = (
-        "c",
-        pd.to_datetime(photos["datetime"]).dt.normalize(),
-        "",
-    )
-    result = season_curves.summarise(photos)
-    half = result.transitions.query("trait == 'leaf_cover' and level == 0.5")["date"].iloc[0]
-    assert abs((half - (start + pd.Timedelta(days=60))).days) <= 3
-    rows = result.season[result.season["trait"] == "leaf_cover"]
-    assert list(result.season.columns) == [
-        "camera",
-        "date",
-        "trait",
-        "value",
-        "smoothed",
-        "lower",
-        "upper",
-        "segment",
-        "photos",
-        "dropped",
-    ]
-    noise = (rows["value"] - truth).abs().mean()
-    assert (rows["smoothed"] - truth).abs().mean() < noise  # smoothing removes noise
 
 
 # ---- command line ----------------------------------------------------------------------
