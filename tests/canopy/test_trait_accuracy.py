@@ -120,4 +120,5 @@ def test_hue_errors_are_circular():
         "mae": 20.0,
         "bias": 0.0,
         "photos": 2,
+        "reliable": False,  # 20 degrees: above the hues' 5-degree tolerance
     }

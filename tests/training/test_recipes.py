@@ -188,12 +188,12 @@ def test_class_weights_follow_the_training_masks(tmp_path: Path):
 @pytest.mark.parametrize(
     ("bf16", "precision", "encoder", "scale"),
     [
-        (True, [], "resnet18", 0.4),
+        (True, [], "timm-tf_efficientnet_lite0", 0.4),
         (False, [], "timm-tf_efficientnet_lite0", 0.4),
         (True, ["--precision", "32"], "timm-tf_efficientnet_lite0", 0.4),
     ],
 )
-def test_the_cpu_recipe_follows_the_training_precision_and_given_options_win(
+def test_the_cpu_recipe_is_the_same_in_either_precision_and_given_options_win(
     monkeypatch, tmp_path: Path, bf16, precision, encoder, scale
 ):
     monkeypatch.setattr("vitiseg.util.hardware.cpu_has_bf16", lambda: bf16)

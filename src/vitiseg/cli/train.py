@@ -24,13 +24,11 @@ KINDS = {
     "names": o.names, "regex": o.regex, "strategy": m.strategy, "max_time": o.max_time,
 }  # fmt: skip
 RECIPE_HELP = (
-    "cpu: the settings measured best within 20 minutes of a 2-core CPU (--accelerator cpu, "
-    "encoder and weights, scale, crops, loss, -bs 2, schedule, --ema 0.99, --max-time 20, -p), "
-    "picked by the precision training runs in: ResNet-18 from scratch at scale 0.4 in bf16 "
-    "(--precision auto on a CPU with bf16), EfficientNet-Lite0 from its packaged ImageNet "
-    "weights at scale 0.4 in fp32 (a CPU without bf16, or --precision 32); scale and crop "
-    "fitted to photos other than full HD; options given beside it win (--max-time 60, "
-    "--no-ema, --no-pre-load; docs/recipes.md)"
+    "cpu: the settings measured best within 20 minutes of a 2-core CPU, with or without bf16 "
+    "(--accelerator cpu, EfficientNet-Lite0 from its packaged ImageNet weights, scale 0.4, "
+    "416-pixel crops, 4 a photo, ce+dice, -bs 2, AdamW 1e-3, --ema 0.99, --max-time 20, -p); "
+    "scale and crop fitted to photos other than full HD; options given beside it win "
+    "(--max-time 60, --no-ema, --no-pre-load; docs/recipes.md)"
 )
 
 
@@ -91,9 +89,7 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Path | None
         raise VitisegError("--recipe starts a run; a resumed run keeps its settings")
     chosen = set(given)
     if args.recipe:
-        precision = given.get("precision", DEFAULTS["precision"])
-        accelerator = given.get("accelerator", "cpu")
-        given = {**recipe_settings(args.recipe, precision, accelerator), **given}
+        given = {**recipe_settings(args.recipe), **given}
     if args.model and not args.resume:
         raise VitisegError(
             "-m/--model is for resuming: add -r, or use --encoder-weights PATH to start from weights"
