@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -110,6 +113,19 @@ def run_cli(
         env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
         cwd=ROOT,
     )
+
+
+def run_here(*args: str) -> subprocess.CompletedProcess:
+    """Run ``vitiseg ARGS`` in this process, capturing text output as :func:`run_cli` does,
+    without a fresh process's start-up (seconds of imports): for tests of outputs and
+    messages that need no process of their own (no kill, memory limit or environment)."""
+    from vitiseg.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    offline = mock.patch.dict(os.environ, {"HF_HUB_OFFLINE": "1"})
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), offline:
+        code = main(list(args))
+    return subprocess.CompletedProcess(["vitiseg", *args], code, out.getvalue(), err.getvalue())
 
 
 def tree_snapshot(folder: Path) -> dict[str, bytes]:

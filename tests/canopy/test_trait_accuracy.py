@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import make_dataset, run_cli
+from conftest import make_dataset, run_here
 
 from vitiseg.canopy import trait_accuracy, trait_table, traits
 from vitiseg.canopy.roles import roles_from_names
@@ -32,7 +32,7 @@ def test_predict_writes_every_trait_column(model5: Path, tmp_path: Path):
     data = make_dataset(tmp_path / "data", n=2, classes=5)
     out = tmp_path / "out"
     args = ["predict", "--model", str(model5), str(data / "img00.jpg"), str(data / "img01.jpg")]
-    result = run_cli(*args, "-o", str(out), "--precision", "32", "--no-overlays")
+    result = run_here(*args, "-o", str(out), "--precision", "32", "--no-overlays")
     assert result.returncode == 0, result.stderr
     table = pd.read_csv(out / "canopy.csv")
     assert list(table.columns) == ["file", "width", "height", "datetime"] + [
@@ -49,7 +49,7 @@ def test_predict_writes_every_trait_column(model5: Path, tmp_path: Path):
         want = expected[column]
         assert (math.isnan(want) and math.isnan(row[column])) or row[column] == pytest.approx(want)
     # resumed: the rows are recomputed from the saved masks, colours included
-    again = run_cli(*args, "-o", str(out), "--precision", "32", "--no-overlays")
+    again = run_here(*args, "-o", str(out), "--precision", "32", "--no-overlays")
     assert "2 photo(s) already done" in again.stdout
     pd.testing.assert_frame_equal(pd.read_csv(out / "canopy.csv"), table)
 
@@ -59,7 +59,7 @@ def test_predict_says_once_when_porosity_falls_back(tmp_path: Path):
     spec = ModelSpec(encoder="resnet18", classes=3)
     export_model(build_model(spec), ModelInfo(spec, ["background", "leaf", "wood"]), tmp_path / "m")
     data = make_dataset(tmp_path / "data", n=2)
-    result = run_cli(
+    result = run_here(
         "predict", "--model", str(tmp_path / "m"), str(data), "-o", str(tmp_path / "out"),
         "--precision", "32", "--no-overlays",
     )  # fmt: skip
@@ -73,7 +73,7 @@ def test_predict_says_once_when_porosity_falls_back(tmp_path: Path):
 @pytest.mark.slow
 def test_a_role_outside_the_model_exits_2(model5: Path, tmp_path: Path):
     data = make_dataset(tmp_path / "data", n=1, classes=5)
-    result = run_cli(
+    result = run_here(
         "predict", "--model", str(model5), str(data), "-o", str(tmp_path / "out"),
         "--pipe-class", "9",
     )  # fmt: skip
@@ -86,7 +86,7 @@ def test_a_role_outside_the_model_exits_2(model5: Path, tmp_path: Path):
 def test_evaluate_reports_each_trait_error(model5: Path, tmp_path: Path):
     data = make_dataset(tmp_path / "data", n=3, classes=5)
     out = tmp_path / "eval"
-    result = run_cli(
+    result = run_here(
         "evaluate", "--model", str(model5), "-d", str(data), "-o", str(out), "-n", "t",
         "--precision", "32", "--no-overlays",
     )  # fmt: skip

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import make_dataset, run_cli
+from conftest import make_dataset, run_here
 
 from vitiseg.canopy.uncertainty import ClassEntropy, camera_of, select_photos
 from vitiseg.engine.network import load_model, normalize
@@ -100,7 +100,7 @@ def test_predict_select_writes_the_list(tmp_path: Path, model_dir: Path):
     out = tmp_path / "out"
     args = ("predict", "--model", str(model_dir), str(photos), "-o", str(out), "--precision",
             "32", "--device", "cpu", "--no-overlays")  # fmt: skip
-    result = run_cli(*args, "--select", "2")
+    result = run_here(*args, "--select", "2")
     assert result.returncode == 0, result.stderr[-2000:]
     with open(out / "canopy.csv") as handle:
         table = list(csv.DictReader(handle))
@@ -110,10 +110,10 @@ def test_predict_select_writes_the_list(tmp_path: Path, model_dir: Path):
         chosen = list(csv.DictReader(handle))
     assert [int(r["rank"]) for r in chosen] == [1, 2]
     assert float(chosen[0]["uncertainty"]) == values[-1]  # the most uncertain comes first
-    again = run_cli(*args, "--select", "2")  # resumed: rows of the earlier run keep theirs
+    again = run_here(*args, "--select", "2")  # resumed: rows of the earlier run keep theirs
     assert again.returncode == 0 and "no uncertainty" not in again.stdout
     (out / "masks" / "img00.png").unlink()
-    rerun_plain = run_cli(*args)  # without --uncertainty: the others keep theirs
+    rerun_plain = run_here(*args)  # without --uncertainty: the others keep theirs
     assert rerun_plain.returncode == 0, rerun_plain.stderr[-2000:]
     with open(out / "canopy.csv") as handle:
         kept = {Path(r["file"]).stem: r["uncertainty"] for r in csv.DictReader(handle)}

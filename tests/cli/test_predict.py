@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_cli
+from conftest import run_here
 from PIL import Image
 
 from vitiseg.data.photos import photo_datetime
@@ -20,7 +20,7 @@ def photo(width: int = 160, height: int = 96, seed: int = 0) -> np.ndarray:
 
 
 def predict(model_dir: Path, out: Path, *inputs, extra=()) -> subprocess.CompletedProcess:
-    return run_cli(
+    return run_here(
         "predict",
         "--model",
         str(model_dir),

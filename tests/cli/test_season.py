@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import AGROCAM, needs_shared_data, run_cli, tree_snapshot
+from conftest import AGROCAM, needs_shared_data, run_here, tree_snapshot
 from PIL import Image
 
 from vitiseg import season
@@ -79,7 +79,7 @@ DAYS = [f"2024-05-{d:02d}" for d in range(1, 8)]
 def test_season_writes_its_tables_and_figures(tmp_path: Path):
     predicted = write_predict_folder(tmp_path / "pred", {"camA": DAYS, "camB": DAYS[:1]})
     out = tmp_path / "season"
-    result = run_cli("season", str(predicted), "-o", str(out))
+    result = run_here("season", str(predicted), "-o", str(out))
     assert result.returncode == 0, result.stderr
     table = pd.read_csv(out / "season.csv")
     assert set(table["camera"]) == {"camA", "camB"}
@@ -101,7 +101,7 @@ def test_dropped_photos_are_listed_with_their_reason(tmp_path: Path):
     dark = predicted / f"camA_{DAYS[3]}_120000.jpg"
     Image.fromarray(np.full((180, 320, 3), 10, np.uint8)).save(dark)
     out = tmp_path / "season"
-    result = run_cli("season", str(predicted), "-o", str(out))
+    result = run_here("season", str(predicted), "-o", str(out))
     assert result.returncode == 0, result.stderr
     assert f"dropped {dark}: too dark (mean grey 10 < 40)" in result.stdout
     photos = pd.read_csv(out / "photos.csv", keep_default_na=False)
@@ -114,7 +114,7 @@ def test_dropped_photos_are_listed_with_their_reason(tmp_path: Path):
 def test_bad_inputs_exit_2_and_write_nothing(tmp_path: Path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    result = run_cli("season", str(empty), "-o", str(tmp_path / "o1"))
+    result = run_here("season", str(empty), "-o", str(tmp_path / "o1"))
     assert result.returncode == 2 and "no canopy.csv, so no predictions here" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "o1").exists()
 
@@ -122,15 +122,15 @@ def test_bad_inputs_exit_2_and_write_nothing(tmp_path: Path):
     table = pd.read_csv(undated / "canopy.csv")
     table.loc[0, "datetime"] = None
     table.to_csv(undated / "canopy.csv", index=False)
-    result = run_cli("season", str(undated), "-o", str(tmp_path / "o2"))
+    result = run_here("season", str(undated), "-o", str(tmp_path / "o2"))
     assert result.returncode == 2 and "without a date in EXIF or in the name" in result.stderr
     assert "--date-from mtime" in result.stderr and not (tmp_path / "o2").exists()
 
     predicted = write_predict_folder(tmp_path / "pred", {"camA": DAYS})
     out = tmp_path / "season"
-    assert run_cli("season", str(predicted), "-o", str(out)).returncode == 0
+    assert run_here("season", str(predicted), "-o", str(out)).returncode == 0
     before = tree_snapshot(out)
-    again = run_cli("season", str(predicted), "-o", str(out), "--no-quality-checks")
+    again = run_here("season", str(predicted), "-o", str(out), "--no-quality-checks")
     assert again.returncode == 2 and "already holds a season" in again.stderr
     assert tree_snapshot(out) == before
 
@@ -138,7 +138,7 @@ def test_bad_inputs_exit_2_and_write_nothing(tmp_path: Path):
     leafless.mkdir()
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(leafless / "c_2024-05-01.png")
     Image.fromarray(np.zeros((8, 8), np.uint8)).save(leafless / "c_2024-05-01_bin.png")
-    result = run_cli(
+    result = run_here(
         "season",
         str(leafless),
         "--masks",
@@ -165,7 +165,7 @@ def test_season_from_photos_with_a_model_is_resumable(tmp_path: Path):
     out = tmp_path / "season"
     args = ["season", str(photos), "--model", str(tmp_path / "m"), "-o", str(out),
             "--precision", "32", "--no-quality-checks"]  # fmt: skip
-    result = run_cli(*args)
+    result = run_here(*args)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("porosity is measured down to the bottom of the leaves") == 1
     assert len(list((out / "predictions" / "masks").glob("*.png"))) == 5
@@ -175,7 +175,7 @@ def test_season_from_photos_with_a_model_is_resumable(tmp_path: Path):
     for day in DAYS[5:]:  # photos of the days since: the same command updates the season
         picture = rng.integers(0, 255, (64, 96, 3)).astype(np.uint8)
         Image.fromarray(picture).save(photos / f"camA_{day}_120000.png")
-    again = run_cli(*args)
+    again = run_here(*args)
     assert again.returncode == 0, again.stderr
     assert f"{len(DAYS) - 5} photo(s) predicted, 5 already done" in again.stdout
     updated = pd.read_csv(out / "predictions" / "canopy.csv")
@@ -188,7 +188,7 @@ def test_season_from_photos_with_a_model_is_resumable(tmp_path: Path):
 @pytest.mark.slow
 def test_true_masks_show_leaf_cover_rising_through_the_season(tmp_path: Path):
     out = tmp_path / "season"
-    result = run_cli("season", str(AGROCAM), "--masks", "--class-names", NAMES5, "-o", str(out))
+    result = run_here("season", str(AGROCAM), "--masks", "--class-names", NAMES5, "-o", str(out))
     assert result.returncode == 0, result.stderr
     table = pd.read_csv(out / "season.csv", parse_dates=["date"])
     cover = table[table["trait"] == "leaf_cover"].dropna(subset=["value"])

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_dataset, run_cli
+from conftest import make_dataset, run_here
 from label_studio_converter import brush
 from PIL import Image
 from pycocotools import mask as mask_utils
@@ -278,7 +278,7 @@ def model_dir(tmp_path_factory) -> Path:
 def test_predict_export_imports_back(tmp_path: Path, labelled, model_dir: Path):
     photos, _ = labelled
     out = tmp_path / "pred"
-    result = run_cli(
+    result = run_here(
         "predict", "--model", str(model_dir), str(photos), "-o", str(out), "--precision", "32",
         "--device", "cpu", "--no-overlays", "--export", "cvat", "--export", "labelstudio",
         "--export", "coco",

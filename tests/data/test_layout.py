@@ -1,7 +1,7 @@
 from pathlib import Path
 
 import pytest
-from conftest import TRUNKS, make_dataset, needs_shared_data, run_cli
+from conftest import TRUNKS, make_dataset, needs_shared_data, run_here
 
 from vitiseg.config import TrainConfig
 from vitiseg.data.layout import find_pairs, find_split_folders, find_split_pairs, mask_files
@@ -212,7 +212,7 @@ def test_evaluate_with_same_name_mask_dir(tmp_path: Path, model_dir: Path):
     photos = make_dataset(tmp_path / "Test_Images", n=2)
     masks = _move_masks(photos, tmp_path / "Test_Ground_Truth")
     out = tmp_path / "scores"
-    result = run_cli(
+    result = run_here(
         "evaluate", "--model", str(model_dir), "-d", str(photos), "--mask-dir", str(masks),
         "-o", str(out), "--no-overlays", "--device", "cpu",
     )  # fmt: skip
@@ -223,6 +223,6 @@ def test_evaluate_with_same_name_mask_dir(tmp_path: Path, model_dir: Path):
 @pytest.mark.slow
 def test_masks_stats_of_same_name_masks(tmp_path: Path):
     root = _same_name_set(tmp_path / "set", n=2)
-    result = run_cli("masks", "stats", str(root / "masks"))
+    result = run_here("masks", "stats", str(root / "masks"))
     assert result.returncode == 0, result.stderr
     assert "img00.png" in result.stdout and "img01.png" in result.stdout

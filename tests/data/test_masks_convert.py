@@ -2,7 +2,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, run_cli
+from conftest import ROOT, run_here
 from PIL import Image
 
 from vitiseg.data.masks import ColourPalette, seed_preset
@@ -52,12 +52,12 @@ def test_convert_command_writes_class_masks_and_stats_reads_them(tmp_path: Path)
     rgb[:10, :, :] = (0, 0, 255)  # leaves
     rgb[10:, :5] = (255, 0, 0)  # trunk
     Image.fromarray(rgb).save(source / "vine1.png")
-    result = run_cli("masks", "convert", str(source), str(tmp_path / "masks"), "--preset", "seed")
+    result = run_here("masks", "convert", str(source), str(tmp_path / "masks"), "--preset", "seed")
     assert result.returncode == 0, result.stderr
     mask = np.array(Image.open(tmp_path / "masks" / "vine1_bin.png"))
     assert np.bincount(mask.ravel()).tolist() == [250, 300, 50]
-    again = run_cli("masks", "convert", str(source), str(tmp_path / "masks"), "--preset", "seed")
+    again = run_here("masks", "convert", str(source), str(tmp_path / "masks"), "--preset", "seed")
     assert again.returncode == 2 and "already exists" in again.stderr
-    stats = run_cli("masks", "stats", str(tmp_path / "masks"))
+    stats = run_here("masks", "stats", str(tmp_path / "masks"))
     assert stats.returncode == 0
     assert "vine1_bin.png" in stats.stdout and "0.500" in stats.stdout

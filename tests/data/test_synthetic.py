@@ -2,7 +2,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_cli
+from conftest import run_here
 from PIL import Image
 
 from vitiseg.data.masks import seed_preset
@@ -40,7 +40,7 @@ def test_colour_annotation_converts_back_to_the_mask():
 
 @pytest.mark.slow
 def test_synth_command_writes_the_seeds_layout(tmp_path: Path):
-    result = run_cli("synth", str(tmp_path / "s"), "--n", "3", "--size", "128x96", "--seed", "4")
+    result = run_here("synth", str(tmp_path / "s"), "--n", "3", "--size", "128x96", "--seed", "4")
     assert result.returncode == 0, result.stderr
     names = sorted(p.name for p in (tmp_path / "s").iterdir() if p.is_file())
     assert names == [f"vineyard_00{i}{ext}" for i in range(3) for ext in (".jpg", "_bin.png")]

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import AGROCAM, FAST_TRAIN, make_dataset, needs_shared_data, run_cli
+from conftest import AGROCAM, FAST_TRAIN, make_dataset, needs_shared_data, run_here
 
 from vitiseg.report.html import detect_kind, write_report
 from vitiseg.report.run_page import sample_ranked
@@ -82,7 +82,7 @@ def run_folder(tmp_path_factory) -> Path:
             "mask": [f"{n}_bin.png" for n in names],
         }
     ).to_csv(split, index=False)
-    result = run_cli(
+    result = run_here(
         "train", "-n", "r", "-d", str(data), "-o", str(root / "runs"), "-c", "3", "-e", "2",
         "--split", str(split), *FAST_TRAIN,
     )  # fmt: skip
@@ -99,7 +99,7 @@ def predict_folder(run_folder: Path, tmp_path_factory) -> Path:
     for mask in photos.glob("*_bin.png"):
         mask.unlink()
     (photos / "broken.jpg").write_bytes(b"not a jpeg")
-    result = run_cli(
+    result = run_here(
         "predict", "--model", str(run_folder), str(photos), "-o", str(root / "P"),
         "--precision", "32",
     )  # fmt: skip
@@ -137,7 +137,7 @@ def test_odd_photo_names_are_shown_escaped(run_folder, browser, tmp_path):
 @pytest.mark.slow
 def test_evaluate_folder_page_shows_truth_from_the_photos_it_scored(run_folder, browser, tmp_path):
     data = run_folder.parent.parent / "data"
-    result = run_cli(
+    result = run_here(
         "evaluate", "--model", str(run_folder), "-d", str(data), "-o", str(tmp_path / "E"),
         "--precision", "32",
     )  # fmt: skip
@@ -168,7 +168,7 @@ def test_old_run_folder_page_says_what_is_missing(run_folder, browser, tmp_path)
     for name in ("summary.json", "metrics.png", "report-facts.json", "report.html"):
         (old / name).unlink()
     shutil.rmtree(old / "Predictions")
-    result = run_cli("report", str(old))
+    result = run_here("report", str(old))
     assert result.returncode == 0, result.stderr
     page, images = open_checked(browser, old / "report.html", tmp_path / "old.png")
     missing = page.inner_text("#missing")
@@ -212,10 +212,10 @@ def test_an_unreadable_test_table_is_a_note_not_a_crash(tmp_path):
 @pytest.mark.slow
 def test_report_of_a_folder_that_is_not_one_exits_2(tmp_path):
     (tmp_path / "empty").mkdir()
-    result = run_cli("report", str(tmp_path / "empty"))
+    result = run_here("report", str(tmp_path / "empty"))
     assert result.returncode == 2
     assert "not a vitiseg folder" in result.stderr and "Traceback" not in result.stderr
-    result = run_cli("report", str(tmp_path / "nowhere"))
+    result = run_here("report", str(tmp_path / "nowhere"))
     assert result.returncode == 2 and "no such folder" in result.stderr
 
 
@@ -314,7 +314,7 @@ def test_html_in_a_class_name_is_escaped_in_the_written_file(tmp_path):
 @pytest.mark.slow
 def test_season_page_shows_curves_transitions_and_dropped_photos(browser, tmp_path):
     out = tmp_path / "season"
-    result = run_cli(
+    result = run_here(
         "season", str(AGROCAM), "--masks", "--class-names",
         "background,leaf,inter-row,pipe,trunk", "-o", str(out),
     )  # fmt: skip
