@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import AGROCAM, ROOT, needs_shared_data, run_cli
+from conftest import AGROCAM, ROOT, needs_shared_data, run_cli, run_here
 from PIL import Image
 
 from vitiseg.data.synthetic import draw_vineyard
@@ -50,15 +50,16 @@ def photos(tmp_path_factory) -> Path:
 def exported(tmp_path_factory, photos: Path) -> Path:
     """A tiny model folder with its model.onnx."""
     folder = tiny_model(tmp_path_factory.mktemp("model"))
-    result = run_cli("export", str(folder), "--check", str(photos))
+    result = run_here("export", str(folder), "--check", str(photos))
     assert result.returncode == 0, result.stderr
     assert agreement_printed(result.stdout) >= 0.999
     return folder
 
 
 def predict(model: Path, photos: Path, out: Path, *extra: str, env=None):
-    return run_cli("predict", "--model", str(model), str(photos), "-o", str(out),
-                   "--precision", "32", *extra, env=env)  # fmt: skip
+    """``vitiseg predict``; in a process of its own when ``env`` sets the CPU's kernels."""
+    args = ("predict", "--model", str(model), str(photos), "-o", str(out), "--precision", "32", *extra)  # fmt: skip
+    return run_cli(*args, env=env) if env else run_here(*args)
 
 
 @pytest.mark.slow
@@ -117,7 +118,7 @@ def test_a_timm_encoder_is_saved_loaded_and_exported(photos: Path, tmp_path: Pat
     )
     torch.manual_seed(0)
     export_model(build_model(spec), ModelInfo(spec, NAMES), tmp_path / "m")
-    result = run_cli("export", str(tmp_path / "m"), "--check", str(photos))
+    result = run_here("export", str(tmp_path / "m"), "--check", str(photos))
     assert result.returncode == 0, result.stderr
     assert agreement_printed(result.stdout) >= 0.999
     with pytest.raises(WeightsError, match="timm has no model 'no-such-model'"):
@@ -143,7 +144,7 @@ def test_int8_export_agrees_and_is_the_default_without_bf16(
     tmp_path: Path, photos: Path
 ):  # fmt: skip
     model = tiny_model(tmp_path / "model")
-    result = run_cli("export", str(model), "--quantize", "int8", "--calibrate", str(photos),
+    result = run_here("export", str(model), "--quantize", "int8", "--calibrate", str(photos),
                      "--check", str(photos))  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert agreement_printed(result.stdout) >= 0.9
@@ -177,7 +178,7 @@ def test_int8_export_agrees_and_is_the_default_without_bf16(
 def test_parity_on_real_photos_at_a_reduced_scale(tmp_path: Path):
     model = tiny_model(tmp_path / "model", scale=0.25)
     real = sorted(AGROCAM.glob("*.jpg"))[:2]
-    result = run_cli("export", str(model), "--check", *map(str, real))
+    result = run_here("export", str(model), "--check", *map(str, real))
     assert result.returncode == 0, result.stderr
     assert agreement_printed(result.stdout) >= 0.999
     assert "of 2 photo(s)" in result.stdout
@@ -185,9 +186,9 @@ def test_parity_on_real_photos_at_a_reduced_scale(tmp_path: Path):
 
 @pytest.mark.slow
 def test_export_refuses_to_overwrite_and_needs_photos(exported: Path, photos: Path):
-    again = run_cli("export", str(exported), "--check", str(photos))
+    again = run_here("export", str(exported), "--check", str(photos))
     assert again.returncode == 2 and "exists; give --overwrite" in again.stderr
-    nothing = run_cli("export", str(exported), "-o", str(exported / "other.onnx"))
+    nothing = run_here("export", str(exported), "-o", str(exported / "other.onnx"))
     assert nothing.returncode == 2 and "give --check PHOTOS" in nothing.stderr
 
 
