@@ -67,25 +67,8 @@ def test_resumed_run_ends_with_the_same_table_and_weights(tmp_path: Path, extra:
 def test_the_moving_average_is_kept_and_exported(tmp_path: Path):
     data = make_dataset(tmp_path / "data", n=10)
     out = tmp_path / "out"
-    assert (
-        train(
-            "-n",
-            "e",
-            "-d",
-            str(data),
-            "-o",
-            str(out),
-            "-c",
-            "3",
-            "-e",
-            "2",
-            "-bs",
-            "2",
-            "--ema",
-            "0.5",
-        )  # fmt: skip
-        == 0
-    )
+    args = ["-n", "e", "-d", str(data), "-o", str(out), "-c", "3", "-e", "2", "-bs", "2"]
+    assert train(*args, "--ema", "0.5") == 0
     state = torch.load(out / "e" / "checkpoints" / "best.ckpt", weights_only=True)
     average, current = state["state_dict"], state["current_model_state"]
     key = "model.segmentation_head.0.weight"
