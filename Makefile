@@ -16,11 +16,14 @@ install: $(BIN)/vitiseg
 demo: install
 	$(BIN)/python -m vitiseg.demo
 
+# one test process per core (pytest-xdist), each handed the next test when it is free
+PYTEST = $(BIN)/python -m pytest -q -n auto --dist worksteal
+
 test: install
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
 
 test-fast: install
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(PYTEST) -m "not slow"
 
 bench: install
 	$(BIN)/python benchmarks/predict.py

@@ -135,10 +135,27 @@ def tree_snapshot(folder: Path) -> dict[str, bytes]:
     }
 
 
+FUZZ_REPORT: list[str] = []
+
+
+def pytest_configure(config) -> None:
+    """Under ``pytest -n N`` (``make test``), share the cores: each of the N test processes
+    computes on its part of them instead of all N on every core."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1:
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+
+
+def pytest_runtest_logreport(report) -> None:
+    """Keep the fuzz test's seed and case counts (``record_property("fuzz_report", ...)`` in
+    tests/data/test_untrusted_labels.py), from this process or a ``-n`` worker."""
+    if report.when == "call":
+        FUZZ_REPORT.extend(value for name, value in report.user_properties if name == "fuzz_report")
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
-    """Print the fuzz test's seed and case count (tests/data/test_untrusted_labels.py)."""
-    module = sys.modules.get("test_untrusted_labels")
-    for line in getattr(module, "FUZZ_REPORT", []):
+    """Print the fuzz test's seed and case counts at the end of the run."""
+    for line in FUZZ_REPORT:
         terminalreporter.write_line(line)
 
 

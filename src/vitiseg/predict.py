@@ -44,6 +44,16 @@ class PredictReport:
     failed: list[tuple[Path, str]] = field(default_factory=list)
     seconds: float = 0.0
 
+    @classmethod
+    def of_all(cls, reports: list[PredictReport]) -> PredictReport:
+        """The report of processes that shared one run (their wall time: the longest)."""
+        return cls(
+            sum(r.done for r in reports),
+            sum(r.skipped for r in reports),
+            [failure for r in reports for failure in r.failed],
+            max((r.seconds for r in reports), default=0.0),
+        )
+
 
 class PhotoPredictor:
     """Writes the outputs of one photo and gives its canopy.csv row."""

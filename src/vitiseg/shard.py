@@ -18,9 +18,11 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 import torch.distributed as dist
@@ -29,6 +31,8 @@ from vitiseg.errors import ConfigError
 from vitiseg.run import CANOPY_TABLE
 from vitiseg.util.atomic import write_text
 from vitiseg.util.hardware import resolve_device
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,23 @@ def check_devices(devices: int, device: str) -> None:
         raise ConfigError(f"devices={devices}: this machine has {present} {kind}")
 
 
+def relaunch(
+    devices: int, device: str, argv: list[str], check_inputs: Callable[[], object]
+) -> int | None:
+    """Run ``vitiseg ARGV`` in ``devices`` processes and return their exit code, unless
+    one process is asked for or this one was launched (``None``: go on here).
+    ``check_inputs`` runs first, so that input mistakes stop before any process starts.
+
+    Raises:
+        ConfigError: ``devices`` below 1 or above what is present.
+    """
+    if devices == 1 or launched():
+        return None
+    check_devices(devices, device)
+    check_inputs()
+    return launch(devices, argv)
+
+
 def launch(devices: int, argv: list[str]) -> int:
     """Run ``vitiseg ARGV`` in ``devices`` processes on this machine with torchrun."""
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
@@ -152,15 +173,19 @@ def merge_tables(out: Path, world: int) -> Path:
     return out / CANOPY_TABLE
 
 
-def finish(out: Path, shard: Shard) -> None:
-    """Wait for every process (gloo barrier), then merge the tables on the first one."""
+def finish(out: Path, shard: Shard, report: T) -> list[T]:
+    """Wait for every process, merge the tables on the first one and hand it every
+    process's ``report``, so that it alone writes what covers the whole folder (report
+    page, exports, selection); the other processes get ``[]``."""
     if shard.world == 1:
-        return
+        return [report]
     _group(shard)
     try:
-        dist.barrier()
+        reports = [None] * shard.world
+        dist.all_gather_object(reports, report)  # also waits for every process
         if shard.rank == 0:
             merge_tables(out, shard.world)
         dist.barrier()
     finally:
         dist.destroy_process_group()
+    return reports if shard.rank == 0 else []

@@ -1,5 +1,6 @@
 """`vitiseg predict --devices N`: shares of the photo list in N processes, one merged table."""
 
+import json
 import os
 import signal
 import subprocess
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import AGROCAM, needs_shared_data, run_cli
+from conftest import AGROCAM, needs_shared_data, run_cli, run_here
 
 from vitiseg.engine.network import ModelInfo, ModelSpec, build_model, export_model
 from vitiseg.errors import ConfigError
@@ -46,28 +47,23 @@ def test_merge_keeps_one_row_per_photo_in_order(tmp_path: Path):
 @needs_shared_data
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds processes in /proc (Linux)")
 @pytest.mark.slow
-def test_two_processes_equal_one_and_resume(tmp_path: Path):
+def test_two_processes_killed_and_resumed_equal_one(tmp_path: Path):
     torch.manual_seed(0)
     spec = ModelSpec(encoder="resnet18", classes=3, decoder_channels=(32, 16, 16, 16, 16))
     model = tmp_path / "model"
     export_model(
         build_model(spec), ModelInfo(spec, ["background", "leaf", "wood"], scale=0.2), model
     )
-    common = ["--model", str(model), str(UNLABELED), "--precision", "32", "--no-overlays"]
-    one = run_cli("predict", *common, "-o", str(tmp_path / "one"))
+    photos = tmp_path / "photos"  # 12 of the field photos: 6 a process
+    photos.mkdir()
+    for photo in sorted(UNLABELED.glob("*.jpg"))[:12]:
+        (photos / photo.name).symlink_to(photo)
+    common = ["--model", str(model), str(photos), "--precision", "32", "--no-overlays"]
+    one = run_here("predict", *common, "-o", str(tmp_path / "one"))
     assert one.returncode == 0, one.stderr
-    two = run_cli("predict", *common, "-o", str(tmp_path / "two"), "--devices", "2")
-    assert two.returncode == 0, two.stderr + two.stdout
-    assert "process 2 of 2" in two.stdout
     table = (tmp_path / "one" / "canopy.csv").read_text()
-    assert len(table.splitlines()) == 1 + len(list(UNLABELED.glob("*.jpg")))
-    assert (tmp_path / "two" / "canopy.csv").read_text() == table
+    assert len(table.splitlines()) == 1 + 12
     masks = sorted(p.name for p in (tmp_path / "one" / "masks").iterdir())
-    assert sorted(p.name for p in (tmp_path / "two" / "masks").iterdir()) == masks
-    for name in masks:
-        assert (tmp_path / "one" / "masks" / name).read_bytes() == (
-            tmp_path / "two" / "masks" / name
-        ).read_bytes()
     # one process killed part-way: the run stops; the same command finishes the work
     killed = tmp_path / "killed"
     command = [sys.executable, "-m", "vitiseg.cli", "predict", *common, "-o", str(killed),
@@ -81,11 +77,23 @@ def test_two_processes_equal_one_and_resume(tmp_path: Path):
     assert launcher.wait(timeout=120) != 0
     done = len(list((killed / "masks").glob("*.png")))
     assert 4 <= done < len(masks) and not (killed / "canopy.csv").exists()
-    again = run_cli("predict", *common, "-o", str(killed), "--devices", "2")
+    again = run_cli("predict", *common, "-o", str(killed), "--devices", "2", "--export", "coco")
     assert again.returncode == 0, again.stderr
-    assert "already done" in again.stdout
+    assert "already done" in again.stdout and "process 2 of 2" in again.stdout
+    # two processes, one of them killed, then resumed: what one process wrote
     assert (killed / "canopy.csv").read_text() == table
     assert not list(killed.glob(".canopy.part-*"))
+    assert sorted(p.name for p in (killed / "masks").iterdir()) == masks
+    for name in masks:
+        assert (killed / "masks" / name).read_bytes() == (
+            tmp_path / "one" / "masks" / name
+        ).read_bytes()
+    # the first process alone writes what covers both processes' photos
+    assert again.stdout.count("Report:") == again.stdout.count("pre-annotations for coco") == 1
+    facts = json.loads((killed / "report-facts.json").read_text())["predict"]
+    assert facts["done"] + facts["skipped"] == 12 and facts["skipped"] == done
+    coco = json.loads((killed / "export" / "coco.json").read_text())
+    assert len(coco["images"]) == 12
 
 
 def descendants(pid: int) -> list[int]:
@@ -107,10 +115,9 @@ def environ(pid: int) -> dict[str, str]:
     )
 
 
-@pytest.mark.slow
 def test_devices_beyond_the_machine_exit_2(tmp_path: Path):
-    result = run_cli("predict", "--model", str(tmp_path), str(tmp_path), "-o", str(tmp_path / "o"),
-                     "--devices", "4096", "--device", "cpu")  # fmt: skip
+    result = run_here("predict", "--model", str(tmp_path), str(tmp_path), "-o", str(tmp_path / "o"),
+                      "--devices", "4096", "--device", "cpu")  # fmt: skip
     assert result.returncode == 2
     assert "--devices 4096: this machine has" in result.stderr
 

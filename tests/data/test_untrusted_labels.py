@@ -18,7 +18,6 @@ from conftest import ROOT, make_dataset, run_cli, tree_snapshot
 MEMORY_LIMIT = 2 * 2**30  # the bound for every case
 FUZZ_SEED = 27
 FUZZ_CASES = int(os.environ.get("VITISEG_FUZZ_CASES", "300"))
-FUZZ_REPORT: list[str] = []  # printed at the end of the run by conftest.py
 
 
 def limited_import(
@@ -280,7 +279,7 @@ def make_case(folder: Path, fmt: str, rng: random.Random | None) -> dict:
     return {"fmt": fmt, "source": str(source), "images": str(images), "target": str(folder / "out")}
 
 
-def run_fuzz(tmp_path: Path, cases: int, seed: int) -> None:
+def run_fuzz(tmp_path: Path, cases: int, seed: int, record_property) -> None:
     rng = random.Random(seed)
     plan = []
     for number in range(cases):
@@ -311,10 +310,11 @@ def run_fuzz(tmp_path: Path, cases: int, seed: int) -> None:
         if extra or changed:
             problems[case["id"]] = f"files written beside the target: {sorted(extra | changed)}"
     imported = sum(1 for case in plan if (Path(case["target"])).is_dir())
-    FUZZ_REPORT.append(
+    record_property(  # printed at the end of the run by conftest.py
+        "fuzz_report",
         f"fuzz of `vitiseg masks import`: seed {seed}, {cases} cases, {imported} imported "
         f"(masks equal to the reference), {cases - imported} refused in one line, "
-        f"{len(problems)} findings; memory limit {MEMORY_LIMIT / 2**30:g} GiB"
+        f"{len(problems)} findings; memory limit {MEMORY_LIMIT / 2**30:g} GiB",
     )
     assert len(finished) == cases
     if problems:
@@ -324,13 +324,15 @@ def run_fuzz(tmp_path: Path, cases: int, seed: int) -> None:
         pytest.fail(f"{len(problems)} findings, e.g. case {first}: {problems[first]}\n{shown}")
 
 
-def test_fuzzed_exports_exit_0_with_the_right_masks_or_2_in_one_line(tmp_path: Path):
-    run_fuzz(tmp_path, FUZZ_CASES, FUZZ_SEED)
+def test_fuzzed_exports_exit_0_with_the_right_masks_or_2_in_one_line(
+    tmp_path: Path, record_property
+):
+    run_fuzz(tmp_path, FUZZ_CASES, FUZZ_SEED, record_property)
 
 
 @pytest.mark.slow
-def test_fuzzed_exports_many_more(tmp_path: Path):
-    run_fuzz(tmp_path, 1000, FUZZ_SEED + 1)
+def test_fuzzed_exports_many_more(tmp_path: Path, record_property):
+    run_fuzz(tmp_path, 1000, FUZZ_SEED + 1, record_property)
 
 
 def test_fuzz_cases_are_reproducible(tmp_path: Path):

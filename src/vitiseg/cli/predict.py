@@ -80,42 +80,45 @@ def run(args: argparse.Namespace) -> int:
     """Run ``vitiseg predict`` (or launch its ``--devices`` processes); returns the exit code."""
     from vitiseg import shard as sharding  # torch: not at --help time
     from vitiseg.engine.loaded import Model
-    from vitiseg.predict import PhotoPredictor, earlier_uncertainty, predict_photos
+    from vitiseg.predict import PhotoPredictor, PredictReport, earlier_uncertainty, predict_photos
 
+    def every_photo() -> list:
+        return collect_photos(args.inputs, args.recursive)
+
+    if (code := sharding.relaunch(args.devices, args.device, args.argv, every_photo)) is not None:
+        return code
     shard = sharding.current_shard()
-    if args.devices != 1 and not sharding.launched():
-        sharding.check_devices(args.devices, args.device)
-        collect_photos(args.inputs, args.recursive)  # input mistakes before any process starts
-        return sharding.launch(args.devices, args.argv)
     args.device = sharding.join(shard, args.device)
     model = Model(args.model, inference_options(args), args.leaf_class, args.k, role_classes(args),
                   args.backend)  # fmt: skip
     if note := roles_note(model.roles, model.class_names):
         print(f"note: {note}")
     print(f"backend: {model.engine.name} ({model.engine.reason})")
-    photos = shard.take(collect_photos(args.inputs, args.recursive))
+    photos = every_photo()
+    share = shard.take(photos)
     worker = PhotoPredictor(
         model, Path(args.output), not args.no_overlays, args.probabilities,
         uncertainty=args.uncertainty or args.select is not None,
         earlier_uncertainty=earlier_uncertainty(Path(args.output)),
     )  # fmt: skip
-    print(f"{len(photos)} photo(s); model {model.info.spec.arch}/{model.info.spec.encoder}, "
+    print(f"{len(share)} photo(s); model {model.info.spec.arch}/{model.info.spec.encoder}, "
           f"{model.device}, precision {model.precision}")  # fmt: skip
-    report = predict_photos(photos, worker, args.overwrite, args.workers, shard.table)
-    sharding.finish(Path(args.output), shard)
+    report = predict_photos(share, worker, args.overwrite, args.workers, shard.table)
+    reports = sharding.finish(Path(args.output), shard, report)
     if shard.world > 1:
         print(f"process {shard.rank + 1} of {shard.world}: ", end="")
     rate = report.done / report.seconds if report.seconds else 0.0
     print(f"{report.done} predicted in {report.seconds:.1f} s ({rate:.2f} photos/s), "
           f"{report.skipped} skipped, {len(report.failed)} failed; table: {Path(args.output) / 'canopy.csv'}")  # fmt: skip
-    export_after_predict(args, photos, model.class_names)
-    select_after_predict(args)
-    from vitiseg.report.html import report_after  # pandas, matplotlib: not at --help time
-
-    report_after(args.output, "predict", {**vars(report), "model": str(Path(args.model).resolve()), "device": str(model.device), "precision": model.precision})  # fmt: skip
     if report.failed:
         print("These photos could not be read:", file=sys.stderr)
         for _, message in report.failed:
             print(f"  {message}", file=sys.stderr)
-        return 1
-    return 0
+    if reports:  # the first process writes what covers every process's photos
+        export_after_predict(args, photos, model.class_names)
+        select_after_predict(args)
+        from vitiseg.report.html import report_after  # pandas, matplotlib: not at --help time
+
+        facts = vars(PredictReport.of_all(reports))
+        report_after(args.output, "predict", {**facts, "model": str(Path(args.model).resolve()), "device": str(model.device), "precision": model.precision})  # fmt: skip
+    return 1 if report.failed else 0
