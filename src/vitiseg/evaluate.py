@@ -147,7 +147,9 @@ def evaluate(
                 else overlay(image, prediction, classes)
             )
             with atomic_path(out.pictures(name) / f"{pair.name}.png") as tmp:
-                Image.fromarray(picture).save(tmp, format="PNG")
+                # photos compress little: level 1 writes a full-HD side-by-side panel in
+                # 0.23 s instead of 0.53 s (level 6), 6 % larger (docs/speed.md)
+                Image.fromarray(picture).save(tmp, format="PNG", compress_level=1)
     rows.append(_row(total, model.k, leaf))
     index.append("ALL")
     table = pd.DataFrame(rows, index=pd.Index(index, name="Image"))

@@ -26,32 +26,35 @@ def test_figures_of_a_hand_made_prediction_are_exact():
 @needs_shared_data
 @pytest.mark.slow
 def test_train_then_evaluate_writes_every_file_on_five_classes(tmp_path: Path):
-    args = ["train", "-n", "five", "-d", str(AGROCAM), "-o", str(tmp_path), "-c", "5", "-e", "1", "-bs", "4",
+    data = tmp_path / "data"  # 10 of the labelled field photos: 2 of them the test set
+    data.mkdir()
+    for photo in sorted(AGROCAM.glob("*.jpg"))[::2][:10]:
+        for path in (photo, photo.with_name(f"{photo.stem}_bin.png")):
+            (data / path.name).symlink_to(path)
+    args = ["train", "-n", "five", "-d", str(data), "-o", str(tmp_path), "-c", "5", "-e", "1", "-bs", "4",
             "--scale", "0.125", "--crop-size", "96", "--encoder", "resnet18", "--encoder-weights", "none",
             "--workers", "0", "--class-names", "background,leaf,inter-row,pipe,trunk"]  # fmt: skip
     assert main(args) == 0
     run = tmp_path / "five"
     test = read_test_csv(run / "Test_five.csv")
-    assert test.index[-1] == "ALL" and len(test) == 6  # 5 test photos + the overall row
+    assert test.index[-1] == "ALL" and len(test) == 3  # 2 test photos + the overall row
     assert {"IoU", "Precision", "Recall", "Accuracy", "Leaf cover", "LAI estimate"} <= set(
         test.columns.levels[0]
     )
     assert test[("True cover", "Class 1")].iloc[:-1].between(0, 1).all()
     summary = json.loads((run / "summary.json").read_text())
     assert set(summary["per_class"]) == {"background", "leaf", "inter-row", "pipe", "trunk"}
-    assert np.array(summary["confusion"]).sum() == 5 * 1920 * 1080
+    assert np.array(summary["confusion"]).sum() == 2 * 1920 * 1080
     assert (run / "confusion.png").stat().st_size > 10_000
     pictures = sorted((run / "Predictions" / "five").iterdir())
     assert [p.stem for p in pictures] == list(test.index[:-1])
     # the stand-alone command on a folder, with side-by-side pictures
     out = tmp_path / "eval"
     assert (
-        main(
-            ["evaluate", "--model", str(run), "-d", str(AGROCAM), "-o", str(out), "--side-by-side"]
-        )
+        main(["evaluate", "--model", str(run), "-d", str(data), "-o", str(out), "--side-by-side"])
         == 0
     )
-    assert len(read_test_csv(out / "Test_five.csv")) == 26
+    assert len(read_test_csv(out / "Test_five.csv")) == 11
     from PIL import Image
 
     with Image.open(next((out / "Predictions" / "five").iterdir())) as panel:

@@ -1,5 +1,5 @@
 """`vitiseg train --unlabeled`: pseudo-labels made during training from photos nobody
-labelled, mixed into the training crops, resumable, in one or two processes."""
+labelled, mixed into the training crops, resumable (two processes: tests/cli/test_ddp.py)."""
 
 import dataclasses
 import shutil
@@ -12,7 +12,6 @@ from conftest import (
     FAST_TRAIN,
     assert_same_outcome,
     make_dataset,
-    run_cli,
     run_outcome,
     tree_snapshot,
 )
@@ -106,21 +105,6 @@ def test_a_resumed_run_trains_on_the_labels_it_had_and_ends_the_same(tmp_path: P
     shutil.copy(photos / "img01.jpg", photos / "img00-added.jpg")
     assert main(["train", "-r", "-m", str(run / "checkpoints" / "r_3.ckpt")]) == 0
     assert_same_outcome(run_outcome(run), straight)
-
-
-@pytest.mark.slow
-def test_two_processes_label_once(tmp_path: Path):
-    data, out = make_dataset(tmp_path / "data", n=16), tmp_path / "out"
-    photos = unlabeled_folder(tmp_path / "unlabeled", corrupt=False)
-    result = run_cli("train", "-n", "d", "-d", str(data), "-o", str(out), "-c", "3", "-e", "2", "-bs", "2",
-                     "--devices", "2", "--strategy", "ddp", "--accelerator", "cpu", "--no-test",
-                     "--unlabeled", str(photos), *FAST_TRAIN)  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    # one process labels, after epoch 1 (50 % of the schedule; none after the last epoch)
-    assert result.stdout.count("Pseudo-labels after 50% of the schedule") == 1
-    assert result.stdout.count("Pseudo-labels after") == 1
-    assert len(list((out / "d" / "pseudo-labels" / "round-1").rglob("*.png"))) == 5
-    assert rounds_in(out / "d" / "checkpoints" / "last.ckpt") == 1
 
 
 @pytest.mark.parametrize(

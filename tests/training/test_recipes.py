@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-from conftest import FAST_TRAIN, make_dataset, run_cli
+from conftest import FAST_TRAIN, make_dataset, run_here
 from lightning.pytorch.callbacks import Timer
 from PIL import Image
 
@@ -154,8 +154,8 @@ def test_max_time_ends_the_run_with_the_rate_annealed(tmp_path: Path):
     data = make_dataset(tmp_path / "data", n=10)
     out = tmp_path / "out"
     args = ["-n", "t", "-d", str(data), "-o", str(out), "-c", "3", "-e", "1000", "-bs", "2"]
-    result = run_cli(
-        "train", *FAST_TRAIN, *args, "--max-time", "0.5", "-lr", "1e-2", "--warmup", "0.1"
+    result = run_here(
+        "train", *FAST_TRAIN, *args, "--max-time", "0.2", "-lr", "1e-2", "--warmup", "0.1"
     )
     assert result.returncode == 0, result.stderr
     assert "epochs fit; learning-rate schedule re-planned" in result.stdout
@@ -274,11 +274,11 @@ def test_a_resumed_run_refuses_a_recipe(tmp_path: Path, capsys):
 
 
 @pytest.mark.slow
-def test_the_recipe_for_cpus_without_bf16_trains_end_to_end(tmp_path: Path):
+def test_the_recipe_for_cpus_without_bf16_trains_end_to_end(tmp_path: Path, monkeypatch):
     data = make_dataset(tmp_path / "data", n=8)
-    result = run_cli("train", "-n", "r", "-d", str(data), "-o", str(tmp_path / "out"), "-c", "3",
-                     "--recipe", "cpu", "--crop-size", "64", "-e", "2", "--no-test",
-                     env={"ATEN_CPU_CAPABILITY": "avx2"})  # fmt: skip
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx2")  # what cpu_has_bf16() reads
+    result = run_here("train", "-n", "r", "-d", str(data), "-o", str(tmp_path / "out"), "-c", "3",
+                      "--recipe", "cpu", "--crop-size", "64", "-e", "2", "--no-test")  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     info = json.loads((tmp_path / "out" / "r" / "model.json").read_text())
     assert info["spec"]["encoder"] == "timm-tf_efficientnet_lite0"
