@@ -18,6 +18,9 @@ from PIL import Image
 
 from vitiseg.canopy import trait_table
 
+# The tests use no weights from a hub: a hub library imported here reads this once
+os.environ["HF_HUB_OFFLINE"] = "1"
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 AGROCAM = SHARED_DATA / "agrocam-vine" / "labeled"

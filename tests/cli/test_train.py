@@ -11,7 +11,7 @@ from conftest import (
     FAST_TRAIN,
     assert_same_outcome,
     make_dataset,
-    run_cli,
+    run_here,
     run_outcome,
     tree_snapshot,
 )
@@ -29,7 +29,7 @@ def train(*args: str) -> int:
 @pytest.mark.slow
 def test_the_seeds_example_command_writes_a_complete_run(tmp_path: Path):
     data = make_dataset(tmp_path / "Dataset", n=10, classes=2)
-    result = run_cli(
+    result = run_here(
         "train", "--name", "Modele_1", "--epochs", "2", "--batch_size", "4", "--pré-load",
         "--directory", str(data), "-o", str(tmp_path / "Result"), "--classes", "2",
         "--learning_rate", "1e-3", "--save", "1", *FAST_TRAIN,
@@ -134,10 +134,9 @@ def test_bad_options_exit_2_with_a_message(dataset: Path, tmp_path: Path, capsys
     assert message in err and "Traceback" not in err
 
 
-@pytest.mark.slow
 def test_offline_imagenet_weights_give_one_line(dataset: Path, tmp_path: Path):
-    result = run_cli("train", "-n", "w", "-d", str(dataset), "-o", str(tmp_path), "-c", "3",
-                     "--encoder", "resnet18", "--encoder-weights", "imagenet", "--workers", "0", "--crop-size", "64")  # fmt: skip
+    result = run_here("train", "-n", "w", "-d", str(dataset), "-o", str(tmp_path), "-c", "3",
+                      "--encoder", "resnet18", "--encoder-weights", "imagenet", "--workers", "0", "--crop-size", "64")  # fmt: skip
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "--encoder-weights none" in lines[0], result.stderr
