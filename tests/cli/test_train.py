@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import torch
 from conftest import (
+    FAST_ENCODER,
     FAST_TRAIN,
     assert_same_outcome,
     make_dataset,
@@ -105,7 +106,7 @@ def test_exported_model_loads_without_training_code(tmp_path: Path, capsys):
     out = tmp_path / "out"
     assert train("-n", "m", "-d", str(data), "-o", str(out), "-c", "3", "-e", "1",
                  "--class-names", "soil,leaf,wood", "--decoder-channels", "48,40,32,24,8") == 0  # fmt: skip
-    assert "Unet / resnet18, decoder 48,40,32,24,8 " in capsys.readouterr().out
+    assert f"Unet / {FAST_ENCODER}, decoder 48,40,32,24,8 " in capsys.readouterr().out
     model, info = load_model(out / "m")
     assert info.class_names == ["soil", "leaf", "wood"]
     assert info.spec.decoder_channels == (48, 40, 32, 24, 8)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import (
+    FAST_ENCODER,
     FAST_TRAIN,
     assert_same_outcome,
     make_dataset,
@@ -79,7 +80,7 @@ def test_unlabelled_photos_are_labelled_by_the_model_and_trained_on(tmp_path: Pa
     assert rounds_in(out / "u" / "checkpoints" / "last.ckpt") == 2
     # the teacher was the moving average validated at epoch 3, not the raw weights
     state = torch.load(out / "u" / "checkpoints" / "u_3.ckpt", weights_only=True)
-    spec = ModelSpec("Unet", "resnet18", 3, decoder_channels=(16, 16, 16, 16, 16))  # FAST_TRAIN's
+    spec = ModelSpec("Unet", FAST_ENCODER, 3, decoder_channels=(16, 16, 16, 16, 16))  # FAST_TRAIN's
     photo = decode_image(photos / "img01.jpg")[0]
     for weights, teacher in ((state["state_dict"], True), (state["current_model_state"], False)):
         net = build_model(spec)

