@@ -147,8 +147,8 @@ def evaluate(
                 else overlay(image, prediction, classes)
             )
             with atomic_path(out.pictures(name) / f"{pair.name}.png") as tmp:
-                # photos compress little: level 1 writes a full-HD side-by-side panel in
-                # 0.23 s instead of 0.53 s (level 6), 6 % larger (docs/speed.md)
+                # photos compress little: level 1 writes a full-HD side-by-side panel 2.6x
+                # faster than level 6, 1 % larger (benchmarks/evaluate_pictures.py)
                 Image.fromarray(picture).save(tmp, format="PNG", compress_level=1)
     rows.append(_row(total, model.k, leaf))
     index.append("ALL")
