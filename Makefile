@@ -16,8 +16,8 @@ install: $(BIN)/vitiseg
 demo: install
 	$(BIN)/python -m vitiseg.demo
 
-# one test process per core (pytest-xdist), each handed the next test when it is free
-PYTEST = $(BIN)/python -m pytest -q -n auto --dist worksteal
+# one test process per core, at most 4 (pytest-xdist), each handed the next test when free
+PYTEST = $(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist worksteal
 
 test: install
 	$(PYTEST)
