@@ -143,15 +143,15 @@ FUZZ_REPORT: list[str] = []
 
 
 def pytest_configure(config) -> None:
-    """Under ``pytest -n N`` (``make test``), share the cores: each of the N test processes,
-    and the processes its tests start, computes on its part of them instead of all N on
-    every core."""
+    """Under ``pytest -n N`` (``make test``), share the cores: each of the N test processes
+    computes on its part of them instead of all N on every core. The processes its tests
+    start keep every core: passing the share on to them (OMP_NUM_THREADS) made the suite
+    slower (261 s against 240 s, docs/developing.md)."""
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     if workers > 1:
         usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None  # Linux
         threads = max(1, (len(usable) if usable else os.cpu_count() or 1) // workers)
         torch.set_num_threads(threads)
-        os.environ.setdefault("OMP_NUM_THREADS", str(threads))  # read by each new process
 
 
 def pytest_runtest_logreport(report) -> None:
