@@ -145,12 +145,13 @@ def predict_photos(
 ) -> PredictReport:  # fmt: skip
     """Predict every photo not done yet; write ``table`` as it goes (every 20 photos)."""
     report, rows = PredictReport(), []
-    outputs = [path for photo in photos for path in worker.outputs(photo)]
+    planned = [(photo, worker.outputs(photo)) for photo in photos]
+    outputs = [path for _, paths in planned for path in paths]
     remove_temporaries([*outputs, worker.out / table])  # left by a killed run
     todo = []
-    for photo in photos:
-        if not overwrite and all(p.is_file() for p in worker.outputs(photo)):
-            rows.append(worker.row(photo, read_mask(worker.outputs(photo)[0])))
+    for photo, paths in planned:
+        if not overwrite and all(p.is_file() for p in paths):
+            rows.append(worker.row(photo, read_mask(paths[0])))
             report.skipped += 1
         else:
             todo.append(photo)
