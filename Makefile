@@ -1,9 +1,9 @@
-# make demo | make test | make test-fast | make bench: each creates .venv and installs vitiseg first if needed.
+# make demo | make test | make test-fast | make bench | make model: each creates .venv and installs vitiseg first if needed.
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: install demo test test-fast bench lint
+.PHONY: install demo test test-fast bench lint model
 
 $(BIN)/vitiseg: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ test-fast: install
 bench: install
 	$(BIN)/python benchmarks/predict.py
 	$(BIN)/python benchmarks/train_speed.py
+
+# the bundled vineyard model: its recipe scored on the date split (the card's figures),
+# then trained on every labelled photo (needs ../shared/data; about an hour on 2 cores)
+model: install
+	cd benchmarks && ../$(BIN)/python bundled_model.py --date-split
+	cd benchmarks && ../$(BIN)/python bundled_model.py
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from vitiseg.canopy.circular import around, circular_mean
+from vitiseg.canopy.circular import around, circular_mean, wrapped
 from vitiseg.canopy.trait_table import CIRCULAR, DAILY, TRANSITIONS
 from vitiseg.canopy.transitions import (
     CI,
@@ -63,8 +63,7 @@ def daily(photos: pd.DataFrame) -> pd.DataFrame:
     means = parts.groupby(keys).mean()
     for trait in CIRCULAR:
         s, c = means[f"{trait}_sin"], means[f"{trait}_cos"]
-        mean = np.degrees(np.arctan2(s, c)) % 360
-        mean = np.where(mean > 360 - 1e-9, 0.0, mean)  # -1e-15 % 360 is 360
+        mean = wrapped(np.degrees(np.arctan2(s, c)))
         table[trait] = np.where(np.hypot(s, c) > 1e-9, mean, np.nan)
     counts = photos.assign(kept=photos["dropped"] == "").groupby(keys)["kept"].agg(["sum", "size"])
     table = table.reindex(counts.index)
@@ -93,7 +92,7 @@ def smooth(
     if np.isnan(centre):
         return np.full(len(days), np.nan)
     unwrapped = around(values, centre)
-    return evaluate(fit(days, unwrapped, bandwidth, max_gap), days) % 360
+    return wrapped(evaluate(fit(days, unwrapped, bandwidth, max_gap), days))
 
 
 def summarise(

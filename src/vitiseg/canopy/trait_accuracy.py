@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from vitiseg.canopy import traits
+from vitiseg.canopy.circular import angle_difference
 from vitiseg.canopy.roles import Roles
 from vitiseg.canopy.trait_table import BY_NAME, COMPARED
 
@@ -39,8 +40,7 @@ def true_and_predicted(
 
 def difference(predicted: pd.Series, true: pd.Series, circular: bool) -> pd.Series:
     """``predicted - true``; for angles in degrees the signed shortest turn (-180, 180]."""
-    diff = predicted - true
-    return -((180 - diff) % 360) + 180 if circular else diff
+    return angle_difference(predicted, true) if circular else predicted - true
 
 
 def trait_errors(per_image: pd.DataFrame) -> dict:

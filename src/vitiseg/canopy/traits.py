@@ -24,6 +24,7 @@ import numpy as np
 from scipy import ndimage
 
 from vitiseg.canopy import cover
+from vitiseg.canopy.circular import circular_mean
 from vitiseg.canopy.roles import Roles
 from vitiseg.data.masks import IGNORE_INDEX
 from vitiseg.errors import DataError
@@ -157,32 +158,11 @@ def hue_degrees(pixels: np.ndarray) -> np.ndarray:
     return hue
 
 
-def circular_mean_degrees(angles: np.ndarray) -> float:
-    """Circular mean ``atan2(mean sin a, mean cos a)`` in degrees [0, 360); nan if none.
-
-    The mean of 350 and 10 degrees is 0, not 180. Nan entries are left out; nan also
-    when the angles cancel out (no mean direction).
-
-    Example:
-        >>> round(circular_mean_degrees(np.array([350.0, 10.0])), 6)
-        0.0
-    """
-    angles = np.asarray(angles, np.float64)
-    angles = np.radians(angles[~np.isnan(angles)])
-    if not len(angles):
-        return math.nan
-    s, c = np.sin(angles).mean(), np.cos(angles).mean()
-    if math.hypot(s, c) < 1e-9:
-        return math.nan
-    value = math.degrees(math.atan2(s, c)) % 360.0
-    return 0.0 if value > 360.0 - 1e-9 else value  # -1e-15 % 360 is 360.0
-
-
 def class_hue(image: np.ndarray, mask: np.ndarray, index: int | None) -> float:
     """Circular mean hue in degrees of the pixels of class ``index`` (nan if none)."""
     if index is None:
         return math.nan
-    return circular_mean_degrees(hue_degrees(image[mask == index]))
+    return circular_mean(hue_degrees(image[mask == index]))
 
 
 def gcc(image: np.ndarray, mask: np.ndarray, index: int) -> tuple[float, float]:

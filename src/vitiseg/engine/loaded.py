@@ -20,6 +20,7 @@ from vitiseg.canopy import cover, traits
 from vitiseg.canopy.roles import roles_from_names
 from vitiseg.config import InferenceOptions
 from vitiseg.data.imageio import decode_image
+from vitiseg.engine import bundled
 from vitiseg.engine.backends import load_engine
 from vitiseg.engine.network import ModelInfo, resolve_model_dir
 from vitiseg.engine.onnx_contract import is_onnx_file
@@ -34,7 +35,9 @@ class Model:
     """An exported model (``model.safetensors`` + ``model.json``) with how to run it.
 
     Args:
-        path: a run folder, its ``model.safetensors``, or a folder holding the export.
+        path: a run folder, its ``model.safetensors``, a folder holding the export, or
+            None / ``"vineyard"``: the vineyard model that ships with vitiseg
+            (:mod:`vitiseg.engine.bundled`).
         inference: device, tiles, TTA, precision (defaults: :class:`InferenceOptions`).
         leaf_class: the class counted as leaf (default: the class named leaf, else 1).
         k: extinction coefficient of the LAI estimate.
@@ -51,7 +54,7 @@ class Model:
 
     def __init__(
         self,
-        path: str | Path,
+        path: str | Path | None = None,
         inference: InferenceOptions | None = None,
         leaf_class: int | None = None,
         k: float = cover.DEFAULT_K,
@@ -59,6 +62,8 @@ class Model:
         backend: str = "auto",
     ) -> None:
         check("k", k, POSITIVE)
+        if bundled.names_bundled(path):
+            path = bundled.bundled_folder()
         options = inference or InferenceOptions()
         self.engine = load_engine(path, backend, options.device, options.precision)
         self.info, self.precision = self.engine.info, self.engine.precision
@@ -104,8 +109,9 @@ class Model:
         return traits.photo_traits(mask, photo, self.roles, self.class_names, self.k)
 
 
-def load(path: str | Path, **options) -> Model:
-    """Open an exported model; ``options`` are :class:`Model`'s (inference, leaf_class, k)."""
+def load(path: str | Path | None = None, **options) -> Model:
+    """Open an exported model (by default the bundled vineyard model); ``options`` are
+    :class:`Model`'s (inference, leaf_class, k)."""
     return Model(path, **options)
 
 

@@ -18,6 +18,7 @@ import segmentation_models_pytorch as smp
 import torch
 from safetensors.torch import load_file
 
+from vitiseg.engine import bundled
 from vitiseg.engine.packaged_weights import (
     TF_LITE_MEAN,
     TF_LITE_STD,
@@ -252,7 +253,10 @@ def export_model(model: torch.nn.Module, info: ModelInfo, directory: str | Path)
 
 
 def resolve_model_dir(path: str | Path) -> Path:
-    """Accept a run folder, its model.safetensors/model.json, or a folder holding them."""
+    """Accept a run folder, its model.safetensors/model.json, a folder holding them, or
+    ``vineyard`` (:mod:`vitiseg.engine.bundled`: the model that ships with vitiseg)."""
+    if bundled.names_bundled(path):
+        return bundled.bundled_folder()
     path = Path(path)
     directory = path.parent if path.is_file() else path
     if not (directory / "model.json").is_file() or not (directory / "model.safetensors").is_file():

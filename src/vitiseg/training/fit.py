@@ -239,18 +239,29 @@ def _print_summary(config: TrainConfig, data: PreparedData, precision: str) -> N
         say(f"Preloading   : {data.preload_bytes(config.scale) / 2**30:.2f} GiB of decoded images")
 
 
+def checkpoint_weights(checkpoint: Path) -> dict[str, torch.Tensor]:
+    """The network's weights in a training checkpoint (the EMA ones when training kept an
+    average), named as the network's own ``state_dict``."""
+    return {
+        k.removeprefix("model.").replace("_orig_mod.", ""): v
+        for k, v in read_state_dict(checkpoint).items()
+        if k.startswith("model.")
+    }
+
+
+def model_spec(config: TrainConfig) -> ModelSpec:
+    """The network a training config builds."""
+    return ModelSpec(
+        config.arch, config.encoder, config.classes, decoder_channels=config.decoder_channels
+    )
+
+
 def export_best(config: TrainConfig, run: Run, module: SegmentationModule) -> Path:
     """Export the best checkpoint's weights (or the current ones) as model.safetensors."""
     spec = module.spec
     model = build_model(spec)
-    source = run.best if run.best.is_file() else None
-    if source is not None:
-        state = read_state_dict(source)
-        state = {
-            k.removeprefix("model.").replace("_orig_mod.", ""): v
-            for k, v in state.items()
-            if k.startswith("model.")
-        }
+    if run.best.is_file():
+        state = checkpoint_weights(run.best)
     else:
         state = {k.replace("_orig_mod.", ""): v for k, v in module.model.state_dict().items()}
     model.load_state_dict(state)
@@ -303,9 +314,7 @@ def _train(config: TrainConfig, resume_from: Path | None, overwrite: bool) -> Ru
         refuse_earlier_run(run)
     max_time = parse_max_time(config.max_time)
     logger = lightning_logger(config.logger, run.logs, config.name)
-    spec = ModelSpec(
-        config.arch, config.encoder, config.classes, decoder_channels=config.decoder_channels
-    )
+    spec = model_spec(config)
     if config.sync_batchnorm and not torch.cuda.is_available():
         raise ConfigError("sync_batchnorm=True works on GPUs only (PyTorch's SyncBatchNorm)")
     data = prepare(config, run.split_file if resume_from and run.split_file.is_file() else None)
