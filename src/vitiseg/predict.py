@@ -1,8 +1,12 @@
 """Apply an exported model to many photos: masks, overlays, probabilities and canopy.csv.
 
-Photos whose outputs already exist are skipped (their canopy row is recomputed from the
-saved mask), so an interrupted run resumes where it stopped. A photo that cannot be
-read is reported and skipped; the others are still processed.
+An output folder is a season that grows: each mask records the model that made it and the
+photo it was made from (size and modification time, in the PNG's text), so a photo whose
+outputs exist, made by this model from this very file, is skipped (its canopy row is
+recomputed from the saved mask) and an interrupted run resumes where it stopped; a photo
+replaced since, or predicted by another model, is redone. Rows of photos done by earlier
+runs and not given again stay in ``canopy.csv`` (:func:`earlier_rows`). A photo that
+cannot be read is reported and skipped; the others are still processed.
 """
 
 from __future__ import annotations
@@ -11,11 +15,13 @@ import csv
 import io
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 from tqdm import tqdm
 
 from vitiseg.canopy.row import canopy_row
@@ -33,6 +39,8 @@ from vitiseg.util.prefetch import prefetch
 log = logging.getLogger(__name__)
 
 SELECTION_COLUMNS = ("rank", "file", "uncertainty", "camera", "date")
+MODEL_STAMP, PHOTO_STAMP = "vitiseg.model", "vitiseg.photo"
+"""The PNG text keys of a mask: the model that made it, and its photo's size and time."""
 
 
 @dataclass
@@ -43,6 +51,8 @@ class PredictReport:
     skipped: int = 0
     failed: list[tuple[Path, str]] = field(default_factory=list)
     seconds: float = 0.0
+    redone: dict[str, int] = field(default_factory=dict)
+    """Photos whose earlier outputs were not reused, by reason."""
 
     @classmethod
     def of_all(cls, reports: list[PredictReport]) -> PredictReport:
@@ -52,6 +62,7 @@ class PredictReport:
             sum(r.skipped for r in reports),
             [failure for r in reports for failure in r.failed],
             max((r.seconds for r in reports), default=0.0),
+            dict(sum((Counter(r.redone) for r in reports), Counter())),
         )
 
 
@@ -91,6 +102,7 @@ class PhotoPredictor:
             image = decode_image(photo.path)[0]
         model = self.model
         row = canopy_row(photo.path, mask, image, model.roles, model.class_names, model.k)
+        row["model"] = model.identity
         if earlier := self.earlier_uncertainty.get(row["file"]):
             row["uncertainty"] = earlier  # a resumed photo keeps its uncertainty
         return row
@@ -103,7 +115,8 @@ class PhotoPredictor:
             uncertainty=self.uncertainty,
         )
         paths = iter(self.outputs(photo))
-        _save(palette_png(prediction.mask, self.info.spec.classes), next(paths), "PNG")
+        stamps = {MODEL_STAMP: self.model.identity, PHOTO_STAMP: photo_stamp(photo.path)}
+        _save(palette_png(prediction.mask, self.info.spec.classes), next(paths), "PNG", stamps)
         if self.overlays:
             _save(
                 Image.fromarray(overlay(image, prediction.mask, self.info.spec.classes)),
@@ -118,10 +131,43 @@ class PhotoPredictor:
             row["uncertainty"] = round(prediction.uncertainty, 6)
         return row
 
+    def reusable(self, photo: Photo, paths: list[Path]) -> str | None:
+        """Why the photo's earlier outputs cannot be reused (missing, made by another model,
+        made from another file under its name), or None when they can."""
+        if not all(p.is_file() for p in paths):
+            return "not done yet"
+        stamps = mask_stamps(paths[0])
+        if stamps.get(MODEL_STAMP, self.model.identity) != self.model.identity:
+            return "predicted by another model"
+        if stamps.get(PHOTO_STAMP, photo_stamp(photo.path)) != photo_stamp(photo.path):
+            return "photo changed since"
+        return None
 
-def _save(picture: Image.Image, path: Path, fmt: str) -> None:
+
+def photo_stamp(path: Path) -> str:
+    """``SIZE:MTIME_NS`` of a file: what tells a photo replaced under the same name."""
+    facts = path.stat()
+    return f"{facts.st_size}:{facts.st_mtime_ns}"
+
+
+def mask_stamps(path: Path) -> dict[str, str]:
+    """The text a mask PNG carries (:data:`MODEL_STAMP`, :data:`PHOTO_STAMP`; none in masks
+    of vitiseg before 0.2, which are taken as this model's)."""
+    try:
+        with Image.open(path) as image:
+            return dict(getattr(image, "text", {}))
+    except OSError:
+        return {}
+
+
+def _save(picture: Image.Image, path: Path, fmt: str, text: dict[str, str] | None = None) -> None:
+    options = {"quality": 90} if fmt == "JPEG" else {}
+    if text:
+        options["pnginfo"] = PngInfo()
+        for key, value in text.items():
+            options["pnginfo"].add_text(key, value)
     with atomic_path(path) as tmp:
-        picture.save(tmp, format=fmt, **({"quality": 90} if fmt == "JPEG" else {}))
+        picture.save(tmp, format=fmt, **options)
 
 
 def _read(photo: Photo) -> tuple[np.ndarray, str | None]:
@@ -141,25 +187,33 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
 
 def predict_photos(
     photos: list[Photo], worker: PhotoPredictor, overwrite: bool = False, workers: int = 2,
-    table: str = CANOPY_TABLE,
+    table: str = CANOPY_TABLE, kept: list[dict] | None = None,
 ) -> PredictReport:  # fmt: skip
-    """Predict every photo not done yet; write ``table`` as it goes (every 20 photos)."""
-    report, rows = PredictReport(), []
+    """Predict every photo not done yet (:meth:`PhotoPredictor.reusable`); write ``table``
+    as it goes (every 20 photos), with the ``kept`` rows of earlier runs (:func:`earlier_rows`)."""
+    report, rows, kept = PredictReport(), [], kept or []
     planned = [(photo, worker.outputs(photo)) for photo in photos]
     outputs = [path for _, paths in planned for path in paths]
     remove_temporaries([*outputs, worker.out / table])  # left by a killed run
     todo = []
     for photo, paths in planned:
-        if not overwrite and all(p.is_file() for p in paths):
+        why = worker.reusable(photo, paths)
+        if why is None and overwrite:
+            why = "asked to (--overwrite)"
+        if why is None:
             rows.append(worker.row(photo, read_mask(paths[0])))
             report.skipped += 1
-        else:
-            todo.append(photo)
+            continue
+        todo.append(photo)
+        if why != "not done yet":
+            report.redone[why] = report.redone.get(why, 0) + 1
     if report.skipped:
         log.info(
             "%d photo(s) already done in %s, skipped (--overwrite to redo them)",
             report.skipped, worker.out,
         )  # fmt: skip
+    for why, count in report.redone.items():
+        log.info("%d photo(s) redone: %s", count, why)
     started = time.monotonic()
     bar = tqdm(
         prefetch(todo, _read, workers=workers),
@@ -180,10 +234,34 @@ def predict_photos(
         rows.append(worker.run(photo, image))
         report.done += 1
         if report.done % 20 == 0:
-            _write_csv(worker.out / table, rows)
+            _write_csv(worker.out / table, kept + rows)
     report.seconds = time.monotonic() - started
-    _write_csv(worker.out / table, rows)
+    _write_csv(worker.out / table, kept + rows)
     return report
+
+
+def earlier_rows(out: Path, photos: list[Photo], model: Model) -> list[dict]:
+    """The rows of ``out``'s ``canopy.csv`` whose photos are not among ``photos``: done by
+    earlier runs, they stay in the table (a season grows run by run).
+
+    Raises:
+        DataError: some were predicted by another model (the table would mix two models);
+            the message says how to redo them or where else to write.
+    """
+    table = PredictFolder(out).table
+    if not table.is_file():
+        return []
+    given = {str(photo.path.resolve()) for photo in photos}
+    with open(table, encoding="utf-8", newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if str(Path(r["file"]).resolve()) not in given]
+    other = [r for r in rows if r.get("model", model.identity) not in ("", model.identity)]
+    if other:
+        raise DataError(
+            f"{table} holds {len(other)} photo(s) predicted by another model (e.g. "
+            f"{other[0]['file']}) that this run does not include: give their photos too (they "
+            "are redone with this model), or write to another output folder"
+        )
+    return rows
 
 
 def earlier_uncertainty(out: Path) -> dict[str, str]:

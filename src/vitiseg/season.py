@@ -27,7 +27,7 @@ from vitiseg.data.photo_quality import QUALITY_COLUMNS, measure_quality, quality
 from vitiseg.data.photos import collect_photos
 from vitiseg.engine.loaded import Model
 from vitiseg.errors import ConfigError, DataError
-from vitiseg.predict import PhotoPredictor, PredictReport, predict_photos
+from vitiseg.predict import PhotoPredictor, PredictReport, earlier_rows, predict_photos
 from vitiseg.report.season_figures import figure_name, plot_camera, plot_cameras
 from vitiseg.run import PredictFolder, SeasonFolder
 from vitiseg.util.atomic import atomic_path
@@ -221,10 +221,13 @@ def predict_table(
     model: Model, inputs: list[str], out: str | Path, recursive: bool = False
 ) -> tuple[pd.DataFrame, PredictReport]:
     """Predict the photos of ``inputs`` into ``out/predictions`` (photos done by an earlier
-    call are reused) and read every photo's row."""
+    call with this model are reused, those of earlier calls not given again kept) and read
+    every photo's row."""
     predictions = SeasonFolder(out).predictions
     worker = PhotoPredictor(model, predictions.root, False, False)
-    report = predict_photos(collect_photos(inputs, recursive), worker, overwrite=False)
+    photos = collect_photos(inputs, recursive, exclude=Path(out))
+    kept = earlier_rows(predictions.root, photos, model)
+    report = predict_photos(photos, worker, overwrite=False, kept=kept)
     return read_predictions(predictions.root), report
 
 

@@ -37,7 +37,7 @@ def test_predict_writes_every_trait_column(model5: Path, tmp_path: Path):
     table = pd.read_csv(out / "canopy.csv")
     assert list(table.columns) == ["file", "width", "height", "datetime"] + [
         f"cover_{n}" for n in NAMES
-    ] + list(trait_table.COLUMNS)
+    ] + list(trait_table.COLUMNS) + ["model"]
     # the row is what traits computes from the saved mask and the photo
     from vitiseg.data.imageio import decode_image, read_mask
 

@@ -26,12 +26,13 @@ def canopy_row(
     class_names: list[str],
     k: float,
 ) -> dict:
-    """The row of ``photo`` (its path) with class ``mask``; colour traits need ``image``.
+    """The row of ``photo`` (its absolute path: the table works from any folder) with class
+    ``mask``; colour traits need ``image``.
 
     The traits are :func:`vitiseg.canopy.traits.photo_traits`'s; ``datetime`` is
     :func:`vitiseg.data.photos.photo_datetime`'s ('' when unknown).
     """
-    facts = (str(photo), mask.shape[1], mask.shape[0], photo_datetime(photo))
+    facts = (str(Path(photo).resolve()), mask.shape[1], mask.shape[0], photo_datetime(photo))
     return dict(zip(FILE_COLUMNS, facts, strict=True)) | photo_traits(
         mask, image, roles, class_names, k
     )

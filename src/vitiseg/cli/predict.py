@@ -80,10 +80,16 @@ def run(args: argparse.Namespace) -> int:
     """Run ``vitiseg predict`` (or launch its ``--devices`` processes); returns the exit code."""
     from vitiseg import shard as sharding  # torch: not at --help time
     from vitiseg.engine.loaded import Model
-    from vitiseg.predict import PhotoPredictor, PredictReport, earlier_uncertainty, predict_photos
+    from vitiseg.predict import (
+        PhotoPredictor,
+        PredictReport,
+        earlier_rows,
+        earlier_uncertainty,
+        predict_photos,
+    )
 
     def every_photo() -> list:
-        return collect_photos(args.inputs, args.recursive)
+        return collect_photos(args.inputs, args.recursive, exclude=Path(args.output))
 
     if (code := sharding.relaunch(args.devices, args.device, args.argv, every_photo)) is not None:
         return code
@@ -96,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"backend: {model.engine.name} ({model.engine.reason})")
     photos = every_photo()
     share = shard.take(photos)
+    kept = earlier_rows(Path(args.output), photos, model) if shard.rank == 0 else []
     worker = PhotoPredictor(
         model, Path(args.output), not args.no_overlays, args.probabilities,
         uncertainty=args.uncertainty or args.select is not None,
@@ -103,13 +110,16 @@ def run(args: argparse.Namespace) -> int:
     )  # fmt: skip
     print(f"{len(share)} photo(s); model {model.info.spec.arch}/{model.info.spec.encoder}, "
           f"{model.device}, precision {model.precision}")  # fmt: skip
-    report = predict_photos(share, worker, args.overwrite, args.workers, shard.table)
+    report = predict_photos(share, worker, args.overwrite, args.workers, shard.table, kept)
     reports = sharding.finish(Path(args.output), shard, report)
     if shard.world > 1:
         print(f"process {shard.rank + 1} of {shard.world}: ", end="")
     rate = report.done / report.seconds if report.seconds else 0.0
     print(f"{report.done} predicted in {report.seconds:.1f} s ({rate:.2f} photos/s), "
-          f"{report.skipped} skipped, {len(report.failed)} failed; table: {Path(args.output) / 'canopy.csv'}")  # fmt: skip
+          f"{report.skipped} skipped, {len(report.failed)} failed; table: {Path(args.output) / 'canopy.csv'}"
+          + (f" (also {len(kept)} photo(s) of earlier runs)" if kept else ""))  # fmt: skip
+    for why, count in report.redone.items():
+        print(f"  {count} redone: {why}")
     if report.failed:
         print("These photos could not be read:", file=sys.stderr)
         for _, message in report.failed:

@@ -80,11 +80,15 @@ def without_masks(files: list[Path]) -> list[Path]:
     ]
 
 
-def collect_photos(inputs: list[str], recursive: bool = False) -> list[Photo]:
+def collect_photos(
+    inputs: list[str], recursive: bool = False, exclude: Path | None = None
+) -> list[Photo]:
     """Files, folders (``recursive`` for sub-folders) and glob patterns -> photos, sorted.
 
-    In a folder, the masks of a training set are left out: ``NAME_bin.png`` beside
-    ``NAME.jpg`` (and the other known mask suffixes), and ``masks/`` beside ``images/``.
+    Masks are left out wherever they are found (:func:`without_masks`: ``NAME_bin.png``
+    beside ``NAME.jpg``, and the other known mask suffixes; ``masks/`` beside ``images/``),
+    and so is everything under ``exclude`` (the output folder: its masks and overlays are
+    never read back as photos).
 
     Raises:
         DataError: an input that does not exist, or two photos with the same output name.
@@ -96,7 +100,7 @@ def collect_photos(inputs: list[str], recursive: bool = False) -> list[Photo]:
             if (layout := find_image_mask_folders(path)) is not None:
                 path = layout[0]  # a training set's images/ beside masks/
             found = path.rglob("*") if recursive else path.iterdir()
-            files = without_masks(sorted(p for p in found if is_image_file(p)))
+            files = sorted(p for p in found if is_image_file(p))
             photos += [Photo(p, p.relative_to(path).with_suffix("").as_posix()) for p in files]
         elif path.is_file():
             photos.append(Photo(path, path.stem))
@@ -104,6 +108,7 @@ def collect_photos(inputs: list[str], recursive: bool = False) -> list[Photo]:
             photos += [Photo(Path(m), Path(m).stem) for m in matches if is_image_file(Path(m))]
         else:
             raise DataError(f"{item}: no such file, folder or matching pattern")
+    photos = _outside(_without_mask_photos(photos), exclude)
     seen: dict[str, Path] = {}
     for photo in photos:
         if photo.key in seen and seen[photo.key] != photo.path:
@@ -114,6 +119,18 @@ def collect_photos(inputs: list[str], recursive: bool = False) -> list[Photo]:
     if not photos:
         raise DataError(f"no photos ({', '.join(IMAGE_EXTENSIONS)}) in {', '.join(inputs)}")
     return list({p.key: p for p in photos}.values())
+
+
+def _without_mask_photos(photos: list[Photo]) -> list[Photo]:
+    kept = set(without_masks([photo.path for photo in photos]))
+    return [photo for photo in photos if photo.path in kept]
+
+
+def _outside(photos: list[Photo], folder: Path | None) -> list[Photo]:
+    if folder is None:
+        return photos
+    folder = folder.resolve()
+    return [photo for photo in photos if not photo.path.resolve().is_relative_to(folder)]
 
 
 def photo_datetime(path: Path) -> str:

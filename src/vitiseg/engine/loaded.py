@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,7 @@ from vitiseg.data.imageio import decode_image
 from vitiseg.engine import bundled
 from vitiseg.engine.backends import load_engine
 from vitiseg.engine.network import ModelInfo, resolve_model_dir
-from vitiseg.engine.onnx_contract import is_onnx_file
+from vitiseg.engine.onnx_contract import is_onnx_file, weights_digest
 from vitiseg.engine.tiling import Prediction, Predictor
 from vitiseg.rules import POSITIVE, check
 
@@ -86,6 +87,13 @@ class Model:
     def class_names(self) -> list[str]:
         """The model's class names, by class index."""
         return self.info.class_names
+
+    @functools.cached_property
+    def identity(self) -> str:
+        """Which weights predict: the first 16 hex digits of the SHA-256 of the file they
+        are read from (``model.safetensors``, or the ONNX file that runs)."""
+        source = getattr(self.engine.model, "path", self.directory / "model.safetensors")
+        return weights_digest(source)[:16]
 
     @property
     def device(self):

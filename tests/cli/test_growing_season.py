@@ -1,0 +1,151 @@
+"""An output folder is a season that grows: nothing earlier dropped, nothing stale reused."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from conftest import run_here
+from PIL import Image
+
+from vitiseg.data.synthetic import draw_vineyard
+from vitiseg.engine.network import ModelInfo, ModelSpec, build_model, export_model
+from vitiseg.predict import MODEL_STAMP, PHOTO_STAMP, mask_stamps
+
+
+def write_photos(folder: Path, days: range, camera: str = "camA", size=(96, 64)) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for day in days:
+        path = folder / f"{camera}_2024-05-{day:02d}_120000.jpg"
+        Image.fromarray(draw_vineyard(*size, seed=day).photo).save(path)
+        paths.append(path)
+    return paths
+
+
+def predict(model: Path, out: Path, *inputs, extra=()):
+    return run_here("predict", "--model", str(model), *map(str, inputs), "-o", str(out),
+                    "--precision", "32", "--no-overlays", *extra)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def other_model(tmp_path_factory) -> Path:
+    """Another untrained 3-class model: other weights, same classes as ``model_dir``."""
+    torch.manual_seed(1)
+    spec = ModelSpec(encoder="resnet18", classes=3, decoder_channels=(16, 16, 16, 16, 16))
+    folder = tmp_path_factory.mktemp("other_model")
+    export_model(build_model(spec), ModelInfo(spec, ["background", "leaf", "wood"]), folder)
+    return folder
+
+
+def test_adding_photos_keeps_the_earlier_rows(model_dir: Path, tmp_path: Path):
+    week1 = write_photos(tmp_path / "week1", range(1, 5))
+    week2 = write_photos(tmp_path / "week2", range(5, 7))
+    assert predict(model_dir, tmp_path / "out", tmp_path / "week1").returncode == 0
+    second = predict(model_dir, tmp_path / "out", tmp_path / "week2")
+    assert second.returncode == 0, second.stderr
+    assert "also 4 photo(s) of earlier runs" in second.stdout
+    table = pd.read_csv(tmp_path / "out" / "canopy.csv")
+    assert sorted(table["file"]) == sorted(str(p.resolve()) for p in week1 + week2)
+    assert len(list((tmp_path / "out" / "masks").glob("*.png"))) == 6
+
+
+def test_a_season_grows_run_by_run(model_dir: Path, tmp_path: Path):
+    write_photos(tmp_path / "p1", range(1, 7))
+    write_photos(tmp_path / "p2", range(7, 11))
+    season = ("--model", str(model_dir), "-o", str(tmp_path / "S"), "--precision", "32")
+    assert run_here("season", str(tmp_path / "p1"), *season).returncode == 0
+    second = run_here("season", str(tmp_path / "p2"), *season)
+    assert second.returncode == 0, second.stderr
+    photos = pd.read_csv(tmp_path / "S" / "photos.csv")
+    assert len(photos) == 10  # built from both runs' photos, not the last one's 4
+    assert pd.read_csv(tmp_path / "S" / "season.csv")["date"].nunique() == 10
+
+
+def test_another_model_redoes_the_masks_and_they_record_it(
+    model_dir: Path, other_model: Path, tmp_path: Path
+):
+    photos = write_photos(tmp_path / "in", range(1, 4))
+    assert predict(model_dir, tmp_path / "out", tmp_path / "in").returncode == 0
+    mask = tmp_path / "out" / "masks" / f"{photos[0].stem}.png"
+    first = mask_stamps(mask)[MODEL_STAMP]
+    again = predict(other_model, tmp_path / "out", tmp_path / "in")
+    assert again.returncode == 0, again.stderr
+    assert "3 redone: predicted by another model" in again.stdout
+    assert mask_stamps(mask)[MODEL_STAMP] not in ("", first)
+    table = pd.read_csv(tmp_path / "out" / "canopy.csv")
+    assert set(table["model"]) == {mask_stamps(mask)[MODEL_STAMP]}
+    # rows of the first model for photos not given again: refused, not mixed nor dropped
+    write_photos(tmp_path / "more", range(4, 5))
+    assert predict(model_dir, tmp_path / "out2", tmp_path / "in").returncode == 0
+    mixed = predict(other_model, tmp_path / "out2", tmp_path / "more")
+    assert mixed.returncode == 2
+    assert "3 photo(s) predicted by another model" in mixed.stderr
+    assert len(pd.read_csv(tmp_path / "out2" / "canopy.csv")) == 3  # untouched
+
+
+def test_season_overwrite_with_another_model_redoes_its_predictions(
+    model_dir: Path, other_model: Path, tmp_path: Path
+):
+    write_photos(tmp_path / "p", range(1, 6))
+    out = tmp_path / "S"
+    assert run_here("season", str(tmp_path / "p"), "--model", str(model_dir), "-o", str(out)).returncode == 0  # fmt: skip
+    redo = run_here("season", str(tmp_path / "p"), "--model", str(other_model), "-o", str(out), "--overwrite")  # fmt: skip
+    assert redo.returncode == 0, redo.stderr
+    assert "5 photo(s) predicted, 0 already done" in redo.stdout
+    masks = sorted((out / "predictions" / "masks").glob("*.png"))
+    identities = {mask_stamps(m)[MODEL_STAMP] for m in masks}
+    assert len(masks) == 5 and identities == set(pd.read_csv(out / "predictions" / "canopy.csv")["model"])  # fmt: skip
+
+
+def test_a_photo_replaced_under_its_name_is_redone(model_dir: Path, tmp_path: Path):
+    photos = write_photos(tmp_path / "in", range(1, 3))
+    assert predict(model_dir, tmp_path / "out", tmp_path / "in").returncode == 0
+    mask = tmp_path / "out" / "masks" / f"{photos[0].stem}.png"
+    Image.fromarray(draw_vineyard(128, 80, seed=99).photo).save(photos[0])  # another size
+    os.utime(photos[0], ns=(1, 2))  # and another time: nothing about it is the same
+    again = predict(model_dir, tmp_path / "out", tmp_path / "in")
+    assert again.returncode == 0, again.stderr
+    assert "1 redone: photo changed since" in again.stdout
+    assert Image.open(mask).size == (128, 80)
+    assert mask_stamps(mask)[PHOTO_STAMP] == f"{photos[0].stat().st_size}:2"
+    row = pd.read_csv(tmp_path / "out" / "canopy.csv").set_index("file").loc[str(photos[0].resolve())]  # fmt: skip
+    assert (row["width"], row["height"]) == (128, 80)
+
+
+def test_the_output_folder_inside_the_input_is_never_read_as_photos(
+    model_dir: Path, tmp_path: Path
+):
+    src = tmp_path / "dir"
+    write_photos(src, range(1, 4))
+    for _ in range(2):
+        result = predict(model_dir, src / "pred", src, extra=["--recursive"])
+        assert result.returncode == 0, result.stderr
+    predicted = predict(model_dir, src / "pred", src, extra=["--recursive", "--overwrite"])
+    assert "3 predicted" in predicted.stdout
+    assert len(pd.read_csv(src / "pred" / "canopy.csv")) == 3
+
+
+def test_masks_given_by_a_glob_are_not_photos(model_dir: Path, tmp_path: Path):
+    photos = write_photos(tmp_path / "mix", range(1, 3))
+    for path in photos:
+        Image.fromarray(np.zeros((64, 96), np.uint8)).save(path.with_name(path.stem + "_bin.png"))
+    result = predict(model_dir, tmp_path / "out", f"{tmp_path / 'mix'}/*")
+    assert result.returncode == 0, result.stderr
+    assert sorted(pd.read_csv(tmp_path / "out" / "canopy.csv")["file"]) == sorted(
+        str(p.resolve()) for p in photos
+    )
+
+
+def test_the_table_works_from_any_folder(model_dir: Path, tmp_path: Path, monkeypatch):
+    write_photos(tmp_path / "photos", range(1, 6))
+    monkeypatch.chdir(tmp_path)
+    assert predict(model_dir, Path("out"), Path("photos")).returncode == 0
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    result = run_here("season", str(tmp_path / "out"), "-o", "S2")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "elsewhere" / "S2" / "season.csv").is_file()
+    assert all(Path(f).is_absolute() for f in pd.read_csv(tmp_path / "out" / "canopy.csv")["file"])
