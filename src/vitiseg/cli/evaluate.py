@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from vitiseg.cli import model_options as m
 from vitiseg.cli import options as o
 from vitiseg.cli.inference import (
     add_canopy_options,
@@ -45,8 +46,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--model",
-        type=o.existing_path,
-        help="exported model (model.safetensors or its folder) instead of a run",
+        type=m.model,
+        help="exported model (model.safetensors or its folder, or vineyard: the bundled one) "
+        "instead of a run",
     )
     p.add_argument(
         "-d",

@@ -9,6 +9,32 @@ import re
 from pathlib import Path
 
 from vitiseg.cli.options import MISSING_PATH, typed
+from vitiseg.engine.bundled import NAME as BUNDLED
+
+
+def _model(text: str) -> str:
+    if text == BUNDLED or Path(text).exists():
+        return text
+    raise argparse.ArgumentTypeError(
+        f"{text}: no such file or folder (give a run folder, a model folder or .onnx file, "
+        f"or {BUNDLED} for the model that ships with vitiseg)"
+    )
+
+
+model = typed(_model, "model", (MISSING_PATH,))
+"""A trained model: a run or model folder, a ``.onnx`` file, or the bundled ``vineyard``."""
+BUNDLED_HELP = (
+    "run folder, model.safetensors with its model.json, a FILE.onnx from `vitiseg export`, "
+    "or vineyard: the vineyard model that ships with vitiseg (docs/model-card.md; the default)"
+)
+
+
+def bundled_note() -> str:
+    """The line saying the bundled model predicts (no ``--model`` given)."""
+    return (
+        f"model: vitiseg's bundled {BUNDLED} model (5 classes, docs/model-card.md); "
+        "--model RUN for one trained on your photos"
+    )
 
 
 def _device(text: str) -> str:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from vitiseg.canopy.roles import roles_note
+from vitiseg.cli import model_options as m
 from vitiseg.cli import options as o
 from vitiseg.cli.inference import (
     add_canopy_options,
@@ -35,12 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="INPUT",
         help="photos, folders or glob patterns ('photos/*.jpg')",
     )
-    p.add_argument(
-        "--model",
-        required=True,
-        type=o.existing_path,
-        help="run folder, model.safetensors with its model.json, or a FILE.onnx from `vitiseg export`",
-    )
+    p.add_argument("--model", type=m.model, help=m.BUNDLED_HELP)
     p.add_argument(
         "--backend",
         default="auto",
@@ -95,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
         return code
     shard = sharding.current_shard()
     args.device = sharding.join(shard, args.device)
+    if args.model is None and shard.rank == 0:
+        print(m.bundled_note())
     model = Model(args.model, inference_options(args), args.leaf_class, args.k, role_classes(args),
                   args.backend)  # fmt: skip
     if note := roles_note(model.roles, model.class_names):
@@ -130,5 +128,5 @@ def run(args: argparse.Namespace) -> int:
         from vitiseg.report.html import report_after  # pandas, matplotlib: not at --help time
 
         facts = vars(PredictReport.of_all(reports))
-        report_after(args.output, "predict", {**facts, "model": str(Path(args.model).resolve()), "device": str(model.device), "precision": model.precision})  # fmt: skip
+        report_after(args.output, "predict", {**facts, "model": str(model.directory.resolve()), "device": str(model.device), "precision": model.precision})  # fmt: skip
     return 1 if report.failed else 0

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from vitiseg.canopy.roles import roles_from_names, roles_note
+from vitiseg.cli import model_options as m
 from vitiseg.cli import options as o
 from vitiseg.cli.inference import (
     add_canopy_options,
@@ -32,8 +33,9 @@ Quality checks: too dark (mean grey < {q.DARK:g}/255), over-exposed (more than
 median), camera moved (view shifted more than {q.MOVED:.0%} of the width from the closest
 of the camera's last three photos).
 
-  vitiseg season Season2024 -o Season2024/summary
-  vitiseg season photos/ --model Result/Modele_1 -o Season2024   # predict first; rerun to update
+  vitiseg season photos/ -o Season2024      # predicts with the bundled vineyard model first
+  vitiseg season photos/ --model Result/Modele_1 -o Season2024   # your model; rerun to update
+  vitiseg season Season2024/predictions -o Season2024/again     # a `vitiseg predict` folder
   vitiseg season labeled/ --masks --class-names background,leaf,inter-row,pipe,trunk -o S"""
 
 
@@ -62,8 +64,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("season", formatter_class=_Help, description=DESCRIPTION,
                        help="per camera and day: quality checks, daily traits, smoothed curves, transition dates")  # fmt: skip
     p.add_argument("inputs", nargs="+", metavar="INPUT",
-                   help="output folder of `vitiseg predict`; with --model, photos, folders or patterns; "
-                   "with --masks, folders of NAME.jpg + NAME_bin.png")  # fmt: skip
+                   help="photos, folders or patterns (predicted first, by --model or the bundled model); "
+                   "one output folder of `vitiseg predict`; with --masks, folders of NAME.jpg + NAME_bin.png")  # fmt: skip
     p.add_argument("-o", "--output", required=True, type=o.output_folder, help="folder for the season files")  # fmt: skip
     p.add_argument("--camera-from", choices=("name", "folder"), default="name",
                    help="camera = the file name's part before its date (default), or the photo's folder")  # fmt: skip
@@ -83,7 +85,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "default: {c.CI:g}, the 10 %% to 90 %% quantiles)")  # fmt: skip
     p.add_argument("--overwrite", action="store_true", help="replace an earlier season in -o")
     g = p.add_argument_group("from photos (--model) or from masks already made (--masks)")
-    g.add_argument("--model", type=o.existing_path, help="predict the photos with this model first, into OUT/predictions")  # fmt: skip
+    g.add_argument("--model", type=m.model, help="predict the photos with this model first, into OUT/predictions: "
+                   "a run or model folder, or vineyard, the model that ships with vitiseg (the "
+                   "default when INPUT is photos rather than a `vitiseg predict` folder)")  # fmt: skip
     g.add_argument("--masks", action="store_true", help="INPUTs hold photos with masks: measure those")  # fmt: skip
     g.add_argument("--mask-suffix", help="with --masks: mask name = photo name + suffix")
     g.add_argument("--class-names", type=o.names, help="with --masks: the mask values' names, e.g. background,leaf,wood")  # fmt: skip
@@ -99,8 +103,11 @@ def _table(args: argparse.Namespace, out: Path):
 
     if args.model and args.masks:
         raise ConfigError("give either --model (predict the photos) or --masks, not both")
-    if args.model:
+    if _predicts(args):
+        if args.model is None:
+            print(m.bundled_note())
         model = Model(args.model, inference_options(args), args.leaf_class, args.k, role_classes(args))  # fmt: skip
+        args.predicted_by = str(model.directory.resolve())
         if note := roles_note(model.roles, model.class_names):
             print(f"note: {note}")
         table, report = season.predict_table(model, args.inputs, out, args.recursive)
@@ -115,11 +122,18 @@ def _table(args: argparse.Namespace, out: Path):
         if note := roles_note(roles, args.class_names):
             print(f"note: {note}")
         return season.masks_table(args.inputs, args.class_names, roles, args.k, out, args.mask_suffix)  # fmt: skip
-    if len(args.inputs) != 1:
-        raise ConfigError(
-            "give one `vitiseg predict` output folder (or photos with --model, masks with --masks)"
-        )
     return season.read_predictions(args.inputs[0])
+
+
+def _predicts(args: argparse.Namespace) -> bool:
+    """Whether the season starts by predicting its photos: ``--model`` given, or photos
+    given without ``--masks`` (with the bundled model) rather than one predict folder."""
+    from vitiseg.run import PredictFolder
+
+    given_predictions = (
+        len(args.inputs) == 1 and PredictFolder(Path(args.inputs[0])).table.is_file()
+    )
+    return bool(args.model) or not (args.masks or given_predictions)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -131,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
     chosen = {
         key: getattr(args, key) for key in ("bandwidth", "max_gap", "ci") if hasattr(args, key)
     }
-    season.check_output(out, args.overwrite, update=bool(args.model))
+    season.check_output(out, args.overwrite, update=_predicts(args))
     table = _table(args, out)
     photos, notes = season.prepare(
         table, args.camera_from, args.camera, args.date_from, args.quality_checks
@@ -156,6 +170,6 @@ def run(args: argparse.Namespace) -> int:
     from vitiseg.report.html import report_after
 
     predicted = None if args.masks else read_facts(args.inputs[0]).get("predict", {}).get("model")
-    model = args.model or predicted  # whose measured trait errors the page shows
+    model = getattr(args, "predicted_by", None) or predicted  # whose trait errors the page shows
     report_after(out, "season", {"model": str(Path(model).resolve())} if model else None)
     return 0
