@@ -14,9 +14,13 @@ from vitiseg.errors import ConfigError
 from vitiseg.rules import (
     AT_LEAST_0,
     AT_LEAST_1,
+    COUNT,
+    NAMES,
     OPEN_SHARE,
     OVERLAP,
     POSITIVE,
+    RANDOM_SEED,
+    RUN_NAME,
     SCALE,
     SIDE,
     Range,
@@ -40,14 +44,28 @@ def default_workers() -> int:
 
 
 def parse_max_time(text: str | None) -> timedelta | str | None:
-    """``--max-time``: minutes (``90``) or Lightning's ``DD:HH:MM:SS``."""
+    """``--max-time``: minutes (``"90"``) or Lightning's ``DD:HH:MM:SS``, as text.
+
+    Example:
+        >>> parse_max_time("90")
+        datetime.timedelta(seconds=5400)
+        >>> parse_max_time(90)
+        Traceback (most recent call last):
+        vitiseg.errors.ConfigError: max_time=90: give text: minutes ('90') or DD:HH:MM:SS ('00:12:00:00')
+    """
     if text is None:
         return None
+    valid = "give text: minutes ('90') or DD:HH:MM:SS ('00:12:00:00')"
+    if not isinstance(text, str):
+        raise ConfigError(f"max_time={text!r}: {valid}")
     if re.fullmatch(r"\d+(\.\d+)?", text):
-        return timedelta(minutes=float(text))
+        try:
+            return timedelta(minutes=float(text))
+        except OverflowError:
+            raise ConfigError(f"max_time={text!r}: at most {timedelta.max.days} days") from None
     if re.fullmatch(r"\d{2}:\d{2}:\d{2}:\d{2}", text):
         return text
-    raise ConfigError(f"max_time={text!r}: give minutes (90) or DD:HH:MM:SS (00:12:00:00)")
+    raise ConfigError(f"max_time={text!r}: {valid}")
 
 
 def option(
@@ -91,6 +109,7 @@ class TrainConfig:
         MISSING,
         "-n --name",
         kind="run_name",
+        rule=RUN_NAME,
         group=SEED,
         help="model name; the run goes to OUTPUT/NAME",
     )
@@ -132,7 +151,12 @@ class TrainConfig:
         ),
     )
     classes: int = option(
-        2, "-c --classes", kind="int", rule=Range(low=2), group=SEED, help="number of classes"
+        2,
+        "-c --classes",
+        kind="int",
+        rule=Range(low=2, whole=True),
+        group=SEED,
+        help="number of classes",
     )
     learning_rate: float = option(
         1e-4,
@@ -217,10 +241,10 @@ class TrainConfig:
         help="resize photos by this factor before cropping",
     )
     workers: int = option(
-        default_workers(), "--workers", kind="int", rule=AT_LEAST_0, help="data loading processes"
+        default_workers(), "--workers", kind="int", rule=COUNT, help="data loading processes"
     )
     seed: int = option(
-        19, "--seed", kind="int", rule=AT_LEAST_0, help="random seed for split and training"
+        19, "--seed", kind="int", rule=RANDOM_SEED, help="random seed for split and training"
     )
     class_map: str | None = option(
         None,
@@ -233,6 +257,7 @@ class TrainConfig:
         None,
         "--class-names",
         kind="names",
+        rule=NAMES,
         metavar="background,leaf,...",
         help="comma-separated class names",
     )
@@ -383,6 +408,7 @@ class TrainConfig:
                 check(spec.name, value, rule)
             if choices is not None and value not in choices:
                 raise ConfigError(f"{spec.name}={value!r}: choose from {', '.join(choices)}")
+        parse_max_time(self.max_time)
         if self.teacher and not self.unlabeled:
             raise ConfigError(
                 f"teacher={self.teacher} labels unlabeled photos: give unlabeled=DIR too"

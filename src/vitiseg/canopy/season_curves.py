@@ -6,8 +6,8 @@ the season (:func:`scipy.interpolate.make_smoothing_spline`, with a smoothing of
 :data:`SMOOTH_DAYS` days, or chosen by generalised cross-validation) and, for leaf cover
 and leaf gcc, the transition dates: the days the smoothed curve first rises through 10,
 25 and 50 % of its seasonal amplitude (``min + level * (max - min)``, from the lowest point
-before the maximum), as phenocam tools report them, with bootstrap intervals
-(:mod:`vitiseg.canopy.transitions`).
+before the maximum, or from the trait's known value on bare vines: leaf cover 0), as
+phenocam tools report them, with bootstrap intervals (:mod:`vitiseg.canopy.transitions`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from vitiseg.canopy.circular import around, circular_mean, wrapped
-from vitiseg.canopy.trait_table import CIRCULAR, DAILY, TRANSITIONS
+from vitiseg.canopy.trait_table import BY_NAME, CIRCULAR, DAILY, TRANSITIONS
 from vitiseg.canopy.transitions import (
     CI,
     MAX_GAP,
@@ -30,7 +30,13 @@ from vitiseg.canopy.transitions import (
     fit,
     runs,
 )
+from vitiseg.rules import AT_LEAST_1, GAP_DAYS, OPEN_SHARE, SMOOTHING_DAYS, check
 
+BASE_KNOWN = "bare vines"
+"""``transitions.csv``'s ``base_from`` where the amplitude runs from the trait's known value
+on bare vines (:attr:`vitiseg.canopy.trait_table.Trait.base`: leaf cover 0)."""
+BASE_CURVE = "lowest point"
+"""... where it runs from the curve's lowest point before its maximum (base not known)."""
 SMOOTH_DAYS = 10.0
 """Default bandwidth of the smoothing spline, in days (see :func:`vitiseg.canopy.transitions.spline`)."""
 
@@ -108,11 +114,18 @@ def summarise(
         photos: one row per photo with ``camera``, ``date`` (day), the daily traits (:data:`vitiseg.canopy.trait_table.DAILY`) and a
             ``dropped`` reason ('' to keep it).
         bandwidth: smoothing in days (see :func:`smooth`); None for cross-validation.
-        max_gap: days without a usable photo that split the curves.
+        max_gap: days without a usable photo that split the curves (``inf``: never split).
         ci: the intervals' coverage (0.8: from the 10 % to the 90 % quantile).
         replicates: bootstrap replicates per curve (seeded: the same input gives the same
             intervals).
+
+    Raises:
+        ConfigError: a setting out of its range (names it and says what is valid).
     """
+    check("bandwidth", bandwidth, SMOOTHING_DAYS)
+    check("max_gap", max_gap, GAP_DAYS)
+    check("ci", ci, OPEN_SHARE)
+    check("replicates", replicates, AT_LEAST_1)
     notes = []
     table = daily(photos)
     rows, transitions = [], []
@@ -144,12 +157,14 @@ def summarise(
             }  # fmt: skip
             if trait in TRANSITIONS and with_values >= MIN_DAYS:
                 dated, frame["lower"], frame["upper"] = dated_transitions(
-                    days, values, bandwidth, max_gap, ci, replicates, seed=number
+                    days, values, bandwidth, max_gap, ci, replicates, seed=number,
+                    base=BY_NAME[trait].base,
                 )
                 transitions += [_transition_row(camera, trait, start, d) for d in dated]
             rows.append(pd.DataFrame(frame))
     season = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
-    columns = ["camera", "trait", "level", "date", "lower", "upper", "value", "reason"]
+    columns = ["camera", "trait", "level", "date", "lower", "upper", "value", "reason", "base",
+               "base_from"]  # fmt: skip
     return Season(season, pd.DataFrame(transitions, columns=columns), photos, notes)
 
 
@@ -171,5 +186,6 @@ def _transition_row(camera: str, trait: str, start: pd.Timestamp, dated: Dated) 
     reason = dated.reason
     if dated.gap:
         reason = f"in a gap of the photos, from {when(dated.gap[0]):%Y-%m-%d} to {when(dated.gap[1]):%Y-%m-%d}"  # fmt: skip
+    base_from = BASE_KNOWN if dated.base_known else BASE_CURVE
     return (camera, trait, dated.level, when(dated.day), when(dated.lower), when(dated.upper),
-            dated.value, reason)  # fmt: skip
+            dated.value, reason, dated.base, base_from)  # fmt: skip

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from vitiseg.config import parse_max_time
 from vitiseg.errors import ConfigError
-from vitiseg.rules import POSITIVE, Range
+from vitiseg.rules import RUN_NAME, SMOOTHING_DAYS, Range
 
 MISSING_PATH = "/nonexistent/vitiseg-check"
 
@@ -28,7 +28,8 @@ def typed(parse: Callable[[str], object], name: str, bad_values: tuple[str, ...]
 
 
 def number(kind: type, rule=None) -> Callable[[str], int | float]:
-    """An int or float, checked against ``rule`` (a ``vitiseg.rules`` rule)."""
+    """An int or float, checked against ``rule`` (a ``vitiseg.rules`` rule, which refuses
+    ``nan``, and ``inf`` unless it says what infinity means)."""
     what = "a whole number" if kind is int else "a number"
 
     def parse(text: str):
@@ -44,6 +45,8 @@ def number(kind: type, rule=None) -> Callable[[str], int | float]:
         return value
 
     bad = ("abc",) + ((str(kind(rule.violation())),) if rule is not None else ())
+    if kind is float:
+        bad += ("nan",) + (() if getattr(rule, "infinity", "") else ("inf",))
     return typed(parse, kind.__name__, bad)
 
 
@@ -74,12 +77,14 @@ output_file = _path(
 
 
 def _run_name(text: str) -> str:
-    if not text.strip() or "/" in text or "\\" in text or text in (".", ".."):
-        raise argparse.ArgumentTypeError(f"{text!r}: a name, without / or \\")
+    try:
+        RUN_NAME(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{exc}, got {text!r}") from None
     return text
 
 
-run_name = typed(_run_name, "name", ("a/b",))
+run_name = typed(_run_name, "name", ("a/b", RUN_NAME.violation()))
 
 
 def _names(text: str) -> list[str]:
@@ -145,8 +150,8 @@ size = typed(_size, "size", ("512", "32x32"))
 
 
 def _days_or_auto(text: str) -> float | None:
-    """``auto`` -> None (chosen from the data), else a positive number of days."""
-    return None if text == "auto" else number(float, POSITIVE)(text)
+    """``auto`` -> None (chosen from the data), else a smoothing bandwidth in days."""
+    return None if text == "auto" else number(float, SMOOTHING_DAYS)(text)
 
 
-days_or_auto = typed(_days_or_auto, "days", ("abc", "0"))
+days_or_auto = typed(_days_or_auto, "days", ("abc", "0", "nan", "inf", "1e300"))

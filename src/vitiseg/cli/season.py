@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from vitiseg.canopy.roles import roles_from_names, roles_note
@@ -15,7 +16,7 @@ from vitiseg.cli.inference import (
     role_classes,
 )
 from vitiseg.errors import ConfigError
-from vitiseg.rules import OPEN_SHARE, POSITIVE
+from vitiseg.rules import GAP_DAYS, OPEN_SHARE, SMOOTHING_DAYS
 
 SHOWN = 30
 """Dropped photos printed; photos.csv lists them all."""
@@ -74,11 +75,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="day from the EXIF date, else the date in the name (auto), or the file's time")  # fmt: skip
     p.add_argument("--no-quality-checks", dest="quality_checks", action="store_false", help="keep every photo (the checks read each photo's thumbnail)")  # fmt: skip
     p.add_argument("--smooth-days", dest="bandwidth", default=S, type=o.days_or_auto, metavar="DAYS",
-                   help="smoothing spline bandwidth in days, or 'auto' (generalised cross-validation) "
-                   "(default: {c.SMOOTH_DAYS:g})")  # fmt: skip
-    p.add_argument("--max-gap", type=o.number(float, POSITIVE), default=S, metavar="DAYS",
+                   help=f"smoothing spline bandwidth in days (at most {SMOOTHING_DAYS.high:g}), or 'auto' "
+                   "(generalised cross-validation) (default: {c.SMOOTH_DAYS:g})")  # fmt: skip
+    p.add_argument("--max-gap", type=o.number(float, GAP_DAYS), default=S, metavar="DAYS",
                    help="days without a usable photo that split the curves; a transition in such a gap "
-                   "is reported as such, not dated (default: {c.MAX_GAP:g}, as phenocamr)")  # fmt: skip
+                   "is reported as such, not dated; inf: never split (default: {c.MAX_GAP:g}, as phenocamr)")  # fmt: skip
     p.add_argument("--ci", type=o.number(float, OPEN_SHARE), default=S,
                    help="coverage of the transition dates' intervals, from a residual bootstrap of the "
                    "spline ({c.REPLICATES} seeded replicates, corrected for the smoothing's shift; "
@@ -115,6 +116,7 @@ def _table(args: argparse.Namespace, out: Path):
               f"{len(report.failed)} unreadable, into {out / 'predictions'}")  # fmt: skip
         for _, message in report.failed:
             print(f"  skipped: {message}")
+        args.unreadable = report.failed  # listed in photos.csv
         return table
     if args.masks:
         season.require_class_names(args.class_names)
@@ -128,7 +130,7 @@ def _table(args: argparse.Namespace, out: Path):
 def _predicts(args: argparse.Namespace) -> bool:
     """Whether the season starts by predicting its photos: ``--model`` given, or photos
     given without ``--masks`` (with the bundled model) rather than one predict folder."""
-    from vitiseg.run import PredictFolder
+    from vitiseg.run import PredictFolder  # yaml, config: not at --help time
 
     given_predictions = (
         len(args.inputs) == 1 and PredictFolder(Path(args.inputs[0])).table.is_file()
@@ -152,6 +154,8 @@ def run(args: argparse.Namespace) -> int:
     )
     result = season_curves.summarise(photos, **chosen)
     ci = chosen.get("ci", season_curves.CI)
+    unreadable = getattr(args, "unreadable", [])
+    result.photos = season.with_unreadable(result.photos, unreadable)
     season.write_season(result, out)
     dropped = photos[photos["dropped"] != ""]
     days = result.season.drop_duplicates(["camera", "date"])
@@ -172,4 +176,7 @@ def run(args: argparse.Namespace) -> int:
     predicted = None if args.masks else read_facts(args.inputs[0]).get("predict", {}).get("model")
     model = getattr(args, "predicted_by", None) or predicted  # whose trait errors the page shows
     report_after(out, "season", {"model": str(Path(model).resolve())} if model else None)
-    return 0
+    if unreadable:
+        print(f"{len(unreadable)} photo(s) could not be read: listed in {out / 'photos.csv'}",
+              file=sys.stderr)  # fmt: skip
+    return 1 if unreadable else 0

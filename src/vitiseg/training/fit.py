@@ -6,6 +6,8 @@ import importlib.util
 import logging
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import lightning as L
@@ -58,10 +60,36 @@ def say(message: str) -> None:
 
 def refuse_earlier_run(run: Run) -> None:
     """A new run never writes into a folder that already holds one, unless told to."""
+    if not run.last.is_file():
+        raise ConfigError(
+            f"{run.root} already holds a run that has no checkpoint to resume from (it "
+            "stopped before its first epoch ended): pass overwrite=True to replace it, or "
+            "choose another name= or output="
+        )
     raise ConfigError(
         f"{run.root} already holds a run; resume it with -r -m {run.last}, "
         "choose another name= or output=, or pass overwrite=True to replace it"
     )
+
+
+@contextmanager
+def _nothing_left_if_start_fails(root: Path | None) -> Iterator[None]:
+    """If the block fails before the run at ``root`` saved its first checkpoint, remove
+    the folders the block made for it (the run folder, and an output folder made for it
+    and left empty), so that a failed start leaves no run to refuse or resume. A folder
+    that existed before is never touched; ``root=None`` (a resumed run) watches nothing."""
+    made = [] if root is None else [p for p in (root, *root.parents) if not p.exists()]
+    try:
+        yield
+    except BaseException:
+        if made and is_rank_zero() and not Run(root).last.is_file():
+            shutil.rmtree(root, ignore_errors=True)
+            for parent in made[1:]:
+                try:
+                    parent.rmdir()  # only if empty
+                except OSError:
+                    break
+        raise
 
 
 def validation_batch_size(config: TrainConfig, data: PreparedData) -> int:
@@ -296,7 +324,8 @@ def train(config: TrainConfig, resume_from: Path | None = None, overwrite: bool 
     Messages go to the ``vitiseg`` logger (the command line shows them; from Python,
     ``logging.basicConfig(level=logging.INFO)`` does).
     """
-    with quiet_libraries():
+    new_run = None if resume_from else Path(config.output) / config.name
+    with quiet_libraries(), _nothing_left_if_start_fails(new_run):
         return _train(config, resume_from, overwrite)
 
 
