@@ -207,6 +207,17 @@ class TrainConfig:
         group=NETWORK,
         help="encoder initialisation; PATH is a local weights file",
     )
+    init: str | None = option(
+        None,
+        "--init",
+        kind="model",
+        metavar="vineyard|RUN",
+        group=NETWORK,
+        help="start encoder and decoder from this vitiseg model (fine-tuning): vineyard, the "
+        "model that ships with vitiseg, or a run or model folder; its network replaces "
+        "--encoder and --decoder-channels, and its classes must be yours (--class-names; "
+        "--class-map maps your mask values onto them)",
+    )
     decoder_channels: list[int] | None = option(
         None,
         "--decoder-channels",

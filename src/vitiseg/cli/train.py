@@ -22,6 +22,7 @@ KINDS = {
     "path": o.existing_path, "output_folder": o.output_folder, "arch": m.architecture,
     "encoder": m.encoder, "encoder_weights": m.encoder_weights, "class_map": o.class_map,
     "names": o.names, "regex": o.regex, "strategy": m.strategy, "max_time": o.max_time,
+    "model": m.model,
 }  # fmt: skip
 RECIPE_HELP = (
     "cpu: the settings measured best within 20 minutes of a 2-core CPU, with or without bf16 "

@@ -36,6 +36,7 @@ from vitiseg.training.callbacks import (
     ResumeHint,
     RunFiles,
 )
+from vitiseg.training.init import from_init
 from vitiseg.training.module import NonFiniteLossError, SegmentationModule
 from vitiseg.training.pseudo import (
     ROUNDS,
@@ -341,6 +342,7 @@ def _train(config: TrainConfig, resume_from: Path | None, overwrite: bool) -> Ru
     replace = resume_from is None and is_rank_zero() and run.holds_files()
     if replace and not overwrite:
         refuse_earlier_run(run)
+    config, initial_weights = (config, None) if resume_from else from_init(config)
     max_time = parse_max_time(config.max_time)
     logger = lightning_logger(config.logger, run.logs, config.name)
     spec = model_spec(config)
@@ -376,6 +378,7 @@ def _train(config: TrainConfig, resume_from: Path | None, overwrite: bool) -> Ru
         if config.classes > 2 and config.class_weights != "none"
         else None,
         compile_model=config.compile,
+        initial_weights=initial_weights,
     )
     divisor = module.model.encoder.output_stride
     train_loader, valid_loader = _loaders(config, data, divisor, pseudo.pairs if pseudo else [])

@@ -42,6 +42,7 @@ class SegmentationModule(L.LightningModule):
         class_weights: list[float] | None = None,
         channels_last: bool = True,
         compile_model: bool = False,
+        initial_weights: dict[str, torch.Tensor] | None = None,
     ) -> None:
         super().__init__()
         self.spec = spec
@@ -55,13 +56,16 @@ class SegmentationModule(L.LightningModule):
         self.compile_model = compile_model
         self.history: list[dict] = []
         self.mean, self.std = input_normalisation(spec.encoder)
-        self.configure_network()
+        self.configure_network(initial_weights)
         self.configure_losses()
         self.configure_metrics()
 
-    def configure_network(self) -> None:
-        """Build the network from ``spec`` and ``encoder_weights``, channels-last if asked."""
+    def configure_network(self, initial_weights: dict[str, torch.Tensor] | None = None) -> None:
+        """Build the network from ``spec`` and ``encoder_weights``, or start it from a trained
+        model's ``initial_weights`` (fine-tuning); channels-last if asked."""
         self.model = build_model(self.spec, self.encoder_weights)
+        if initial_weights is not None:
+            self.model.load_state_dict(initial_weights)
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
 
