@@ -33,4 +33,6 @@ def test_emulating_an_avx2_laptop_hides_bf16(monkeypatch):
 def test_auto_device_is_the_cpu_without_cuda(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert hardware.resolve_device("auto") == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # named devices as they are
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
     assert hardware.resolve_device("cuda:1") == torch.device("cuda", 1)

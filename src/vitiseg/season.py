@@ -24,16 +24,13 @@ from vitiseg.data.imageio import decode_image, read_mask
 from vitiseg.data.layout import Pair, find_pairs
 from vitiseg.data.masks import values_outside
 from vitiseg.data.photo_quality import QUALITY_COLUMNS, measure_quality, quality_reasons
-from vitiseg.data.photos import collect_photos
+from vitiseg.data.photos import collect_photos, parse_name
 from vitiseg.engine.loaded import Model
 from vitiseg.errors import ConfigError, DataError
 from vitiseg.predict import PhotoPredictor, PredictReport, earlier_rows, predict_photos
 from vitiseg.report.season_figures import figure_name, plot_camera, plot_cameras
 from vitiseg.run import PredictFolder, SeasonFolder
 from vitiseg.util.atomic import atomic_path
-
-NAME_CAMERA = r"^(.+?)[_\-. ]*\d{4}-?\d{2}-?\d{2}"
-"""Default camera rule: the part of the file name before its date."""
 
 
 def read_predictions(folder: str | Path) -> pd.DataFrame:
@@ -68,8 +65,9 @@ def read_predictions(folder: str | Path) -> pd.DataFrame:
 
 
 def cameras(files: pd.Series, rule: str = "name", regex: str | None = None) -> pd.Series:
-    """The camera of each photo: ``name`` (the file name before its date), ``folder`` (the
-    photo's folder name) or ``regex`` (its first group, else the whole match, in the name).
+    """The camera of each photo: ``name`` (the file name before its date, as
+    :func:`vitiseg.data.photos.parse_name` reads it), ``folder`` (the photo's folder name)
+    or ``regex`` (its first group, else the whole match, in the name).
 
     Raises:
         DataError: a photo the rule finds no camera in.
@@ -78,9 +76,12 @@ def cameras(files: pd.Series, rule: str = "name", regex: str | None = None) -> p
     if rule == "folder":
         found = paths.map(lambda p: p.parent.name or None)
         how = "its folder"
+    elif not regex:
+        found = paths.map(lambda p: parse_name(p.stem).camera)
+        how = "its name (no date in it, or nothing before its date)"
     else:
-        pattern = re.compile(regex if regex else NAME_CAMERA)
-        how = f"camera={regex!r}" if regex else "its name (no date in it)"
+        pattern = re.compile(regex)
+        how = f"camera={regex!r}"
 
         def match(path: Path) -> str | None:
             hit = pattern.search(path.stem)
@@ -167,7 +168,8 @@ def check_output(out: str | Path, overwrite: bool = False, update: bool = False)
 
 
 def write_season(result: Season, out: str | Path) -> list[Path]:
-    """Write ``season.csv``, ``transitions.csv``, ``photos.csv`` and the figures.
+    """Write ``season.csv``, ``transitions.csv``, ``photos.csv`` and the figures; the
+    figures of an earlier season in ``out/figures`` (cameras no longer in it) are removed.
 
     Returns:
         The files written.
@@ -189,7 +191,32 @@ def write_season(result: Season, out: str | Path) -> list[Path]:
     path = layout.figures / "leaf_cover_by_camera.png"
     plot_cameras(result.season, path)
     written.append(path)
+    for earlier in set(layout.figures.glob("*.png")) - set(written):
+        earlier.unlink()
     return written
+
+
+def with_unreadable(photos: pd.DataFrame, failed: list[tuple[Path, str]]) -> pd.DataFrame:
+    """``photos`` (the rows of ``photos.csv``) and a row for each photo that could not be
+    read: its file, its camera and day where its name gives them
+    (:func:`vitiseg.data.photos.parse_name`), and ``dropped`` = ``unreadable: REASON``.
+
+    Args:
+        failed: ``(photo, message)`` pairs, as :class:`vitiseg.predict.PredictReport` lists them.
+    """
+    if not failed:
+        return photos
+    rows = []
+    for path, message in failed:
+        name = parse_name(Path(path).stem)
+        reason = str(message).removeprefix(f"{path}: ")
+        rows.append({
+            "file": str(Path(path).resolve()), "camera": name.camera or "",
+            "date": pd.Timestamp(name.taken).normalize() if name.taken else pd.NaT,
+            "dropped": f"unreadable: {reason}",
+        })  # fmt: skip
+    added = pd.DataFrame(rows)
+    return pd.concat([photos, added], ignore_index=True) if len(photos) else added
 
 
 def rows_from_masks(

@@ -6,6 +6,7 @@ one check, one error, for every caller (``vitiseg.load``, evaluate, predict, sea
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 from vitiseg.errors import ConfigError, DataError
@@ -70,11 +71,15 @@ def roles_from_names(
 
     The leaf is the class named leaf (:func:`leaf_class_index`); inter-row, pipe and
     trunk classes are found by name (``inter-row``, ``ground``, ``soil``; ``pipe``,
-    ``irrigation``; ``trunk``) or absent.
+    ``irrigation``; ``trunk``) or absent. An index given is a whole number among the
+    classes; an inter-row, pipe or trunk index given is not the leaf's, nor another
+    given role's.
 
     Raises:
         DataError: a model with a single class.
-        ConfigError: an index outside the model's classes, named by its parameter.
+        ConfigError: two classes with one name (their ``cover_NAME`` would be one column);
+            an index that is not a whole number, outside the classes, or the class of
+            another role, named by its parameter.
 
     Example:
         >>> roles_from_names(["background", "leaf", "inter-row", "pipe", "trunk"])
@@ -83,17 +88,43 @@ def roles_from_names(
     n = len(class_names)
     if n < 2:
         raise DataError(f"a model with classes {class_names} has no leaf class to measure")
+    twice = [name for name in dict.fromkeys(class_names) if class_names.count(name) > 1]
+    if twice:
+        raise ConfigError(
+            f"class_names={','.join(class_names)}: {', '.join(twice)} named more than once; "
+            "each class needs a name of its own (its cover_NAME column)"
+        )
     given = {"leaf_class": leaf_class, "inter_row_class": inter_row_class,
              "pipe_class": pipe_class, "trunk_class": trunk_class}  # fmt: skip
+    listed = ", ".join(f"{i} {name}" for i, name in enumerate(class_names))
     for parameter, index in given.items():
-        if index is not None and not 0 <= index < n:
-            listed = ", ".join(f"{i} {name}" for i, name in enumerate(class_names))
+        if index is None:
+            continue
+        if isinstance(index, bool) or not isinstance(index, numbers.Integral):
+            raise ConfigError(f"{parameter}={index!r}: a class index is a whole number ({listed})")
+        if not 0 <= index < n:
             raise ConfigError(f"{parameter}={index}: not a class of this model ({listed})")
+    leaf = leaf_class_index(class_names) if leaf_class is None else int(leaf_class)
+    taken = {leaf: "leaf_class" if leaf_class is not None else None}
+    for parameter in ("inter_row_class", "pipe_class", "trunk_class"):
+        index = given[parameter]
+        if index is None:
+            continue
+        if int(index) in taken:
+            other = taken[int(index)]
+            raise ConfigError(
+                f"{parameter}={index}: class {index} ({class_names[int(index)]}) is already "
+                f"{f'{other}={index}' if other else 'the leaf class'}; each role needs a "
+                "class of its own"
+            )
+        taken[int(index)] = parameter
     return Roles(
-        leaf_class_index(class_names) if leaf_class is None else leaf_class,
-        find_class(class_names, INTER_ROW_NAMES) if inter_row_class is None else inter_row_class,
-        find_class(class_names, PIPE_NAMES) if pipe_class is None else pipe_class,
-        find_class(class_names, TRUNK_NAMES) if trunk_class is None else trunk_class,
+        leaf,
+        find_class(class_names, INTER_ROW_NAMES)
+        if inter_row_class is None
+        else int(inter_row_class),
+        find_class(class_names, PIPE_NAMES) if pipe_class is None else int(pipe_class),
+        find_class(class_names, TRUNK_NAMES) if trunk_class is None else int(trunk_class),
     )
 
 

@@ -26,7 +26,7 @@ from scipy import ndimage
 from vitiseg.canopy import cover
 from vitiseg.canopy.circular import circular_mean
 from vitiseg.canopy.roles import Roles
-from vitiseg.data.masks import IGNORE_INDEX
+from vitiseg.data.masks import IGNORE_INDEX, values_outside
 from vitiseg.errors import DataError
 
 MIN_PATCH = 1e-4
@@ -185,6 +185,37 @@ def gcc(image: np.ndarray, mask: np.ndarray, index: int) -> tuple[float, float]:
     return float(values.mean()), float(np.percentile(values, 90))
 
 
+def check_mask(mask: np.ndarray, classes: int) -> None:
+    """Refuse a mask that is not a 2-D array of class indices ``0..classes-1`` (or
+    :data:`vitiseg.data.masks.IGNORE_INDEX`, pixels that count nowhere).
+
+    Raises:
+        DataError: another shape, a dtype other than integers (float, bool), or values
+            outside the classes (negative, or the class count and above), named.
+
+    Example:
+        >>> check_mask(np.array([[0, 3]]), 3)
+        Traceback (most recent call last):
+        ...
+        vitiseg.errors.DataError: mask values [3] are not classes 0..2 (nor 255, ignored pixels)
+    """
+    if not isinstance(mask, np.ndarray) or mask.ndim != 2:
+        shape = getattr(mask, "shape", type(mask).__name__)
+        raise DataError(f"mask of shape {shape}: give a 2-D array of class indices (H, W)")
+    if not np.issubdtype(mask.dtype, np.integer):
+        raise DataError(
+            f"mask of dtype {mask.dtype}: give integer class indices 0..{classes - 1} "
+            "(a predicted mask is uint8)"
+        )
+    outside = mask.size and (mask.min() < 0 or mask.max() >= classes)  # cheap, before unique
+    if outside and (bad := values_outside(mask, classes, ignored=True)):
+        shown = ", ".join(str(v) for v in bad[:10]) + (", ..." if len(bad) > 10 else "")
+        raise DataError(
+            f"mask values [{shown}] are not classes 0..{classes - 1} "
+            f"(nor {IGNORE_INDEX}, ignored pixels)"
+        )
+
+
 def photo_traits(
     mask: np.ndarray,
     image: np.ndarray | None,
@@ -196,8 +227,10 @@ def photo_traits(
     :data:`vitiseg.canopy.trait_table.COLUMNS`. Without ``image`` the colour traits are nan.
 
     Raises:
-        DataError: the mask and photo differ in size.
+        DataError: a mask that is not class indices (:func:`check_mask`), or a mask and
+            photo that differ in size.
     """
+    check_mask(mask, len(class_names))
     if image is not None and image.shape[:2] != mask.shape:
         raise DataError(
             f"mask {mask.shape[1]}x{mask.shape[0]} and photo {image.shape[1]}x{image.shape[0]} differ in size"

@@ -1,13 +1,15 @@
 """Command line: ``vitiseg train|evaluate|predict|season|report|export|masks|synth``.
 
-Only parses arguments and calls library functions. User mistakes (VitisegError) print one
-message and exit with code 2; no traceback. Library messages name Python parameters
+Only parses arguments and calls library functions. User mistakes (VitisegError, and a
+folder that cannot be written: read-only, not the user's, full) print one message and exit
+with code 2; no traceback. Library messages name Python parameters
 (``leaf_class=9``); they are printed with the command's flags (``--leaf-class 9``).
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import re
 import sys
@@ -18,6 +20,10 @@ from vitiseg import __version__
 from vitiseg.cli import evaluate, export, masks, predict, report, season, synth, train
 from vitiseg.errors import TrainingFault, VitisegError
 from vitiseg.util.quiet import quiet_libraries
+
+CANNOT_WRITE = {errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT}
+"""Errors of a folder the user gave that cannot be written (read-only, not theirs, full):
+one line naming the file, exit code 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,6 +117,12 @@ def main(argv: list[str] | None = None) -> int:
             return args.handler(args)
     except VitisegError as exc:
         print(f"vitiseg {args.command}: error: {in_flags(str(exc), args.parser)}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if exc.errno not in CANNOT_WRITE:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"vitiseg {args.command}: error: {where}{exc.strerror}", file=sys.stderr)
         return 2
     except TrainingFault as exc:
         print(

@@ -7,6 +7,7 @@ import argparse
 from vitiseg.cli import model_options as m
 from vitiseg.cli import options as o
 from vitiseg.cli.inference import (
+    add_backend_option,
     add_canopy_options,
     add_inference_options,
     inference_options,
@@ -47,9 +48,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--model",
         type=m.model,
-        help="exported model (model.safetensors or its folder, or vineyard: the bundled one) "
-        "instead of a run",
+        help="exported model (model.safetensors or its folder, a FILE.onnx, or vineyard: the "
+        "bundled one) instead of a run",
     )
+    add_backend_option(p)
     p.add_argument(
         "-d",
         "--directory",
@@ -96,8 +98,10 @@ def run(args: argparse.Namespace) -> int:
         raise VitisegError("give a run folder, or --model with --directory")
     run = Run(args.run) if args.run and Run(args.run).config_file.is_file() else None
     model = Model(
-        args.model or args.run, inference_options(args), args.leaf_class, args.k, role_classes(args)
-    )
+        args.model or args.run, inference_options(args), args.leaf_class, args.k,
+        role_classes(args), args.backend,
+    )  # fmt: skip
+    print(f"backend: {model.engine.name} ({model.engine.reason})")
     class_map_text = args.class_map or (run.config.class_map if run else None)
     class_map = parse_class_map(class_map_text, model.classes)
     if args.directory:

@@ -6,7 +6,7 @@ import argparse
 
 from vitiseg.cli import model_options as m
 from vitiseg.cli import options as o
-from vitiseg.config import InferenceOptions
+from vitiseg.config import BACKENDS, InferenceOptions
 from vitiseg.rules import AT_LEAST_0, AT_LEAST_1, OVERLAP, POSITIVE, SIDE
 
 
@@ -46,6 +46,19 @@ def add_inference_options(p: argparse.ArgumentParser) -> None:
         default=d.precision,
         choices=("auto", "32", "bf16", "16"),
         help="auto: bf16 where the hardware has it (default: auto)",
+    )
+
+
+def add_backend_option(p: argparse.ArgumentParser) -> None:
+    """``--backend``: which engine runs the model (:mod:`vitiseg.engine.backends`)."""
+    p.add_argument(
+        "--backend",
+        default="auto",
+        choices=BACKENDS,
+        help="engine: torch, or onnxruntime (an ONNX file: --model FILE.onnx, or model.int8.onnx "
+        "/ model.onnx beside the model; needs the onnx extra; runs fp32, or int8 when "
+        "quantised). auto: onnxruntime on a CPU without bf16 when an exported ONNX file is "
+        "beside the model and no 16-bit --precision is asked for, else torch (default: auto)",
     )
 
 

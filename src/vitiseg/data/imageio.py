@@ -84,6 +84,44 @@ def decode_image(path: str | Path) -> tuple[np.ndarray, str | None]:
         return np.asarray(image, dtype=np.uint8).copy(), note
 
 
+def rgb_array(photo: np.ndarray) -> np.ndarray:
+    """A photo given as an array, as :func:`decode_image` gives one: RGB uint8 (H, W, 3).
+
+    Accepted: uint8 (H, W, 3) RGB as it is; uint8 greyscale (H, W) or (H, W, 1), its
+    value repeated in the three channels; uint8 RGBA (H, W, 4), alpha dropped. Anything
+    else is refused rather than guessed: another dtype (float 0-1 or 0-255, uint16, int64,
+    bool: their scale is not known) or another shape (channels first, (3, H, W)).
+
+    Raises:
+        DataError: an array of another dtype or shape, named with both.
+
+    Example:
+        >>> rgb_array(np.zeros((4, 6), np.uint8)).shape
+        (4, 6, 3)
+        >>> rgb_array(np.zeros((3, 4, 6), np.float32))
+        Traceback (most recent call last):
+        ...
+        vitiseg.errors.DataError: photo array of shape (3, 4, 6) and dtype float32: ...
+    """
+    if not isinstance(photo, np.ndarray):
+        raise DataError(
+            f"photo of type {type(photo).__name__}: give a numpy array or an image file's path"
+        )
+    shape = photo.shape
+    channels = shape[2] if photo.ndim == 3 else 1 if photo.ndim == 2 else None
+    if photo.dtype != np.uint8 or channels not in (1, 3, 4) or 0 in shape:
+        raise DataError(
+            f"photo array of shape {shape} and dtype {photo.dtype}: give uint8 RGB (H, W, 3), "
+            "greyscale (H, W) or RGBA (H, W, 4), channels last; scale other types to 0-255 "
+            "uint8 yourself (their range is not known), or give the image file"
+        )
+    if channels == 4:
+        photo = photo[:, :, :3]
+    elif channels == 1:
+        photo = np.repeat(photo.reshape(shape[0], shape[1], 1), 3, axis=2)
+    return np.ascontiguousarray(photo)
+
+
 def read_image(path: str | Path) -> np.ndarray:
     """:func:`decode_image`, with an :class:`ImageWarning` for a converted photo."""
     array, note = decode_image(path)

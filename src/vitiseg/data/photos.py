@@ -1,11 +1,13 @@
 """The one photo finder: which files are photos, which are masks, and when a photo was taken.
 
 Every job that looks for photos (train, evaluate, predict, season, export, pseudo-labels,
-masks convert) uses the extensions, mask suffixes and folder layouts named here.
+masks convert) uses the extensions, mask suffixes and folder layouts named here, and every
+job that reads a camera or a date from a file name uses :func:`parse_name`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import re
 from dataclasses import dataclass
@@ -24,8 +26,13 @@ DEFAULT_MASK_SUFFIX = KNOWN_MASK_SUFFIXES[0]
 """The seed's mask name: ``NAME_bin.png`` beside ``NAME.jpg``."""
 
 _NAME_DATE = re.compile(
-    r"(\d{4})[-_]?(\d{2})[-_]?(\d{2})(?:[_T -]?(\d{2})[-_:]?(\d{2})[-_:]?(\d{2}))?"
+    r"(?<![^\W_])"  # a part of its own: at the start, or after a separator
+    r"((?:19|20)\d\d)([-_.]?)(\d\d)\2(\d\d)"  # the date, one separator (or none) throughout
+    r"(?:[-_. T]?(\d\d)([-_.:]?)(\d\d)\6(\d\d)\d*)?"  # the time, likewise (+ fractions)
+    r"(?!\d)"
 )
+NAME_SEPARATORS = "_-. "
+"""What may separate a name's camera, date and time."""
 _EXIF_DATETIME_ORIGINAL, _EXIF_DATETIME, _EXIF_IFD = 36867, 306, 0x8769
 
 
@@ -133,8 +140,60 @@ def _outside(photos: list[Photo], folder: Path | None) -> list[Photo]:
     return [photo for photo in photos if not photo.path.resolve().is_relative_to(folder)]
 
 
+@dataclass(frozen=True)
+class PhotoName:
+    """What a photo's file name says: its camera and when it was taken (None where not)."""
+
+    camera: str | None
+    taken: datetime | None
+
+
+def parse_name(stem: str) -> PhotoName:
+    """The camera and the time in a photo's file name (without its extension).
+
+    Accepted forms: ``CAMERA_DATE[_TIME][_ANYTHING]``, where
+
+    - ``DATE`` is ``YYYY-MM-DD``, ``YYYY_MM_DD``, ``YYYY.MM.DD`` or ``YYYYMMDD`` (a year
+      19xx or 20xx, a real day), standing on its own: at the start of the name or after a
+      separator (``_``, ``-``, ``.`` or a space), and not followed by another digit;
+    - ``TIME`` follows it after one separator (``_``, ``-``, ``.``, a space or ``T``) or
+      none: ``HHMMSS``, ``HH-MM-SS``, ``HH_MM_SS``, ``HH.MM.SS`` or ``HH:MM:SS``, digits
+      glued after it being fractions of a second (``VID_20220413_1703470520``); a time
+      that is not one (hour 25) is left out, the date kept;
+    - ``CAMERA`` is everything before the date, separators at its end removed: it may
+      hold digits (``cam12345678``), and even a date glued to letters (``plot20230615``
+      is a camera, not a date); none when the name starts with its date.
+
+    The first date that stands on its own and is a real day is the name's; digits glued
+    to letters are never a date.
+
+    Example:
+        >>> parse_name("4j7g2wk9_2024-04-19_104603_7_18")
+        PhotoName(camera='4j7g2wk9', taken=datetime.datetime(2024, 4, 19, 10, 46, 3))
+        >>> parse_name("cam12345678_20240419")
+        PhotoName(camera='cam12345678', taken=datetime.datetime(2024, 4, 19, 0, 0))
+        >>> parse_name("plot20230615_2024-05-01")
+        PhotoName(camera='plot20230615', taken=datetime.datetime(2024, 5, 1, 0, 0))
+        >>> parse_name("IMG_0001"), parse_name("2024-05-01 12.30.00").camera
+        (PhotoName(camera=None, taken=None), None)
+    """
+    for match in _NAME_DATE.finditer(stem):
+        year, _, month, day, hour, _, minute, second = match.groups()
+        try:
+            taken = datetime(int(year), int(month), int(day))
+        except ValueError:
+            continue
+        if hour is not None:
+            with contextlib.suppress(ValueError):  # not a time (hour 25): the date alone
+                taken = taken.replace(hour=int(hour), minute=int(minute), second=int(second))
+        camera = stem[: match.start()].rstrip(NAME_SEPARATORS)
+        return PhotoName(camera or None, taken)
+    return PhotoName(None, None)
+
+
 def photo_datetime(path: Path) -> str:
-    """When the photo was taken: EXIF DateTimeOriginal, else a date in its name, else ''."""
+    """When the photo was taken: EXIF DateTimeOriginal, else the date in its name
+    (:func:`parse_name`), else ''."""
     try:
         with Image.open(path) as image:
             exif = image.getexif()
@@ -143,11 +202,5 @@ def photo_datetime(path: Path) -> str:
             return datetime.strptime(str(value).strip(), "%Y:%m:%d %H:%M:%S").isoformat()
     except (OSError, ValueError):
         pass
-    match = _NAME_DATE.search(path.stem)
-    if match:
-        parts = [int(p) if p else 0 for p in match.groups()]
-        try:
-            return datetime(*parts).isoformat()
-        except ValueError:
-            return ""
-    return ""
+    taken = parse_name(Path(path).stem).taken
+    return "" if taken is None else taken.isoformat()

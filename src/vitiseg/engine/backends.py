@@ -141,9 +141,11 @@ def _onnxruntime_installed() -> bool:
 def load_engine(model_path: str | Path, backend: str, device: str, precision: str) -> Engine:
     """Load ``model_path`` (run folder, model folder, or ``.onnx`` file) for ``backend``.
 
+    A 16-bit ``precision`` asked for (not ``auto``) runs PyTorch: ONNX Runtime runs fp32.
+
     Raises:
-        ConfigError: an unknown backend, a backend that does not fit the file, or
-            onnxruntime missing (names the extra to install).
+        ConfigError: an unknown backend, a backend that does not fit the file or the
+            precision, or onnxruntime missing (names the extra to install).
     """
     if backend not in BACKENDS:
         raise ConfigError(f"backend={backend!r}: choose from {', '.join(BACKENDS)}")
@@ -152,6 +154,13 @@ def load_engine(model_path: str | Path, backend: str, device: str, precision: st
     torch_device = resolve_device(device)
     if is_onnx and backend == "torch":
         raise ConfigError(f"{path} is an ONNX file: use backend=onnxruntime (or auto)")
+    half = precision != "auto" and inference_precision(precision, torch_device) != "32"
+    if half and (is_onnx or backend == "onnxruntime"):
+        raise ConfigError(
+            f"precision={precision}: ONNX Runtime runs the exported file in fp32 (int8 when "
+            "quantised), never 16-bit; give precision=32 or auto, or the model's folder "
+            "with backend=torch"
+        )
     if is_onnx or backend == "onnxruntime":
         if not _onnxruntime_installed():
             raise ConfigError(f"backend=onnxruntime needs onnxruntime; {EXTRA_HINT}")
@@ -164,7 +173,7 @@ def load_engine(model_path: str | Path, backend: str, device: str, precision: st
         engine = OnnxBackend(onnx_path, str(torch_device))
         reason = "asked for" if backend == "onnxruntime" else "an ONNX file was given"
         return Engine(engine, engine.info, torch.device("cpu"), "32", engine.name, reason)
-    if backend == "auto" and torch_device.type == "cpu" and not cpu_has_bf16():
+    if backend == "auto" and torch_device.type == "cpu" and not cpu_has_bf16() and not half:
         onnx_path = _onnx_beside(path)
         if onnx_path is not None and _onnxruntime_installed():
             engine = OnnxBackend(onnx_path)

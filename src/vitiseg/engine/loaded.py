@@ -20,7 +20,7 @@ import numpy as np
 from vitiseg.canopy import cover, traits
 from vitiseg.canopy.roles import roles_from_names
 from vitiseg.config import InferenceOptions
-from vitiseg.data.imageio import decode_image
+from vitiseg.data.imageio import decode_image, rgb_array
 from vitiseg.engine import bundled
 from vitiseg.engine.backends import load_engine
 from vitiseg.engine.network import ModelInfo, resolve_model_dir
@@ -106,14 +106,34 @@ class Model:
         probability_of: int | None = None,
         uncertainty: bool = False,
     ) -> Prediction:
-        """Class mask of a photo (uint8 RGB array, or an image file) at its own size; also
-        ``probability_of``'s probability map and the class-balanced entropy (``uncertainty``)."""
-        image = decode_image(photo)[0] if isinstance(photo, str | Path) else photo
+        """Class mask of a photo at its own size; also ``probability_of``'s probability map
+        and the class-balanced entropy (``uncertainty``).
+
+        ``photo`` is an image file, or an array: uint8 RGB (H, W, 3); uint8 greyscale
+        (H, W) and RGBA (H, W, 4) are converted (grey repeated, alpha dropped). Other
+        dtypes (float, uint16, int64, bool) and shapes (channels first) are refused
+        (:func:`vitiseg.data.imageio.rgb_array`).
+
+        Raises:
+            DataError: an unreadable file, or an array of another dtype or shape.
+        """
+        image = decode_image(photo)[0] if isinstance(photo, str | Path) else rgb_array(photo)
         return self.predictor.predict(image, probability_of, uncertainty)
 
     def canopy(self, mask: np.ndarray, photo: np.ndarray | None = None) -> dict:
         """Cover of each class (``cover_NAME``), leaf cover, LAI estimate and the canopy
-        traits of :func:`vitiseg.canopy.traits.photo_traits` (colour traits need the ``photo``)."""
+        traits of :func:`vitiseg.canopy.traits.photo_traits` (colour traits need the ``photo``).
+
+        ``mask`` holds integer class indices ``0..classes-1`` (255: pixels that count
+        nowhere), as :meth:`predict` gives them; ``photo`` is an array as :meth:`predict`
+        takes one.
+
+        Raises:
+            DataError: a mask of floats or booleans, or with values outside the classes
+                (:func:`vitiseg.canopy.traits.check_mask`); a photo array refused by
+                :meth:`predict`, or of another size.
+        """
+        photo = None if photo is None else rgb_array(photo)
         return traits.photo_traits(mask, photo, self.roles, self.class_names, self.k)
 
 

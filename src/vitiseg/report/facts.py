@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from vitiseg import __version__
+from vitiseg.errors import DataError
 from vitiseg.util.atomic import write_text
 
 FACTS_FILE = "report-facts.json"
@@ -47,14 +48,56 @@ def _cpu_model() -> str | None:
     return None
 
 
+FIELDS = {
+    "model": str, "device": str, "precision": str, "finished": str, "machine": dict,
+    "photos": dict, "redone": dict, "failed": list, "done": int, "skipped": int,
+    "seconds": (int, float),
+}  # fmt: skip
+"""The type of each fact the commands record (others are kept as they are)."""
+PAIRS = ("failed", "photos")
+"""Facts holding ``[path, text]`` pairs: failed photos and their reasons, photo and mask."""
+
+
 def read_facts(folder: str | Path) -> dict:
-    """The facts saved in ``folder`` (empty when none, or when the file is unreadable)."""
+    """The facts saved in ``folder`` (empty when there are none).
+
+    Raises:
+        DataError: a ``report-facts.json`` that is not what the commands write (not JSON,
+            an entry that is not an object, a fact of another type), naming the file.
+    """
     path = Path(folder) / FACTS_FILE
+    if not path.is_file():
+        return {}
     try:
         facts = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return facts if isinstance(facts, dict) else {}
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: unreadable ({exc}); {_REDO}") from None
+    if not isinstance(facts, dict):
+        raise DataError(f"{path}: holds {type(facts).__name__}, not an object; {_REDO}")
+    for command, entry in facts.items():
+        if problem := _problem(entry):
+            raise DataError(f"{path}: {command}{problem}; {_REDO}")
+    return facts
+
+
+_REDO = "delete it (the page then leaves out what only the command knew) or run the command again"
+
+
+def _problem(entry) -> str | None:
+    """What makes one command's entry unlike what the commands write, or None."""
+    if not isinstance(entry, dict):
+        return f" is {entry!r}, not an object"
+    names = {str: "string", dict: "object", list: "list", int: "whole number", float: "number"}
+    for name, kind in FIELDS.items():
+        value = entry.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, kind):
+            return f".{name} is {value!r}, not a {names[kind[-1] if isinstance(kind, tuple) else kind]}"  # fmt: skip
+        pairs = value.values() if isinstance(value, dict) else value
+        if name in PAIRS and not all(isinstance(p, list) and len(p) == 2 for p in pairs):
+            return f".{name} holds something other than [path, text] pairs"
+    return None
 
 
 def record_facts(folder: str | Path, command: str, facts: dict | None = None) -> dict:

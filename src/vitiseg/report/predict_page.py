@@ -13,9 +13,10 @@ import pandas as pd
 from PIL import Image
 
 from vitiseg.data.photos import IMAGE_EXTENSIONS
+from vitiseg.errors import DataError
 from vitiseg.report.embed import jpeg_uri
 from vitiseg.report.facts import read_facts
-from vitiseg.report.page import Page, number
+from vitiseg.report.page import Page, check_columns, number
 from vitiseg.report.plots import histogram_uri
 from vitiseg.run import PredictFolder
 
@@ -28,6 +29,9 @@ def predict_page(folder: Path, overlay_limit: int = OVERLAY_LIMIT) -> Page:
     facts = read_facts(folder).get("predict", {})
     layout = PredictFolder(folder)
     table = _read_canopy(layout.table, page)
+    if table is not None:
+        numbers = [c for c in table.columns if c.startswith("cover_")]
+        check_columns(table, layout.table, (*numbers, "leaf_cover", "lai_estimate"))
     overlays, masks = layout.overlays, layout.masks
     overlay_files = (
         sorted(p for p in overlays.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
@@ -126,8 +130,14 @@ def _overlay_sample(
         picks = np.linspace(0, len(items) - 1, limit).round().astype(int)
         shown = [items[i] for i in dict.fromkeys(picks.tolist())]
     for item in shown:
-        with Image.open(item["path"]) as picture:
-            item["picture"] = jpeg_uri(picture.convert("RGB"), width=320)
+        try:
+            with Image.open(item["path"]) as picture:
+                item["picture"] = jpeg_uri(picture.convert("RGB"), width=320)
+        except (OSError, SyntaxError, ValueError) as exc:  # PIL's ways to fail on a bad file
+            raise DataError(
+                f"{item['path']}: not a readable overlay ({exc.__class__.__name__}); delete it, "
+                "or predict its photo again with --overwrite"
+            ) from None
     return {"items": shown, "shown": len(shown), "total": len(items)}
 
 

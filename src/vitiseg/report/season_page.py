@@ -11,7 +11,7 @@ import pandas as pd
 
 from vitiseg.report.embed import png_file_uri
 from vitiseg.report.facts import read_facts
-from vitiseg.report.page import Page, read_json
+from vitiseg.report.page import Page, check_columns, read_json
 from vitiseg.report.run_page import trait_rows
 from vitiseg.run import Run, SeasonFolder
 
@@ -34,6 +34,8 @@ def season_page(folder: Path, dropped_limit: int = DROPPED_LIMIT) -> Page:
     page = Page(folder.resolve(), "season", title=f"vitiseg season {folder.resolve().name}")
     layout = SeasonFolder(folder)
     season = _csv(layout.tables["season"], page, "no daily traits")
+    if season is not None:
+        check_columns(season, layout.tables["season"], dates=("date",))
     transitions = _csv(layout.tables["transitions"], page, "no transition dates")
     photos = _csv(layout.tables["photos"], page, "no list of dropped photos")
     counts = {}

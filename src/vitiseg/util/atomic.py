@@ -19,13 +19,19 @@ os.umask(_UMASK)
 def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path to write to; rename it onto ``target`` on success.
 
+    Raises:
+        OSError: the folder cannot be written (read-only, full), naming ``target``.
+
     Example:
         >>> with atomic_path("run/config.yaml") as tmp:  # doctest: +SKIP
         ...     tmp.write_text("a: 1")
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:  # name the file the user asked for, not the temporary one
+        raise OSError(exc.errno, exc.strerror, str(target)) from None
     os.close(fd)
     tmp = Path(tmp_name)
     os.chmod(tmp, 0o666 & ~_UMASK)  # as a plain open() would create it, not mkstemp's 0600

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import torch
 
+from vitiseg.errors import ConfigError
+
 BELOW_BF16 = {"SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI"}
 """oneDNN instruction sets without native bfloat16 (values of ``ONEDNN_MAX_CPU_ISA``)."""
 
@@ -28,10 +30,31 @@ def cpu_has_bf16() -> bool:
 
 
 def resolve_device(device: str = "auto") -> torch.device:
-    """``auto`` -> CUDA if available, else CPU; other names as they are (``cuda:1``)."""
+    """``auto`` -> CUDA if available, else CPU; other names as they are (``cuda:1``),
+    where this machine has them.
+
+    Raises:
+        ConfigError: a CUDA or MPS device this machine does not have.
+    """
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        chosen = torch.device(device)
+    except RuntimeError:
+        raise ConfigError(f"device={device}: give auto, cpu, cuda, cuda:N or mps") from None
+    if chosen.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if not count:
+            raise ConfigError(
+                f"device={device}: no CUDA GPU here (PyTorch sees none); use device=cpu or auto"
+            )
+        if chosen.index is not None and chosen.index >= count:
+            raise ConfigError(
+                f"device={device}: this machine has {count} CUDA GPU(s), cuda:0 to cuda:{count - 1}"
+            )
+    if chosen.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"device={device}: no MPS (Apple GPU) here; use device=cpu or auto")
+    return chosen
 
 
 def fast_precision(device_type: str) -> str:
