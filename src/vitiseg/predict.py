@@ -30,7 +30,7 @@ from vitiseg.data.imageio import decode_image, read_mask
 from vitiseg.data.photos import Photo
 from vitiseg.engine.loaded import Model
 from vitiseg.engine.network import ModelInfo
-from vitiseg.errors import DataError
+from vitiseg.errors import ConfigError, DataError
 from vitiseg.report.overlay import overlay, palette_png
 from vitiseg.run import CANOPY_TABLE, PredictFolder
 from vitiseg.util.atomic import atomic_path, remove_temporaries, write_text
@@ -78,6 +78,11 @@ class PhotoPredictor:
         uncertainty: bool = False,
         earlier_uncertainty: dict[str, str] | None = None,
     ) -> None:
+        if probabilities and model.leaf_class is None:
+            raise ConfigError(
+                "probabilities=True saves the leaf probability, and this model has no class "
+                f"named leaf ({', '.join(model.class_names)}): give leaf_class="
+            )
         self.model = model
         self.uncertainty = uncertainty
         self.earlier_uncertainty = earlier_uncertainty or {}

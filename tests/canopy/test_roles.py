@@ -44,3 +44,11 @@ def test_note_says_porosity_falls_back_without_pipe_or_trunk():
     assert "porosity is measured down to the bottom of the leaves" in note
     assert "inter_row_hue stays empty" in note
     assert roles_note(FIVE, NAMES) is None
+
+
+def test_names_without_a_leaf_give_no_leaf_class():
+    assert leaf_class_index(["background", "stem"]) is None
+    roles = roles_from_names(["background", "stem"])
+    assert roles.leaf is None
+    assert "no class named leaf: leaf cover, LAI estimate, canopy height, porosity, leaf hue and gcc stay empty" in roles_note(roles, ["background", "stem"])  # fmt: skip
+    assert roles_from_names(["background", "stem"], leaf_class=1).leaf == 1  # named by hand

@@ -170,3 +170,14 @@ def test_photo_traits_gives_every_column():
 def test_photo_and_mask_of_different_sizes_are_refused():
     with pytest.raises(DataError, match="differ in size"):
         traits.photo_traits(block(), np.zeros((10, 10, 3), np.uint8), FIVE, NAMES)
+
+
+def test_a_model_without_leaf_gives_no_leaf_traits():
+    mask = np.zeros((20, 10), np.uint8)
+    mask[5:15, 3:7] = 1  # stems, not leaves
+    image = np.full((20, 10, 3), 90, np.uint8)
+    image[..., 1] = 160
+    row = traits.photo_traits(mask, image, Roles(leaf=None, inter_row=0), ["ground", "stem"])
+    for column in ("leaf_cover", "lai_estimate", "canopy_height", "canopy_height_px", "porosity", "leaf_hue", "leaf_gcc"):  # fmt: skip
+        assert math.isnan(row[column]), column
+    assert row["cover_stem"] == pytest.approx(0.2) and not math.isnan(row["inter_row_hue"])

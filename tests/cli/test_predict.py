@@ -194,3 +194,21 @@ def test_a_training_folder_gives_its_photos_not_its_masks(tmp_path: Path):
         "img00",
         "img01",
     ]
+
+
+def test_a_model_without_a_leaf_class_gives_no_leaf_traits_and_says_so_once(tmp_path: Path):
+    import torch
+
+    from vitiseg.engine.network import ModelInfo, ModelSpec, build_model, export_model
+
+    spec = ModelSpec(encoder="resnet18", classes=2, decoder_channels=(16, 16, 16, 16, 16))
+    torch.manual_seed(0)
+    export_model(build_model(spec), ModelInfo(spec, ["background", "stem"]), tmp_path / "stems")
+    for seed in range(3):
+        Image.fromarray(photo(seed=seed)).save(tmp_path / f"crop{seed}.jpg")
+    result = predict(tmp_path / "stems", tmp_path / "out", *sorted(tmp_path.glob("*.jpg")))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("no class named leaf") == 1
+    table = pd.read_csv(tmp_path / "out" / "canopy.csv")
+    assert table[["leaf_cover", "canopy_height", "porosity", "leaf_hue"]].isna().all().all()
+    assert np.allclose(table["cover_background"] + table["cover_stem"], 1)

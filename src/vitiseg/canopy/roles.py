@@ -7,6 +7,7 @@ one check, one error, for every caller (``vitiseg.load``, evaluate, predict, sea
 from __future__ import annotations
 
 import numbers
+import re
 from dataclasses import dataclass
 
 from vitiseg.errors import ConfigError, DataError
@@ -16,14 +17,18 @@ INTER_ROW_NAMES = ("inter-row", "inter_row", "interrow", "inter row", "ground", 
 PIPE_NAMES = ("pipe", "irrigation pipe", "irrigation", "drip line", "dripline")
 TRUNK_NAMES = ("trunk", "trunks", "tronc")
 DEFAULT_LEAF = 1
-"""The leaf class when no class is named leaf (the seed's masks: 0 background, 1 leaf)."""
+"""The leaf class of a model whose classes have no names (``Class 0``, ``Class 1``...: the
+seed's masks, 0 background, 1 leaf)."""
+UNNAMED = re.compile(r"Class \d+")
+"""The names of classes nobody named (:attr:`vitiseg.config.TrainConfig.names_of_classes`)."""
+LEAF_TRAITS = "leaf cover, LAI estimate, canopy height, porosity, leaf hue and gcc"
 
 
 @dataclass(frozen=True)
 class Roles:
     """Which class index plays each part; None where the model has no such class."""
 
-    leaf: int
+    leaf: int | None
     inter_row: int | None = None
     pipe: int | None = None
     trunk: int | None = None
@@ -49,15 +54,21 @@ def find_class(class_names: list[str], names: tuple[str, ...]) -> int | None:
     return None
 
 
-def leaf_class_index(class_names: list[str]) -> int:
-    """The class called leaf (or leaves, feuille, canopy), else :data:`DEFAULT_LEAF`.
+def leaf_class_index(class_names: list[str]) -> int | None:
+    """The class called leaf (or leaves, feuille, canopy); :data:`DEFAULT_LEAF` where no
+    class has a name; None where the names include no leaf (grape stems, say: no class
+    is taken as leaf then, and the leaf traits stay empty).
 
     Example:
-        >>> leaf_class_index(["background", "wood", "Leaves"]), leaf_class_index(["a", "b"])
+        >>> leaf_class_index(["background", "wood", "Leaves"]), leaf_class_index(["Class 0", "Class 1"])
         (2, 1)
+        >>> print(leaf_class_index(["background", "stem"]))
+        None
     """
     found = find_class(class_names, LEAF_NAMES)
-    return DEFAULT_LEAF if found is None else found
+    if found is None and all(UNNAMED.fullmatch(name) for name in class_names):
+        return DEFAULT_LEAF
+    return found
 
 
 def roles_from_names(
@@ -131,7 +142,9 @@ def roles_from_names(
 def roles_note(roles: Roles, class_names: list[str]) -> str | None:
     """One line for the user where some trait falls back or stays empty, else None."""
     notes = []
-    if roles.base_rule == "leaf-bottom":
+    if roles.leaf is None:
+        notes.append(f"no class named leaf: {LEAF_TRAITS} stay empty (--leaf-class N names one)")
+    elif roles.base_rule == "leaf-bottom":
         notes.append(
             "no pipe or trunk class: porosity is measured down to the bottom of the leaves"
         )

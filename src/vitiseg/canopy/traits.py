@@ -236,19 +236,25 @@ def photo_traits(
             f"mask {mask.shape[1]}x{mask.shape[0]} and photo {image.shape[1]}x{image.shape[0]} differ in size"
         )
     covers = cover.class_cover(mask, len(class_names))
-    leaf_cover = float(covers[roles.leaf])
-    height, height_px = canopy_height(mask == roles.leaf)
-    gaps, rule = porosity(mask, roles)
-    if image is None:
-        leaf_hue = inter_row_hue = leaf_gcc = leaf_gcc_p90 = math.nan
-    else:
-        leaf_hue = class_hue(image, mask, roles.leaf)
+    leaf_hue = inter_row_hue = leaf_gcc = leaf_gcc_p90 = math.nan
+    if image is not None:
         inter_row_hue = class_hue(image, mask, roles.inter_row)
-        leaf_gcc, leaf_gcc_p90 = gcc(image, mask, roles.leaf)
+    if roles.leaf is None:  # no class is leaf: no leaf traits
+        leaf_cover = height = height_px = gaps = math.nan
+        rule = ""
+    else:
+        leaf_cover = float(covers[roles.leaf])
+        height, height_px = canopy_height(mask == roles.leaf)
+        gaps, rule = porosity(mask, roles)
+        if image is not None:
+            leaf_hue = class_hue(image, mask, roles.leaf)
+            leaf_gcc, leaf_gcc_p90 = gcc(image, mask, roles.leaf)
     row = {f"cover_{name}": _round(c, 6) for name, c in zip(class_names, covers, strict=True)}
     return row | {
         "leaf_cover": _round(leaf_cover, 6),
-        "lai_estimate": _round(cover.lai_from_cover(leaf_cover, k), 4),
+        "lai_estimate": math.nan
+        if roles.leaf is None
+        else _round(cover.lai_from_cover(leaf_cover, k), 4),
         "canopy_height": _round(height, 6),
         "canopy_height_px": height_px,
         "porosity": _round(gaps, 6),

@@ -115,7 +115,7 @@ def run_page(folder: Path, kind: str = "run", gallery_limit: int = GALLERY_LIMIT
         page.sections["classes"] = _class_table(summary, table, class_names)
         page.sections["confusion"] = _confusion_section(folder, summary, class_names, page)
     if table is not None:
-        leaf = int((summary or {}).get("leaf_class", DEFAULT_LEAF))
+        leaf = (summary or {}).get("leaf_class", DEFAULT_LEAF)  # None: no class is leaf
         ranked = _ranked_photos(table, len(class_names), leaf)
         page.sections["photos"] = ranked[:LIST_LIMIT]
         if len(ranked) > LIST_LIMIT:
@@ -288,7 +288,7 @@ def _confusion_section(folder: Path, summary: dict, class_names: list[str], page
     return section
 
 
-def _ranked_photos(table: pd.DataFrame, classes: int, leaf: int) -> list[dict]:
+def _ranked_photos(table: pd.DataFrame, classes: int, leaf: int | None) -> list[dict]:
     """Test photos worst first by their mean IoU over classes (classes absent from both are skipped)."""
     photos = table.drop(index="ALL", errors="ignore")
     iou = photos[[("IoU", f"Class {c}") for c in range(classes) if ("IoU", f"Class {c}") in photos]]
