@@ -10,13 +10,13 @@ from vitiseg.canopy.roles import roles_note
 from vitiseg.cli import model_options as m
 from vitiseg.cli import options as o
 from vitiseg.cli.inference import (
+    add_backend_option,
     add_canopy_options,
     add_inference_options,
     inference_options,
     role_classes,
 )
 from vitiseg.cli.labels import add_export_options, export_after_predict, select_after_predict
-from vitiseg.config import BACKENDS
 from vitiseg.data.photos import collect_photos
 from vitiseg.rules import AT_LEAST_0, AT_LEAST_1
 
@@ -37,14 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="photos, folders or glob patterns ('photos/*.jpg')",
     )
     p.add_argument("--model", type=m.model, help=m.BUNDLED_HELP)
-    p.add_argument(
-        "--backend",
-        default="auto",
-        choices=BACKENDS,
-        help="engine: torch, or onnxruntime (an ONNX file: --model FILE.onnx, or model.int8.onnx "
-        "/ model.onnx beside the model; needs the onnx extra). auto: onnxruntime on a CPU "
-        "without bf16 when an exported ONNX file is beside the model, else torch (default: auto)",
-    )
+    add_backend_option(p)
     p.add_argument("-o", "--output", required=True, type=o.output_folder, help="output folder")
     p.add_argument("--recursive", action="store_true", help="also look in sub-folders")
     p.add_argument("--no-overlays", action="store_true", help="do not write overlay pictures")
