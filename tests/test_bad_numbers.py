@@ -61,7 +61,7 @@ def no_training(monkeypatch):
 def no_season_written(monkeypatch):
     """`vitiseg season` stops once the season is computed, before writing it."""
 
-    def started(result, out):
+    def started(result, out, forecast=None):
         raise Started(result)
 
     monkeypatch.setattr(season, "write_season", started)

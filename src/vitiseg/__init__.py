@@ -7,7 +7,9 @@ The Python entry points (imported on first use, so ``import vitiseg`` stays ligh
 - ``vitiseg.evaluate_run(run)``, ``vitiseg.resume(run, epochs=400)``: score a run's model
   on its test split, continue its training;
 - ``vitiseg.Run.open(folder)``: an earlier run;
-- ``vitiseg.load(path)``: an exported model, ``.predict(photo)`` and ``.canopy(mask)``.
+- ``vitiseg.load(path)``: an exported model, ``.predict(photo)`` and ``.canopy(mask)``;
+- ``vitiseg.forecast(season_folder_or_table, days=15)``: each camera's traits over the
+  next days with prediction intervals (``forecast.csv``'s table).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ _LAZY = {
     "evaluate_run": "vitiseg.evaluate",
     "Model": "vitiseg.engine.loaded",
     "load": "vitiseg.engine.loaded",
+    "forecast": "vitiseg.season_forecast",
 }
 __all__ = ["__version__", *_LAZY]
 

@@ -170,6 +170,8 @@ SMOOTHING_DAYS = Range(0, 1000, low_open=True)
 straight line already (and the spline's arithmetic overflows long before infinity)."""
 GAP_DAYS = Range(low=0, low_open=True, infinity="never split")
 """Days without a photo that split a season's curves; infinity: never split them."""
+FORECAST_DAYS = Range(1, 90, whole=True)
+"""Days a forecast reaches: beyond a season's third, its intervals stand on too few errors."""
 RUN_NAME = FolderName()
 NAMES = Names()
 

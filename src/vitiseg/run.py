@@ -266,8 +266,8 @@ class PredictFolder:
 @dataclass(frozen=True)
 class SeasonFolder:
     """The output folder of ``vitiseg season``: ``season.csv``, ``transitions.csv``,
-    ``photos.csv``, ``figures/`` and, with ``--model``, ``predictions/`` (a
-    :class:`PredictFolder`)."""
+    ``photos.csv``, ``figures/``, ``forecast.csv`` (``vitiseg forecast``) and, with
+    ``--model``, ``predictions/`` (a :class:`PredictFolder`)."""
 
     root: Path
 
@@ -278,6 +278,12 @@ class SeasonFolder:
     def tables(self) -> dict[str, Path]:
         """The season's tables by what they hold: ``season``, ``transitions``, ``photos``."""
         return {name: self.root / f"{name}.csv" for name in ("season", "transitions", "photos")}
+
+    @property
+    def forecast(self) -> Path:
+        """The next days' traits with their intervals (``vitiseg forecast``, ``season
+        --forecast``): ``forecast.csv``."""
+        return self.root / "forecast.csv"
 
     @property
     def figures(self) -> Path:

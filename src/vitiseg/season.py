@@ -30,6 +30,7 @@ from vitiseg.errors import ConfigError, DataError
 from vitiseg.predict import PhotoPredictor, PredictReport, earlier_rows, predict_photos
 from vitiseg.report.season_figures import figure_name, plot_camera, plot_cameras
 from vitiseg.run import PredictFolder, SeasonFolder
+from vitiseg.season_forecast import write_forecast
 from vitiseg.util.atomic import atomic_path
 
 
@@ -167,9 +168,13 @@ def check_output(out: str | Path, overwrite: bool = False, update: bool = False)
         )
 
 
-def write_season(result: Season, out: str | Path) -> list[Path]:
+def write_season(
+    result: Season, out: str | Path, forecast: pd.DataFrame | None = None
+) -> list[Path]:
     """Write ``season.csv``, ``transitions.csv``, ``photos.csv`` and the figures; the
     figures of an earlier season in ``out/figures`` (cameras no longer in it) are removed.
+    With a ``forecast`` (:func:`vitiseg.season_forecast.forecast`), ``forecast.csv`` too,
+    drawn on the figures; without, an earlier season's ``forecast.csv`` is removed.
 
     Returns:
         The files written.
@@ -186,13 +191,17 @@ def write_season(result: Season, out: str | Path) -> list[Path]:
         written.append(path)
     for camera in sorted(result.season["camera"].unique()):
         path = layout.figures / figure_name(camera)
-        plot_camera(result.season, result.transitions, camera, path)
+        plot_camera(result.season, result.transitions, camera, path, forecast)
         written.append(path)
     path = layout.figures / "leaf_cover_by_camera.png"
     plot_cameras(result.season, path)
     written.append(path)
     for earlier in set(layout.figures.glob("*.png")) - set(written):
         earlier.unlink()
+    if forecast is not None:
+        written.append(write_forecast(forecast, out))
+    else:
+        layout.forecast.unlink(missing_ok=True)
     return written
 
 

@@ -157,7 +157,13 @@ def summarise(
             }  # fmt: skip
             if trait in TRANSITIONS and with_values >= MIN_DAYS:
                 dated, frame["lower"], frame["upper"] = dated_transitions(
-                    days, values, bandwidth, max_gap, ci, replicates, seed=number,
+                    days,
+                    values,
+                    bandwidth,
+                    max_gap,
+                    ci,
+                    replicates,
+                    seed=number,
                     base=BY_NAME[trait].base,
                 )
                 transitions += [_transition_row(camera, trait, start, d) for d in dated]

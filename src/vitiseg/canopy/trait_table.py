@@ -32,19 +32,30 @@ class Trait:
     tolerance: float | None = None
     """The largest mean absolute error (predicted against true masks) at which the trait is
     reported as reliable; None: not judged."""
+    bounds: tuple[float | None, float | None] = (None, None)
+    """The values it can take (None: no bound on that side); forecasts and their bands
+    stay inside them."""
+    base: float | None = None
+    """Its value on bare vines, before bud-break, where that is known (leaf cover and the
+    LAI estimate: 0): transition levels are dated against it. None: against the curve's
+    lowest point before its maximum."""
 
 
+SHARE = (0.0, 1.0)
+POSITIVE = (0.0, None)
 TRAITS = (
-    Trait("leaf_cover", "Leaf cover", "leaf cover (share)", compared=False, transitions=True),
-    Trait("lai_estimate", "LAI estimate", "LAI estimate", compared=False),
-    Trait("canopy_height", "Canopy height", "canopy height (share of photo)", tolerance=0.05),
-    Trait("canopy_height_px", "Canopy height (px)", "canopy height (px)", daily=False, compared=False),
-    Trait("porosity", "Porosity", "porosity (share of gaps)", tolerance=0.05),
+    Trait("leaf_cover", "Leaf cover", "leaf cover (share)", compared=False, transitions=True,
+          bounds=SHARE, base=0.0),
+    Trait("lai_estimate", "LAI estimate", "LAI estimate", compared=False, bounds=POSITIVE, base=0.0),
+    Trait("canopy_height", "Canopy height", "canopy height (share of photo)", tolerance=0.05, bounds=SHARE),
+    Trait("canopy_height_px", "Canopy height (px)", "canopy height (px)", daily=False, compared=False,
+          bounds=POSITIVE),
+    Trait("porosity", "Porosity", "porosity (share of gaps)", tolerance=0.05, bounds=SHARE),
     Trait("porosity_rule", "Porosity rule", "porosity base line", daily=False, compared=False),
     Trait("leaf_hue", "Leaf hue", "leaf hue (deg)", circular=True, tolerance=HUE_TOLERANCE),
     Trait("inter_row_hue", "Inter-row hue", "inter-row hue (deg)", circular=True, tolerance=HUE_TOLERANCE),
-    Trait("leaf_gcc", "Leaf gcc", "leaf gcc (mean)", transitions=True),
-    Trait("leaf_gcc_p90", "Leaf gcc p90", "leaf gcc (90th pct)"),
+    Trait("leaf_gcc", "Leaf gcc", "leaf gcc (mean)", transitions=True, bounds=SHARE),
+    Trait("leaf_gcc_p90", "Leaf gcc p90", "leaf gcc (90th pct)", bounds=SHARE),
 )  # fmt: skip
 BY_NAME = {trait.name: trait for trait in TRAITS}
 COLUMNS = tuple(trait.name for trait in TRAITS)

@@ -126,31 +126,46 @@ def _replicates(
     return out
 
 
-def crossings(grid: np.ndarray, curve: np.ndarray, levels=LEVELS) -> dict[float, Crossing]:
+def crossings(
+    grid: np.ndarray, curve: np.ndarray, levels=LEVELS, base: float | None = None
+) -> dict[float, Crossing]:
     """When the curve on consecutive days ``grid`` (nan in gaps) first rises through each
     level of its amplitude, interpolated between the two days around it.
+
+    The amplitude runs from ``base``, the trait's value on bare vines where it is known
+    (leaf cover: 0, :attr:`vitiseg.canopy.trait_table.Trait.base`), else from the curve's
+    lowest point before its maximum. With a known base, a curve already rising at its
+    first photo is still dated at the levels it has not reached by then.
 
     Example:
         >>> c = crossings(np.arange(7.0), np.array([0, 0, 0, 1, 2, 2, 2.0]), (0.25, 0.5))
         >>> c[0.25].day, c[0.5].day
         (2.5, 3.0)
+        >>> rising = np.array([0.2, 0.4, 0.6, 0.8, 1.0, 1.0])
+        >>> [c.day if c.day == c.day else c.reason for c in crossings(np.arange(6.0), rising, (0.1, 0.5), 0.0).values()]
+        ['before the first photo', 1.5]
     """
     valid = np.flatnonzero(np.isfinite(curve))
     if len(valid) < 2:
         return {level: Crossing(np.nan, "no smoothed curve") for level in levels}
     top = int(np.nanargmax(curve))
-    low = int(np.nanargmin(curve[: top + 1]))
-    amplitude = curve[top] - curve[low]
+    first, last = valid[0], valid[-1]
+    low = int(np.nanargmin(curve[: top + 1])) if base is None else first
+    floor = curve[low] if base is None else base
+    amplitude = curve[top] - floor
     if amplitude <= 0 or top == low:
         return {level: Crossing(np.nan, "the curve does not rise") for level in levels}
-    first, last = valid[0], valid[-1]
-    if low == first and curve[first + 1] - curve[first] > EDGE_SLOPE * amplitude:
+    rising_at_first = curve[first + 1] - curve[first] > EDGE_SLOPE * amplitude
+    if base is None and low == first and rising_at_first:
         return {level: Crossing(np.nan, "before the first photo") for level in levels}
     if top == last and curve[last] - curve[last - 1] > EDGE_SLOPE * amplitude:
         return {level: Crossing(np.nan, "after the last photo") for level in levels}
     found = {}
     for level in levels:
-        threshold = curve[low] + level * amplitude
+        threshold = floor + level * amplitude
+        if curve[low] >= threshold:  # a known base: the level was passed before the photos
+            found[level] = Crossing(np.nan, "before the first photo")
+            continue
         j = low + int(np.argmax(curve[low : top + 1] >= threshold))
         before, after = curve[j - 1], curve[j]
         if not np.isfinite(before):
@@ -165,7 +180,9 @@ def crossings(grid: np.ndarray, curve: np.ndarray, levels=LEVELS) -> dict[float,
 @dataclass(frozen=True)
 class Dated:
     """A transition level: its day, the interval's bounds (nan where unknown), the value
-    on the curve there, and the reason when there is no day."""
+    on the curve there, the reason when there is no day, and the base its amplitude runs
+    from (a known ``base``, else the curve's lowest point before its maximum; nan
+    without a curve)."""
 
     level: float
     day: float
@@ -174,6 +191,8 @@ class Dated:
     value: float
     reason: str = ""
     gap: tuple[float, float] | None = None
+    base: float = np.nan
+    base_known: bool = False
 
 
 def dated_transitions(
@@ -185,9 +204,12 @@ def dated_transitions(
     replicates: int = REPLICATES,
     seed: int = 0,
     levels=LEVELS,
+    base: float | None = None,
 ) -> tuple[list[Dated], np.ndarray, np.ndarray]:
     """Transition days with bootstrap intervals, and the curve's pointwise band at ``days``
-    (basic bootstrap, as the days: ``2 f - q_hi`` to ``2 f - q_lo``).
+    (basic bootstrap, as the days: ``2 f - q_hi`` to ``2 f - q_lo``); levels of the
+    amplitude above ``base`` where the trait's value on bare vines is known (see
+    :func:`crossings`).
 
     Returns:
         One :class:`Dated` per level; the band's lower and upper values at ``days`` (nan
@@ -200,10 +222,14 @@ def dated_transitions(
         return [Dated(lv, np.nan, np.nan, np.nan, np.nan, "no values") for lv in levels], nothing, nothing  # fmt: skip
     grid = np.arange(finite.min(), finite.max() + 1)
     curve = evaluate(parts, grid)
-    found = crossings(grid, curve, levels)
+    found = crossings(grid, curve, levels, base)
+    if base is None and np.isfinite(curve).any():
+        floor = float(np.nanmin(curve[: int(np.nanargmax(curve)) + 1]))
+    else:
+        floor = np.nan if base is None else float(base)
     replicates_on_grid = _replicates(parts, grid, bandwidth, replicates, np.random.default_rng(seed))  # fmt: skip
     samples = np.array(
-        [[c.day for c in crossings(grid, curve_b, levels).values()] for curve_b in replicates_on_grid.T]
+        [[c.day for c in crossings(grid, curve_b, levels, base).values()] for curve_b in replicates_on_grid.T]
     )  # fmt: skip
     offsets = (days - grid[0]).astype(int)  # days are whole days; some may lie off the grid
     on_grid = (offsets >= 0) & (offsets < len(grid))
@@ -221,7 +247,8 @@ def dated_transitions(
             # smoothing's shift from the true day (it rounds a rise's shoulders)
             high, low, middle = np.quantile(dates, (*quantiles[::-1], 0.5))
             day, lower, upper = 2 * day - middle, 2 * day - high, 2 * day - low
-        rows.append(Dated(level, float(day), float(lower), float(upper), value, crossing.reason, crossing.gap))  # fmt: skip
+        rows.append(Dated(level, float(day), float(lower), float(upper), value, crossing.reason,
+                          crossing.gap, floor, base is not None))  # fmt: skip
     with warnings.catch_warnings():  # days without a curve: all-nan columns give nan
         warnings.simplefilter("ignore", RuntimeWarning)
         low, high = np.nanquantile(band, quantiles, axis=0)

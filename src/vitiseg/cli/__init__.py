@@ -1,4 +1,4 @@
-"""Command line: ``vitiseg train|evaluate|predict|season|report|export|masks|synth``.
+"""Command line: ``vitiseg train|evaluate|predict|season|forecast|report|export|masks|synth``.
 
 Only parses arguments and calls library functions. User mistakes (VitisegError, and a
 folder that cannot be written: read-only, not the user's, full) print one message and exit
@@ -17,7 +17,17 @@ import sys
 from tqdm import tqdm
 
 from vitiseg import __version__
-from vitiseg.cli import evaluate, export, masks, predict, report, season, synth, train
+from vitiseg.cli import (
+    evaluate,
+    export,
+    forecast,
+    masks,
+    predict,
+    report,
+    season,
+    synth,
+    train,
+)
 from vitiseg.errors import TrainingFault, VitisegError
 from vitiseg.util.quiet import quiet_libraries
 
@@ -34,7 +44,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"vitiseg {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (train, evaluate, predict, season, report, export, masks, synth):
+    for command in (
+        train,
+        evaluate,
+        predict,
+        season,
+        forecast,
+        report,
+        export,
+        masks,
+        synth,
+        ):
         command.add_parser(sub)
     _remember_parsers(parser)
     return parser

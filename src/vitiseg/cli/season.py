@@ -16,7 +16,7 @@ from vitiseg.cli.inference import (
     role_classes,
 )
 from vitiseg.errors import ConfigError
-from vitiseg.rules import GAP_DAYS, OPEN_SHARE, SMOOTHING_DAYS
+from vitiseg.rules import FORECAST_DAYS, GAP_DAYS, OPEN_SHARE, SMOOTHING_DAYS
 
 SHOWN = 30
 """Dropped photos printed; photos.csv lists them all."""
@@ -83,7 +83,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ci", type=o.number(float, OPEN_SHARE), default=S,
                    help="coverage of the transition dates' intervals, from a residual bootstrap of the "
                    "spline ({c.REPLICATES} seeded replicates, corrected for the smoothing's shift; "
-                   "default: {c.CI:g}, the 10 %% to 90 %% quantiles)")  # fmt: skip
+                   "default: {c.CI:g}, the 10 %% to 90 %% quantiles), and of the forecast's")  # fmt: skip
+    p.add_argument("--forecast", type=o.number(int, FORECAST_DAYS), metavar="DAYS",
+                   help="also forecast each camera's traits for the next DAYS days, with prediction "
+                   "intervals, into OUT/forecast.csv and the figures (as `vitiseg forecast OUT`)")  # fmt: skip
     p.add_argument("--overwrite", action="store_true", help="replace an earlier season in -o")
     g = p.add_argument_group("from photos (--model) or from masks already made (--masks)")
     g.add_argument("--model", type=m.model, help="predict the photos with this model first, into OUT/predictions: "
@@ -156,7 +159,13 @@ def run(args: argparse.Namespace) -> int:
     ci = chosen.get("ci", season_curves.CI)
     unreadable = getattr(args, "unreadable", [])
     result.photos = season.with_unreadable(result.photos, unreadable)
-    season.write_season(result, out)
+    forecast = None
+    if args.forecast:
+        from vitiseg import season_forecast  # statsmodels: only with --forecast
+
+        settings = {key: value for key, value in chosen.items() if key in ("max_gap", "ci")}
+        forecast = season_forecast.forecast(result.season, args.forecast, **settings)
+    season.write_season(result, out, forecast)
     dropped = photos[photos["dropped"] != ""]
     days = result.season.drop_duplicates(["camera", "date"])
     print(f"{len(photos)} photo(s), {photos['camera'].nunique()} camera(s), {len(days)} "
@@ -167,6 +176,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"  ... and {len(dropped) - SHOWN} more, all in {out / 'photos.csv'}")
     for row in result.transitions.itertuples():
         print(f"  {row.camera} {row.trait}: {season.transition_text(row, ci)}")
+    if forecast is not None:
+        print(f"Forecast of the next {args.forecast} days:")
+        for line in season_forecast.forecast_lines(forecast):
+            print(line)
     for note in notes + result.notes:
         print(f"note: {note}")
     print(f"Season in {out}: season.csv, transitions.csv, photos.csv, figures/")

@@ -15,7 +15,7 @@ import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from vitiseg.canopy.circular import around, circular_mean  # noqa: E402
+from vitiseg.canopy.circular import angle_difference, around, circular_mean  # noqa: E402
 from vitiseg.canopy.trait_table import BY_NAME, DAILY  # noqa: E402
 from vitiseg.util.atomic import atomic_path  # noqa: E402
 
@@ -34,11 +34,15 @@ def _save(fig, path: Path) -> None:
     plt.close(fig)
 
 
-def plot_camera(season: pd.DataFrame, transitions: pd.DataFrame, camera: str, path: Path) -> None:
+def plot_camera(
+    season: pd.DataFrame, transitions: pd.DataFrame, camera: str, path: Path,
+    forecast: pd.DataFrame | None = None,
+) -> None:  # fmt: skip
     """One panel per trait: daily values (points), smoothed curve (a line per run of days,
     with its bootstrap band where there is one), gaps shaded, transition dates (vertical
-    lines with their interval as whiskers); hues drawn around the camera's circular mean,
-    so values on both sides of 0/360 stay together."""
+    lines with their interval as whiskers), and the ``forecast.csv`` rows given (a dashed
+    line with its band); hues drawn around the camera's circular mean, so values on both
+    sides of 0/360 stay together."""
     rows = season[season["camera"] == camera]
     traits = [t for t in DAILY if t in set(rows["trait"])]
     columns = 2
@@ -62,6 +66,8 @@ def plot_camera(season: pd.DataFrame, transitions: pd.DataFrame, camera: str, pa
                 ax.fill_between(run["date"], run["lower"], run["upper"], color="black",
                                 alpha=0.12, lw=0, label="band" if number == 0 else None)  # fmt: skip
         _shade_gaps(ax, data)
+        if forecast is not None:
+            _draw_forecast(ax, forecast, camera, trait, data)
         for _, t in transitions[
             (transitions["camera"] == camera) & (transitions["trait"] == trait)
         ].iterrows():
@@ -85,6 +91,24 @@ def plot_camera(season: pd.DataFrame, transitions: pd.DataFrame, camera: str, pa
     fig.suptitle(f"camera {camera}: {kept} photos kept, {dropped} dropped")
     fig.tight_layout()
     _save(fig, path)
+
+
+def _draw_forecast(ax, forecast: pd.DataFrame, camera: str, trait: str, data: pd.DataFrame) -> None:
+    """The camera's forecast of ``trait`` after its curve: a dashed line and its band (a
+    hue's around the circular mean its panel is drawn around)."""
+    rows = forecast[(forecast["camera"] == camera) & (forecast["trait"] == trait)]
+    rows = rows[rows["value"].notna()]
+    if rows.empty:
+        return
+    value, lower, upper = (rows[c].astype(float) for c in ("value", "lower", "upper"))
+    if BY_NAME[trait].circular:
+        centre = circular_mean(data["value"].to_numpy(float))
+        value, lower, upper = (around(value, centre),
+                               around(value, centre) - angle_difference(value, lower),
+                               around(value, centre) + angle_difference(upper, value))  # fmt: skip
+    dates = pd.to_datetime(rows["date"])
+    ax.plot(dates, value, "--", color="tab:blue", lw=1.2, label="forecast")
+    ax.fill_between(dates, lower, upper, color="tab:blue", alpha=0.18, lw=0, label="forecast band")
 
 
 def _shade_gaps(ax, data: pd.DataFrame) -> None:

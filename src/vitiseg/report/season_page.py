@@ -61,6 +61,11 @@ def season_page(folder: Path, dropped_limit: int = DROPPED_LIMIT) -> Page:
     if transitions is not None:
         page.sections["transitions"] = transitions.astype(str).values.tolist()
         page.sections["transition_columns"] = list(transitions.columns)
+    if layout.forecast.is_file():
+        forecast = _csv(layout.forecast, page, "no forecast")
+        if forecast is not None:
+            days, end, rows = forecast_rows(forecast)
+            page.sections.update(forecast_days=days, forecast_end=end, forecast=rows)
     figures = layout.figures
     if figures.is_dir():
         page.sections["figures"] = [
@@ -85,6 +90,45 @@ def _model_traits(facts: dict, page: Page) -> list[dict] | None:
         )
         return None
     return trait_rows(summary["traits"])
+
+
+def forecast_rows(forecast: pd.DataFrame) -> tuple[int, str, list[tuple[str, ...]]]:
+    """The days ``forecast.csv`` reaches past the season's last photo, its last day, and
+    per camera and trait: the last day with a photo, the forecast a week after it and on
+    the last day (each ``value (lower to upper)``), the method and the note (or why there
+    is no forecast).
+
+    Example:
+        >>> table = pd.DataFrame({"camera": ["c"] * 2, "trait": ["leaf_cover"] * 2,
+        ...     "origin": ["2024-06-01"] * 2, "date": ["2024-06-08", "2024-06-16"], "horizon": [7, 15], "value": [0.4, 0.45],
+        ...     "lower": [0.35, 0.36], "upper": [0.45, 0.52], "method": ["damped"] * 2, "note": ["", ""]})
+        >>> forecast_rows(table)
+        (15, '2024-06-16', [('c', 'leaf_cover', '2024-06-01', '0.4 (0.35 to 0.45)', '0.45 (0.36 to 0.52)', 'damped', '')])
+    """
+    table = forecast.assign(horizon=pd.to_numeric(forecast["horizon"], errors="coerce"))
+    for column in ("value", "lower", "upper"):
+        table[column] = pd.to_numeric(table[column], errors="coerce")
+    last_day = pd.to_datetime(table["date"], errors="coerce").max()
+    days = (
+        (last_day - pd.to_datetime(table["origin"], errors="coerce").max()).days
+        if pd.notna(last_day)
+        else 0
+    )
+
+    def shown(row) -> str:
+        if row is None:
+            return ""
+        band = f" ({row.lower:.4g} to {row.upper:.4g})" if pd.notna(row.lower) else ""
+        return f"{row.value:.4g}{band}"
+
+    rows = []
+    for (camera, trait), group in table.groupby(["camera", "trait"], sort=True):
+        made = group[group["value"].notna()].set_index("horizon", drop=False)
+        week = next(iter(made[made["horizon"] >= 7].itertuples()), None)
+        last = next(iter(made.tail(1).itertuples()), None)
+        rows.append((str(camera), str(trait), str(group["origin"].iloc[0]), shown(week), shown(last),
+                     str(group["method"].iloc[0]), str(group["note"].iloc[0])))  # fmt: skip
+    return int(days), "" if pd.isna(last_day) else f"{last_day:%Y-%m-%d}", rows
 
 
 def gaps(season: pd.DataFrame) -> list[tuple[str, str, str, int]]:
