@@ -1,4 +1,4 @@
-"""Command line: ``vitiseg train|evaluate|predict|season|forecast|report|export|masks|synth``.
+"""Command line: ``vitiseg train|evaluate|predict|season|forecast|report|export|masks|synth|label``.
 
 Only parses arguments and calls library functions. User mistakes (VitisegError, and a
 folder that cannot be written: read-only, not the user's, full) print one message and exit
@@ -21,6 +21,7 @@ from vitiseg.cli import (
     evaluate,
     export,
     forecast,
+    label,
     masks,
     predict,
     report,
@@ -54,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
         export,
         masks,
         synth,
-        ):
+        label,
+    ):
         command.add_parser(sub)
     _remember_parsers(parser)
     return parser
