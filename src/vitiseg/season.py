@@ -259,9 +259,9 @@ def predict_table(
     """Predict the photos of ``inputs`` into ``out/predictions`` (photos done by an earlier
     call with this model are reused, those of earlier calls not given again kept) and read
     every photo's row."""
+    photos = collect_photos(inputs, recursive, exclude=Path(out))
     predictions = SeasonFolder(out).predictions
     worker = PhotoPredictor(model, predictions.root, False, False)
-    photos = collect_photos(inputs, recursive, exclude=Path(out))
     kept = earlier_rows(predictions.root, photos, model)
     report = predict_photos(photos, worker, overwrite=False, kept=kept)
     return read_predictions(predictions.root), report
