@@ -57,7 +57,7 @@ def confusion_of(truth: np.ndarray, prediction: np.ndarray, num_classes: int) ->
     ).numpy()
 
 
-def _row(confusion: np.ndarray, k: float, leaf: int) -> dict:
+def _row(confusion: np.ndarray, k: float, leaf: int | None) -> dict:
     cm = torch.from_numpy(confusion)
     figures = metrics.per_class(cm)
     true_cover = confusion.sum(1) / max(1, confusion.sum())
@@ -74,6 +74,10 @@ def _row(confusion: np.ndarray, k: float, leaf: int) -> dict:
         )
         for c in range(confusion.shape[0])
     }
+    if leaf is None:  # no class is leaf: no leaf cover nor LAI estimate
+        for column in ("Leaf cover", "LAI estimate"):
+            row[(column, "Predicted")] = row[(column, "True")] = float("nan")
+        return row
     row[("Leaf cover", "Predicted")] = predicted_cover[leaf]
     row[("Leaf cover", "True")] = true_cover[leaf]
     row[("LAI estimate", "Predicted")] = cover.lai_from_cover(predicted_cover[leaf], k)

@@ -114,7 +114,9 @@ def test_dropped_photos_are_listed_with_their_reason(tmp_path: Path):
 def test_bad_inputs_exit_2_and_write_nothing(tmp_path: Path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    result = run_here("season", str(empty), "-o", str(tmp_path / "o1"))  # photos, for the bundled model
+    result = run_here(
+        "season", str(empty), "-o", str(tmp_path / "o1")
+    )  # photos, for the bundled model
     assert result.returncode == 2 and "no photos (.jpg" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "o1").exists()
 

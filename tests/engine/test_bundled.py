@@ -90,6 +90,9 @@ def test_a_season_of_field_photos_needs_no_model_option(tmp_path: Path):
     assert "bundled vineyard model" in result.stdout
     assert (tmp_path / "S" / "report.html").is_file()
     days = pd.read_csv(tmp_path / "S" / "season.csv")
-    assert days["camera"].nunique() == 3 and days["leaf_cover"].dropna().between(0, 1).all()
+    cover = (
+        days.loc[days["trait"] == "leaf_cover", "value"] if "trait" in days else days["leaf_cover"]
+    )
+    assert days["camera"].nunique() == 3 and cover.dropna().between(0, 1).all()
     page = (tmp_path / "S" / "report.html").read_text()
     assert "No measured trait errors" not in page  # the bundled model's travel with it

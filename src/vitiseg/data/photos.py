@@ -22,6 +22,8 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff")
 MASK_EXTENSIONS = (".png", ".tif", ".tiff")
 KNOWN_MASK_SUFFIXES = ("_bin", "_mask", "_label", "_gt")
 IMAGE_MASK_FOLDERS = (("images", "masks"), ("img", "ann"), ("JPEGImages", "SegmentationClass"))
+OUTPUT_FOLDERS = ("masks", "overlays", "probabilities", "export", "predictions", "figures")
+"""The folders vitiseg writes into an output folder: never read back as photos."""
 DEFAULT_MASK_SUFFIX = KNOWN_MASK_SUFFIXES[0]
 """The seed's mask name: ``NAME_bin.png`` beside ``NAME.jpg``."""
 
@@ -136,8 +138,8 @@ def _without_mask_photos(photos: list[Photo]) -> list[Photo]:
 def _outside(photos: list[Photo], folder: Path | None) -> list[Photo]:
     if folder is None:
         return photos
-    folder = folder.resolve()
-    return [photo for photo in photos if not photo.path.resolve().is_relative_to(folder)]
+    written = [(folder / name).resolve() for name in OUTPUT_FOLDERS]
+    return [p for p in photos if not any(p.path.resolve().is_relative_to(w) for w in written)]
 
 
 @dataclass(frozen=True)
