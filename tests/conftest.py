@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -175,3 +176,24 @@ def photo_rows(days: list[str], camera: str = "cam", **traits) -> pd.DataFrame:
         row |= {t: traits.get(t, [0.5] * len(days))[i] for t in trait_table.DAILY}
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+INSTALL_HINT = (
+    "install headless Chromium and Playwright for Python to run the browser tests: "
+    "`apt-get install -y chromium` (Debian/Ubuntu) and `pip install -e '.[dev]'` "
+    "(playwright); no `playwright install` is needed"
+)
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+"""Debian's Chromium, which the page tests drive through Playwright."""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (the page tests skip, saying what to install, without it)."""
+    if CHROMIUM is None:
+        pytest.skip(f"no chromium on PATH: {INSTALL_HINT}")
+    sync_api = pytest.importorskip("playwright.sync_api", reason=f"no playwright: {INSTALL_HINT}")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM)
+        yield chromium
+        chromium.close()

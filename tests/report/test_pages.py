@@ -21,25 +21,8 @@ from conftest import AGROCAM, FAST_TRAIN, make_dataset, needs_shared_data, run_h
 from vitiseg.report.html import detect_kind, write_report
 from vitiseg.report.run_page import sample_ranked
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-INSTALL_HINT = (
-    "install headless Chromium and Playwright for Python to run the browser tests: "
-    "`apt-get install -y chromium` (Debian/Ubuntu) and `pip install -e '.[dev]'` "
-    "(playwright); no `playwright install` is needed"
-)
 ODD = "<b>rang é 3"  # a space, a non-ASCII letter and markup, in a photo's name
 BUDGET = 5_000_000
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if CHROMIUM is None:
-        pytest.skip(f"no chromium on PATH: {INSTALL_HINT}")
-    sync_api = pytest.importorskip("playwright.sync_api", reason=f"no playwright: {INSTALL_HINT}")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM)
-        yield chromium
-        chromium.close()
 
 
 def open_checked(browser, html: Path, screenshot: Path):

@@ -8,12 +8,12 @@ the class palette are in its ``metadata_props``.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 from pathlib import Path
 
 from vitiseg.data.palette import palette
+from vitiseg.engine.bundled import sha256
 from vitiseg.engine.network import ModelInfo
 from vitiseg.errors import ConfigError, WeightsError
 
@@ -41,11 +41,7 @@ def require_onnx(*modules: str) -> None:
 
 def weights_digest(path: str | Path) -> str:
     """SHA-256 of a weights file, to tell an ONNX file exported from other weights."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256(Path(path))
 
 
 def onnx_metadata(
