@@ -20,7 +20,6 @@ from vitiseg.engine.loaded import Model
 from vitiseg.label import LabelServer, open_job
 
 
-
 def open_page(browser, server: LabelServer):
     """The page, its regions ready, with its console errors collected."""
     page = browser.new_page(viewport={"width": 1280, "height": 800})
