@@ -202,3 +202,29 @@ def test_the_keyboard_shortcuts(browser, tmp_path):
 def page_mask_of(server: LabelServer, name: str) -> np.ndarray:
     _, headers, body = call(server.url + f"api/photos/{name}/mask")
     return np.frombuffer(body, np.uint8).reshape(int(headers["X-Height"]), -1)
+
+
+@pytest.mark.slow
+def test_zoom_keeps_the_pixel_under_the_pointer_and_a_right_drag_pans(browser, tmp_path):
+    data = photo_folder(tmp_path / "p", n=1, unlabelled=(0,))
+    with LabelServer(open_job(data, model=None, class_names=["bg", "leaf", "wood"])) as server:
+        page = open_page(browser, server)
+        scale = lambda: page.evaluate("() => window.vitiseg.state.view.scale")  # noqa: E731
+        fitted = scale()
+        x, y = at(page, 30, 20)
+        page.mouse.move(x, y)
+        page.mouse.wheel(0, -400)
+        assert scale() > 1.5 * fitted
+        assert page.evaluate("([a, b]) => window.vitiseg.toPhoto(a, b)", [x, y]) == [30, 20]
+        page.mouse.move(x, y)
+        page.mouse.down(button="right")
+        page.mouse.move(x + 50, y + 30)
+        page.mouse.up(button="right")
+        assert page.evaluate("([a, b]) => window.vitiseg.toPhoto(a, b)", [x + 50, y + 30]) == [
+            30,
+            20,
+        ]
+        assert not page_mask(page).any()  # panning paints nothing
+        page.keyboard.press("0")
+        assert scale() == pytest.approx(fitted)
+        assert page.errors == []
