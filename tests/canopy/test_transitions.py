@@ -99,7 +99,7 @@ def test_summarise_reports_gaps_edges_and_intervals(tmp_path):
     assert any("no usable photo from 2024-05-20 to 2024-06-10" in note for note in result.notes)
     written = season.write_season(result, tmp_path)
     table = pd.read_csv(tmp_path / "transitions.csv")
-    assert list(table.columns) == ["camera", "trait", "level", "date", "lower", "upper", "value", "reason", "base", "base_from"]  # fmt: skip
+    assert list(table.columns) == ["camera", "trait", "level", "date", "lower", "upper", "value", "threshold", "reason", "base", "base_from"]  # fmt: skip
     assert any(p.name == "c.png" for p in written)
 
 

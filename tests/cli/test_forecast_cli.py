@@ -45,7 +45,7 @@ def write_season_folder(folder: Path, cameras: dict[str, int]) -> Path:
                 "segment": 0, "photos": 1, "dropped": 0,
             }))  # fmt: skip
     pd.concat(rows).to_csv(folder / "season.csv", index=False)
-    columns = ["camera", "trait", "level", "date", "lower", "upper", "value", "reason", "base", "base_from"]  # fmt: skip
+    columns = ["camera", "trait", "level", "date", "lower", "upper", "value", "threshold", "reason", "base", "base_from"]  # fmt: skip
     pd.DataFrame(columns=columns).to_csv(folder / "transitions.csv", index=False)
     return folder
 

@@ -262,10 +262,7 @@ def _straight_lines(run: Run, steps: np.ndarray, trait: str) -> np.ndarray:
             out[t] = intercept + slope * (t + steps)
         elif len(x):
             out[t] = y[-1]
-    if scale(trait) in ("logit", "log"):
-        low, high = BY_NAME[trait].bounds
-        out = np.clip(out, low, high)
-    return out
+    return BY_NAME[trait].inside(out)
 
 
 def forecast_errors(run: Run, forecasts: np.ndarray, circular: bool = False) -> np.ndarray:
@@ -378,8 +375,7 @@ def forecast_series(
     if circular:
         value, lower, upper = wrapped(value), wrapped(lower), wrapped(upper)
     else:
-        low, high = BY_NAME[trait].bounds
-        lower, upper = np.clip(lower, low, high), np.clip(upper, low, high)
+        lower, upper = BY_NAME[trait].inside(lower), BY_NAME[trait].inside(upper)
     ahead = np.arange(lead + 1, reach + 1)
     return Forecast(ahead, value, lower, upper, method.describe(trait), since=run.start)
 

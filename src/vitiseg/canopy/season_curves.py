@@ -21,6 +21,7 @@ from vitiseg.canopy.circular import around, circular_mean, wrapped
 from vitiseg.canopy.trait_table import BY_NAME, CIRCULAR, DAILY, TRANSITIONS
 from vitiseg.canopy.transitions import (
     CI,
+    LEVELS,
     MAX_GAP,
     MIN_DAYS,
     REPLICATES,
@@ -37,6 +38,10 @@ BASE_KNOWN = "bare vines"
 on bare vines (:attr:`vitiseg.canopy.trait_table.Trait.base`: leaf cover 0)."""
 BASE_CURVE = "lowest point"
 """... where it runs from the curve's lowest point before its maximum (base not known)."""
+TRANSITION_COLUMNS = ["camera", "trait", "level", "date", "lower", "upper", "value", "threshold",
+                      "reason", "base", "base_from"]  # fmt: skip
+"""``transitions.csv``: ``value`` is the smoothed curve on ``date``, ``threshold`` the
+level it crosses there (``base + level * amplitude``)."""
 SMOOTH_DAYS = 10.0
 """Default bandwidth of the smoothing spline, in days (see :func:`vitiseg.canopy.transitions.spline`)."""
 
@@ -48,7 +53,8 @@ class Season:
     season: pd.DataFrame
     """Tidy: camera, date, trait, value, smoothed, photos, dropped."""
     transitions: pd.DataFrame
-    """camera, trait, level, date."""
+    """:data:`TRANSITION_COLUMNS`: a row per camera, transition trait and level, with a
+    reason where there is no date."""
     photos: pd.DataFrame
     """Every photo: camera, date, quality measures, ``dropped`` reason ('' when kept)."""
     notes: list[str] = field(default_factory=list)
@@ -155,23 +161,21 @@ def summarise(
                 "lower": np.nan, "upper": np.nan, "segment": _segments(days, kept, max_gap),
                 "photos": group["photos"].to_numpy(), "dropped": group["dropped"].to_numpy(),
             }  # fmt: skip
-            if trait in TRANSITIONS and with_values >= MIN_DAYS:
-                dated, frame["lower"], frame["upper"] = dated_transitions(
-                    days,
-                    values,
-                    bandwidth,
-                    max_gap,
-                    ci,
-                    replicates,
-                    seed=number,
-                    base=BY_NAME[trait].base,
-                )
+            if trait in TRANSITIONS:
+                if with_values >= MIN_DAYS:
+                    dated, frame["lower"], frame["upper"] = dated_transitions(
+                        days, values, bandwidth, max_gap, ci, replicates, seed=number,
+                        base=BY_NAME[trait].base,
+                    )  # fmt: skip
+                else:
+                    reason = f"{with_values} day(s) with kept photos, a curve needs {MIN_DAYS}"
+                    dated = [Dated(level, np.nan, np.nan, np.nan, np.nan, reason) for level in LEVELS]  # fmt: skip
                 transitions += [_transition_row(camera, trait, start, d) for d in dated]
+            for column in ("smoothed", "lower", "upper"):
+                frame[column] = BY_NAME[trait].inside(np.asarray(frame[column], float))
             rows.append(pd.DataFrame(frame))
     season = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
-    columns = ["camera", "trait", "level", "date", "lower", "upper", "value", "reason", "base",
-               "base_from"]  # fmt: skip
-    return Season(season, pd.DataFrame(transitions, columns=columns), photos, notes)
+    return Season(season, pd.DataFrame(transitions, columns=TRANSITION_COLUMNS), photos, notes)
 
 
 def _segments(days: np.ndarray, kept: np.ndarray, max_gap: float) -> np.ndarray:
@@ -194,4 +198,4 @@ def _transition_row(camera: str, trait: str, start: pd.Timestamp, dated: Dated) 
         reason = f"in a gap of the photos, from {when(dated.gap[0]):%Y-%m-%d} to {when(dated.gap[1]):%Y-%m-%d}"  # fmt: skip
     base_from = BASE_KNOWN if dated.base_known else BASE_CURVE
     return (camera, trait, dated.level, when(dated.day), when(dated.lower), when(dated.upper),
-            dated.value, reason, dated.base, base_from)  # fmt: skip
+            dated.value, dated.threshold, reason, dated.base, base_from)  # fmt: skip

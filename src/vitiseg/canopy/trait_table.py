@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 HUE_TOLERANCE = 5.0
 """Degrees: leaf hue's error on photos of unseen dates is 0.2-1.2 deg, inter-row hue's
 was 6-7 deg (issue #28); beyond 5 deg a hue no longer tells straw from bare soil."""
@@ -39,6 +41,11 @@ class Trait:
     """Its value on bare vines, before bud-break, where that is known (leaf cover and the
     LAI estimate: 0): transition levels are dated against it. None: against the curve's
     lowest point before its maximum."""
+
+    def inside(self, values: np.ndarray) -> np.ndarray:
+        """``values`` clipped to the trait's :attr:`bounds` (unchanged without bounds)."""
+        low, high = self.bounds
+        return values if low is None and high is None else np.clip(values, low, high)
 
 
 SHARE = (0.0, 1.0)

@@ -15,12 +15,20 @@ to the already smoothed curve, come early by about as much again, so the date gi
 the fit's day corrected by that shift (``2 d - median``) and the interval is the basic
 bootstrap interval ``[2 d - q_hi, 2 d - q_lo]`` of the replicates' ``(1 - ci) / 2`` and
 ``(1 + ci) / 2`` quantiles (Davison & Hinkley 1997, eq. 5.6); when fewer than half of the
-replicates find a date, the fit's own day is given without an interval. Resampling
+replicates find a date, the fit's own day is given without an interval. A date and its
+interval stay inside the run of photos the crossing was seen in: they are cut at its
+first and last photo, never reaching into a gap or before the photos began. Resampling
 residuals keeps the days that have photos, so a gap stays a gap in every replicate; it
 needs no second photo per day. A date is not given, and a reason is instead, when the
-crossing falls in a gap, when the curve is already rising at the first photo (the rise
-began before it), when it is still rising at the last photo (the amplitude is unknown),
-or when the curve does not rise.
+crossing falls in a gap (also the gap between a run too short for a curve and the
+curve), when the curve is already rising at the first photo (the rise began before it),
+when it is still rising at the last photo (the amplitude is unknown), or when the curve
+does not rise.
+
+The curve's pointwise band is the basic bootstrap band ``2 f - q_hi`` to ``2 f - q_lo``,
+which, as the dates, corrects the smoothing's shift, widened to reach the curve ``f``
+where that shift puts the curve outside it (near a rise's shoulders): it always holds
+the curve it is drawn with, and still holds the true curve about as often as asked.
 """
 
 from __future__ import annotations
@@ -45,11 +53,13 @@ photo is still rising there: its start (end) is not seen."""
 
 @dataclass(frozen=True)
 class Crossing:
-    """When one level is crossed: ``day`` (nan when unknown) and why it is unknown."""
+    """When one level is crossed: ``day`` (nan when unknown), why it is unknown, and the
+    ``threshold`` value the curve crosses (nan without an amplitude)."""
 
     day: float
     reason: str = ""
     gap: tuple[float, float] | None = None
+    threshold: float = np.nan
 
 
 @dataclass(frozen=True)
@@ -126,8 +136,16 @@ def _replicates(
     return out
 
 
+BEFORE = "before the first photo"
+IN_GAP = "in a gap"
+
+
 def crossings(
-    grid: np.ndarray, curve: np.ndarray, levels=LEVELS, base: float | None = None
+    grid: np.ndarray,
+    curve: np.ndarray,
+    levels=LEVELS,
+    base: float | None = None,
+    seen: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[float, Crossing]:
     """When the curve on consecutive days ``grid`` (nan in gaps) first rises through each
     level of its amplitude, interpolated between the two days around it.
@@ -135,7 +153,10 @@ def crossings(
     The amplitude runs from ``base``, the trait's value on bare vines where it is known
     (leaf cover: 0, :attr:`vitiseg.canopy.trait_table.Trait.base`), else from the curve's
     lowest point before its maximum. With a known base, a curve already rising at its
-    first photo is still dated at the levels it has not reached by then.
+    first photo is still dated at the levels it has not reached by then. ``seen`` (the
+    photographed days and their values) tells a rise before the curve's first day from
+    one in the gap after photos too few for a curve: when those photos are all below a
+    level, it was crossed in that gap.
 
     Example:
         >>> c = crossings(np.arange(7.0), np.array([0, 0, 0, 1, 2, 2, 2.0]), (0.25, 0.5))
@@ -155,34 +176,44 @@ def crossings(
     amplitude = curve[top] - floor
     if amplitude <= 0 or top == low:
         return {level: Crossing(np.nan, "the curve does not rise") for level in levels}
+    thresholds = {level: floor + level * amplitude for level in levels}
+
+    def before(level: float) -> Crossing:
+        earlier = seen is not None and seen[0] < grid[first]
+        if not np.any(earlier):
+            return Crossing(np.nan, BEFORE, threshold=thresholds[level])
+        days, values = seen[0][earlier], seen[1][earlier]
+        if values.max() < thresholds[level]:
+            return Crossing(np.nan, IN_GAP, (float(days.max()), float(grid[first])), thresholds[level])  # fmt: skip
+        return Crossing(np.nan, "among the first photos, too few days for a curve", threshold=thresholds[level])  # fmt: skip
+
     rising_at_first = curve[first + 1] - curve[first] > EDGE_SLOPE * amplitude
     if base is None and low == first and rising_at_first:
-        return {level: Crossing(np.nan, "before the first photo") for level in levels}
+        return {level: before(level) for level in levels}
     if top == last and curve[last] - curve[last - 1] > EDGE_SLOPE * amplitude:
-        return {level: Crossing(np.nan, "after the last photo") for level in levels}
+        return {level: Crossing(np.nan, "after the last photo", threshold=thresholds[level]) for level in levels}  # fmt: skip
     found = {}
-    for level in levels:
-        threshold = floor + level * amplitude
+    for level, threshold in thresholds.items():
         if curve[low] >= threshold:  # a known base: the level was passed before the photos
-            found[level] = Crossing(np.nan, "before the first photo")
+            found[level] = before(level)
             continue
         j = low + int(np.argmax(curve[low : top + 1] >= threshold))
-        before, after = curve[j - 1], curve[j]
-        if not np.isfinite(before):
+        before_j, after_j = curve[j - 1], curve[j]
+        if not np.isfinite(before_j):
             start = valid[valid < j][-1]
-            found[level] = Crossing(np.nan, "in a gap", (float(grid[start]), float(grid[j])))
+            found[level] = Crossing(np.nan, IN_GAP, (float(grid[start]), float(grid[j])), threshold)
             continue
-        share = (threshold - before) / (after - before) if after != before else 1.0
-        found[level] = Crossing(float(grid[j - 1] + share * (grid[j] - grid[j - 1])))
+        share = (threshold - before_j) / (after_j - before_j) if after_j != before_j else 1.0
+        found[level] = Crossing(float(grid[j - 1] + share * (grid[j] - grid[j - 1])), threshold=threshold)  # fmt: skip
     return found
 
 
 @dataclass(frozen=True)
 class Dated:
-    """A transition level: its day, the interval's bounds (nan where unknown), the value
-    on the curve there, the reason when there is no day, and the base its amplitude runs
-    from (a known ``base``, else the curve's lowest point before its maximum; nan
-    without a curve)."""
+    """A transition level: its day, the interval's bounds (nan where unknown), the curve's
+    value on that day, the ``threshold`` it crosses there (``base + level * amplitude``),
+    the reason when there is no day, and the base its amplitude runs from (a known
+    ``base``, else the curve's lowest point before its maximum; nan without a curve)."""
 
     level: float
     day: float
@@ -193,6 +224,7 @@ class Dated:
     gap: tuple[float, float] | None = None
     base: float = np.nan
     base_known: bool = False
+    threshold: float = np.nan
 
 
 def dated_transitions(
@@ -207,7 +239,7 @@ def dated_transitions(
     base: float | None = None,
 ) -> tuple[list[Dated], np.ndarray, np.ndarray]:
     """Transition days with bootstrap intervals, and the curve's pointwise band at ``days``
-    (basic bootstrap, as the days: ``2 f - q_hi`` to ``2 f - q_lo``); levels of the
+    (see :func:`_band`); levels of the
     amplitude above ``base`` where the trait's value on bare vines is known (see
     :func:`crossings`).
 
@@ -216,13 +248,13 @@ def dated_transitions(
         where there is no curve).
     """
     parts = fit(days, values, bandwidth, max_gap)
-    finite = days[np.isfinite(values)]
-    if not len(finite):
+    finite = np.isfinite(values)
+    if not finite.any():
         nothing = np.full(len(days), np.nan)
         return [Dated(lv, np.nan, np.nan, np.nan, np.nan, "no values") for lv in levels], nothing, nothing  # fmt: skip
-    grid = np.arange(finite.min(), finite.max() + 1)
+    grid = np.arange(days[finite].min(), days[finite].max() + 1)
     curve = evaluate(parts, grid)
-    found = crossings(grid, curve, levels, base)
+    found = crossings(grid, curve, levels, base, seen=(days[finite], values[finite]))
     if base is None and np.isfinite(curve).any():
         floor = float(np.nanmin(curve[: int(np.nanargmax(curve)) + 1]))
     else:
@@ -231,26 +263,35 @@ def dated_transitions(
     samples = np.array(
         [[c.day for c in crossings(grid, curve_b, levels, base).values()] for curve_b in replicates_on_grid.T]
     )  # fmt: skip
-    offsets = (days - grid[0]).astype(int)  # days are whole days; some may lie off the grid
-    on_grid = (offsets >= 0) & (offsets < len(grid))
-    band = np.full((replicates, len(days)), np.nan)
-    band[:, on_grid] = replicates_on_grid[offsets[on_grid]].T
     quantiles = ((1 - ci) / 2, (1 + ci) / 2)
     rows = []
     for k, level in enumerate(levels):
         crossing = found[level]
         dates = samples[:, k][np.isfinite(samples[:, k])]
         day, lower, upper = crossing.day, np.nan, np.nan
-        value = float(np.interp(day, grid, curve)) if np.isfinite(day) else np.nan  # the level
         if np.isfinite(day) and len(dates) >= replicates / 2:
             # basic bootstrap: the replicates' shift from this fit's day estimates the
             # smoothing's shift from the true day (it rounds a rise's shoulders)
             high, low, middle = np.quantile(dates, (*quantiles[::-1], 0.5))
-            day, lower, upper = 2 * day - middle, 2 * day - high, 2 * day - low
+            run = next(p.x for p in parts if p.x[0] <= crossing.day <= p.x[-1])
+            day, lower, upper = np.clip([2 * day - middle, 2 * day - high, 2 * day - low], run[0], run[-1])  # fmt: skip
+        value = float(np.interp(day, grid, curve)) if np.isfinite(day) else np.nan
         rows.append(Dated(level, float(day), float(lower), float(upper), value, crossing.reason,
-                          crossing.gap, floor, base is not None))  # fmt: skip
-    with warnings.catch_warnings():  # days without a curve: all-nan columns give nan
+                          crossing.gap, floor, base is not None, crossing.threshold))  # fmt: skip
+    return rows, *_band(parts, days, grid, replicates_on_grid, quantiles)
+
+
+def _band(
+    parts: list[Part], days: np.ndarray, grid: np.ndarray, on_grid: np.ndarray, quantiles
+) -> tuple[np.ndarray, np.ndarray]:
+    """The curve's band at ``days``: the basic bootstrap band of the replicates (columns of
+    ``on_grid``), widened to hold the curve; nan without a curve."""
+    offsets = (days - grid[0]).astype(int)  # days are whole days; some may lie off the grid
+    inside = (offsets >= 0) & (offsets < len(grid))
+    at_days = np.full((len(days), on_grid.shape[1]), np.nan)
+    at_days[inside] = on_grid[offsets[inside]]
+    with warnings.catch_warnings():  # days without a curve: all-nan rows give nan
         warnings.simplefilter("ignore", RuntimeWarning)
-        low, high = np.nanquantile(band, quantiles, axis=0)
+        low, high = np.nanquantile(at_days, quantiles, axis=1)
     fitted = evaluate(parts, days.astype(float))
-    return rows, 2 * fitted - high, 2 * fitted - low  # the basic bootstrap band, as the days
+    return np.fmin(2 * fitted - high, fitted), np.fmax(2 * fitted - low, fitted)
