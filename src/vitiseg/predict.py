@@ -1,13 +1,15 @@
 """Apply an exported model to many photos: masks, overlays, probabilities and canopy.csv.
 
 An output folder is a season that grows: each mask records the model that made it and the
-photo it was made from (size and modification time, in the PNG's text), so a photo whose
-outputs exist, made by this model from this very file, is skipped (its canopy row is
-recomputed from the saved mask) and an interrupted run resumes where it stopped; a photo
-replaced since, or predicted by another model, is redone. Rows of photos done by earlier
-runs and not given again stay in ``canopy.csv`` (:func:`earlier_rows`). A photo that
-cannot be read is reported and skipped; the others are still processed.
-"""
+photo it was made from (its path, size and modification time, in the PNG's text), so a
+photo whose outputs exist, made by this model from this very file, is skipped (its canopy
+row is recomputed from the saved mask) and an interrupted run resumes where it stopped; a
+photo replaced since is redone. Masks of another model (or of a vitiseg that did not
+record it) are redone only when asked (``overwrite``), and a photo whose outputs would
+replace those of another photo still on disk under the same name is refused: nothing
+earlier is replaced without a word. Rows of photos done by earlier runs and not given
+again stay in ``canopy.csv`` (:func:`earlier_rows`). A photo that cannot be read is
+reported and skipped; the others are still processed."""
 
 from __future__ import annotations
 
@@ -39,8 +41,12 @@ from vitiseg.util.prefetch import prefetch
 log = logging.getLogger(__name__)
 
 SELECTION_COLUMNS = ("rank", "file", "uncertainty", "camera", "date")
-MODEL_STAMP, PHOTO_STAMP = "vitiseg.model", "vitiseg.photo"
-"""The PNG text keys of a mask: the model that made it, and its photo's size and time."""
+MODEL_STAMP, PHOTO_STAMP, SOURCE_STAMP = "vitiseg.model", "vitiseg.photo", "vitiseg.source"
+"""The PNG text keys of a mask: the model that made it, its photo's size and time, and
+its photo's resolved path."""
+NOT_DONE, ASKED, CHANGED = "not done yet", "asked to (--overwrite)", "photo changed since"
+ANOTHER_MODEL = "predicted by another model"
+ANOTHER_PHOTO = "made from another photo of the same name"
 
 
 @dataclass
@@ -120,7 +126,8 @@ class PhotoPredictor:
             uncertainty=self.uncertainty,
         )
         paths = iter(self.outputs(photo))
-        stamps = {MODEL_STAMP: self.model.identity, PHOTO_STAMP: photo_stamp(photo.path)}
+        stamps = {MODEL_STAMP: self.model.identity, PHOTO_STAMP: photo_stamp(photo.path),
+                  SOURCE_STAMP: str(photo.path.resolve())}  # fmt: skip
         _save(palette_png(prediction.mask, self.info.spec.classes), next(paths), "PNG", stamps)
         if self.overlays:
             _save(
@@ -136,17 +143,81 @@ class PhotoPredictor:
             row["uncertainty"] = round(prediction.uncertainty, 6)
         return row
 
-    def reusable(self, photo: Photo, paths: list[Path]) -> str | None:
-        """Why the photo's earlier outputs cannot be reused (missing, made by another model,
-        made from another file under its name), or None when they can."""
+    def reusable(self, photo: Photo, paths: list[Path]) -> tuple[str | None, str | None]:
+        """Why the photo's earlier outputs cannot be reused (:data:`NOT_DONE`,
+        :data:`ANOTHER_PHOTO`, :data:`ANOTHER_MODEL`, :data:`CHANGED`), or None when they
+        can; and the path of the photo its mask was made from, where it records one."""
         if not all(p.is_file() for p in paths):
-            return "not done yet"
+            return NOT_DONE, None
         stamps = mask_stamps(paths[0])
-        if stamps.get(MODEL_STAMP, self.model.identity) != self.model.identity:
-            return "predicted by another model"
-        if stamps.get(PHOTO_STAMP, photo_stamp(photo.path)) != photo_stamp(photo.path):
-            return "photo changed since"
-        return None
+        source = stamps.get(SOURCE_STAMP)
+        if source and source != str(photo.path.resolve()) and Path(source).is_file():
+            return ANOTHER_PHOTO, source
+        if stamps.get(MODEL_STAMP) != self.model.identity:
+            return ANOTHER_MODEL, source
+        if stamps.get(PHOTO_STAMP) != photo_stamp(photo.path):
+            return CHANGED, source
+        return None, source
+
+
+@dataclass
+class Plan:
+    """What :func:`plan_outputs` found: the photos to predict, those whose outputs are
+    reused (with their mask), why photos are redone, and the earlier paths of photos moved
+    since their mask was made (their old rows are replaced)."""
+
+    todo: list[Photo] = field(default_factory=list)
+    reused: list[tuple[Photo, Path]] = field(default_factory=list)
+    redone: dict[str, int] = field(default_factory=dict)
+    moved_from: set[str] = field(default_factory=set)
+
+
+def plan_outputs(
+    photos: list[Photo], worker: PhotoPredictor, overwrite: bool = False,
+    replace_other_models: bool | None = None,
+) -> Plan:  # fmt: skip
+    """Which photos to predict and which earlier outputs to reuse (:meth:`PhotoPredictor.reusable`).
+
+    Args:
+        overwrite: redo every photo.
+        replace_other_models: redo the masks of another model (default: ``overwrite``).
+
+    Raises:
+        DataError: masks of another model and not ``replace_other_models``, or outputs
+            that belong to another photo of the same name (never replaced).
+    """
+    replace_other_models = overwrite if replace_other_models is None else replace_other_models
+    plan, others, clashes = Plan(), [], []
+    for photo in photos:
+        paths = worker.outputs(photo)
+        why, source = worker.reusable(photo, paths)
+        if source and source != str(photo.path.resolve()):
+            plan.moved_from.add(source)
+        if why == ANOTHER_PHOTO:
+            clashes.append((photo, paths[0], source))
+        elif why == ANOTHER_MODEL and not replace_other_models:
+            others.append(paths[0])
+        elif why is None and not overwrite:
+            plan.reused.append((photo, paths[0]))
+        else:
+            plan.todo.append(photo)
+            why = ASKED if why is None else why
+            if why != NOT_DONE:
+                plan.redone[why] = plan.redone.get(why, 0) + 1
+    if clashes:
+        photo, mask, source = clashes[0]
+        raise DataError(
+            f"{mask} was made from {source}, and {photo.path} has the same output name "
+            f"({len(clashes)} photo(s) like it): write to another output folder, or rename one "
+            "of them (outputs are named after the photo's path under the folder given)"
+        )
+    if others:
+        raise DataError(
+            f"{len(others)} photo(s) in {worker.out} were predicted by another model, or by a "
+            f"vitiseg that did not record which (e.g. {others[0]}): give overwrite=True to redo "
+            "them with this one, or write to another output folder"
+        )
+    return plan
 
 
 def photo_stamp(path: Path) -> str:
@@ -156,8 +227,8 @@ def photo_stamp(path: Path) -> str:
 
 
 def mask_stamps(path: Path) -> dict[str, str]:
-    """The text a mask PNG carries (:data:`MODEL_STAMP`, :data:`PHOTO_STAMP`; none in masks
-    of vitiseg before 0.2, which are taken as this model's)."""
+    """The text a mask PNG carries (:data:`MODEL_STAMP`, :data:`PHOTO_STAMP`,
+    :data:`SOURCE_STAMP`; none in masks of vitiseg before 0.2, taken as another model's)."""
     try:
         with Image.open(path) as image:
             return dict(getattr(image, "text", {}))
@@ -193,25 +264,16 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
 def predict_photos(
     photos: list[Photo], worker: PhotoPredictor, overwrite: bool = False, workers: int = 2,
     table: str = CANOPY_TABLE, kept: list[dict] | None = None,
+    replace_other_models: bool | None = None,
 ) -> PredictReport:  # fmt: skip
-    """Predict every photo not done yet (:meth:`PhotoPredictor.reusable`); write ``table``
-    as it goes (every 20 photos), with the ``kept`` rows of earlier runs (:func:`earlier_rows`)."""
-    report, rows, kept = PredictReport(), [], kept or []
-    planned = [(photo, worker.outputs(photo)) for photo in photos]
-    outputs = [path for _, paths in planned for path in paths]
-    remove_temporaries([*outputs, worker.out / table])  # left by a killed run
-    todo = []
-    for photo, paths in planned:
-        why = worker.reusable(photo, paths)
-        if why is None and overwrite:
-            why = "asked to (--overwrite)"
-        if why is None:
-            rows.append(worker.row(photo, read_mask(paths[0])))
-            report.skipped += 1
-            continue
-        todo.append(photo)
-        if why != "not done yet":
-            report.redone[why] = report.redone.get(why, 0) + 1
+    """Predict every photo not done yet (:func:`plan_outputs`, which may refuse); write
+    ``table`` as it goes (every 20 photos), with the ``kept`` rows of earlier runs
+    (:func:`earlier_rows`) less those of photos moved since."""
+    plan = plan_outputs(photos, worker, overwrite, replace_other_models)
+    report = PredictReport(skipped=len(plan.reused), redone=plan.redone)
+    kept = [row for row in kept or [] if str(Path(row["file"]).resolve()) not in plan.moved_from]
+    rows = [worker.row(photo, read_mask(mask)) for photo, mask in plan.reused]
+    remove_temporaries([*(p for photo in photos for p in worker.outputs(photo)), worker.out / table])  # fmt: skip
     if report.skipped:
         log.info(
             "%d photo(s) already done in %s, skipped (--overwrite to redo them)",
@@ -221,8 +283,8 @@ def predict_photos(
         log.info("%d photo(s) redone: %s", count, why)
     started = time.monotonic()
     bar = tqdm(
-        prefetch(todo, _read, workers=workers),
-        total=len(todo),
+        prefetch(plan.todo, _read, workers=workers),
+        total=len(plan.todo),
         desc="Predicting",
         unit="photo",
         disable=None,

@@ -9,7 +9,6 @@ gets its camera and day (:func:`cameras`, :func:`dates`) and its quality checks
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from vitiseg.data.imageio import decode_image, read_mask
 from vitiseg.data.layout import Pair, find_pairs
 from vitiseg.data.masks import values_outside
 from vitiseg.data.photo_quality import QUALITY_COLUMNS, measure_quality, quality_reasons
-from vitiseg.data.photos import collect_photos, parse_name
+from vitiseg.data.photos import camera_in_name, collect_photos, parse_name
 from vitiseg.engine.loaded import Model
 from vitiseg.errors import ConfigError, DataError
 from vitiseg.predict import PhotoPredictor, PredictReport, earlier_rows, predict_photos
@@ -77,18 +76,11 @@ def cameras(files: pd.Series, rule: str = "name", regex: str | None = None) -> p
     if rule == "folder":
         found = paths.map(lambda p: p.parent.name or None)
         how = "its folder"
-    elif not regex:
-        found = paths.map(lambda p: parse_name(p.stem).camera)
-        how = "its name (no date in it, or nothing before its date)"
     else:
-        pattern = re.compile(regex)
-        how = f"camera={regex!r}"
-
-        def match(path: Path) -> str | None:
-            hit = pattern.search(path.stem)
-            return None if not hit else (hit.group(1) if pattern.groups else hit.group(0))
-
-        found = paths.map(match)
+        found = paths.map(lambda p: camera_in_name(p, regex))
+        how = (
+            f"camera={regex!r}" if regex else "its name (no date in it, or nothing before its date)"
+        )
     bad = files[found.isna() | (found == "")]
     if len(bad):
         raise DataError(
@@ -254,16 +246,18 @@ def rows_from_masks(
 
 
 def predict_table(
-    model: Model, inputs: list[str], out: str | Path, recursive: bool = False
-) -> tuple[pd.DataFrame, PredictReport]:
+    model: Model, inputs: list[str], out: str | Path, recursive: bool = False,
+    overwrite: bool = False,
+) -> tuple[pd.DataFrame, PredictReport]:  # fmt: skip
     """Predict the photos of ``inputs`` into ``out/predictions`` (photos done by an earlier
-    call with this model are reused, those of earlier calls not given again kept) and read
-    every photo's row."""
+    call with this model are reused, those of earlier calls not given again kept; another
+    model's predictions are redone with ``overwrite``, else refused) and read every
+    photo's row."""
     photos = collect_photos(inputs, recursive, exclude=Path(out))
     predictions = SeasonFolder(out).predictions
     worker = PhotoPredictor(model, predictions.root, False, False)
     kept = earlier_rows(predictions.root, photos, model)
-    report = predict_photos(photos, worker, overwrite=False, kept=kept)
+    report = predict_photos(photos, worker, kept=kept, replace_other_models=overwrite)
     return read_predictions(predictions.root), report
 
 

@@ -26,6 +26,7 @@ from vitiseg.canopy.forecast import (
     backtest_series,
     forecast_series,
 )
+from vitiseg.canopy.season_curves import TRANSITION_COLUMNS
 from vitiseg.canopy.trait_table import CIRCULAR, DAILY
 from vitiseg.canopy.transitions import MAX_GAP
 from vitiseg.errors import DataError
@@ -217,8 +218,9 @@ def forecast_folder(
     season = read_season(folder)
     season["date"] = pd.to_datetime(season["date"])
     transitions_path = layout.tables["transitions"]
-    transitions = pd.read_csv(transitions_path) if transitions_path.is_file() else pd.DataFrame(
-        columns=["camera", "trait", "level", "date", "lower", "upper", "value"])  # fmt: skip
+    transitions = pd.DataFrame(columns=TRANSITION_COLUMNS)
+    if transitions_path.is_file():  # cameras named by digits stay names ("0012")
+        transitions = pd.read_csv(transitions_path, dtype={"camera": str, "trait": str})
     for column in ("date", "lower", "upper"):
         transitions[column] = pd.to_datetime(transitions[column])
     for camera in sorted(season["camera"].unique()):

@@ -58,15 +58,24 @@ def rows(*items):
 
 def test_select_spreads_over_cameras_and_days():
     table = rows(
-        ("a_1.jpg", "2024-05-01T10:00:00", 0.9),
-        ("a_2.jpg", "2024-05-01T11:00:00", 0.8),
-        ("a_3.jpg", "2024-05-01T12:00:00", 0.7),
-        ("a_4.jpg", "2024-05-02T10:00:00", 0.6),
-        ("b_1.jpg", "2024-05-01T10:00:00", 0.5),
+        ("a_2024-05-01_100000.jpg", "2024-05-01T10:00:00", 0.9),
+        ("a_2024-05-01_110000.jpg", "2024-05-01T11:00:00", 0.8),
+        ("a_2024-05-01_120000.jpg", "2024-05-01T12:00:00", 0.7),
+        ("a_2024-05-02_100000.jpg", "2024-05-02T10:00:00", 0.6),
+        ("b_2024-05-01_100000.jpg", "2024-05-01T10:00:00", 0.5),
     )
-    assert [r["file"] for r in select_photos(table, 3)] == ["a_1.jpg", "a_4.jpg", "b_1.jpg"]
+    assert [r["file"] for r in select_photos(table, 3)] == [
+        "a_2024-05-01_100000.jpg",
+        "a_2024-05-02_100000.jpg",
+        "b_2024-05-01_100000.jpg",
+    ]
     chosen = select_photos(table, 4)
-    assert [r["file"] for r in chosen] == ["a_1.jpg", "a_4.jpg", "b_1.jpg", "a_2.jpg"]
+    assert [r["file"] for r in chosen] == [
+        "a_2024-05-01_100000.jpg",
+        "a_2024-05-02_100000.jpg",
+        "b_2024-05-01_100000.jpg",
+        "a_2024-05-01_110000.jpg",
+    ]
     assert [r["rank"] for r in chosen] == [1, 2, 3, 4]
     assert chosen[2]["camera"] == "b" and chosen[1]["date"] == "2024-05-02"
     assert len(select_photos(table, 99)) == 5
@@ -75,6 +84,7 @@ def test_select_spreads_over_cameras_and_days():
 def test_camera_from_a_pattern():
     assert camera_of("x/site-B_cam07_img.jpg", r"cam(\d+)") == "07"
     assert camera_of("79bt3wkh_2024-06-01_1.jpg") == "79bt3wkh"
+    assert camera_of("IMG_0001.jpg") == "IMG_0001"  # no date, no camera: a group of its own
 
 
 def test_predictor_uncertainty_is_the_class_balanced_entropy_of_its_logits(model_dir: Path):

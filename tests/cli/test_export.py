@@ -107,6 +107,10 @@ def test_onnxruntime_predicts_what_torch_predicts_with_tiles_tta_and_resume(
     again = predict(exported, photos, tmp_path / "ort", "--backend", "onnxruntime", *tiles)
     assert again.returncode == 0 and "3 photo(s) already done" in again.stdout
     assert pd.read_csv(tmp_path / "ort" / "canopy.csv").equals(table_o)
+    # the same weights, whichever engine ran them: the other's masks are reused
+    assert set(table_t["model"]) == set(table_o["model"])
+    crossed = predict(exported, photos, tmp_path / "ort", "--backend", "torch", *tiles)
+    assert crossed.returncode == 0 and "3 photo(s) already done" in crossed.stdout
 
 
 @pytest.mark.slow

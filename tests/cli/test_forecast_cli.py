@@ -125,3 +125,19 @@ def test_on_the_shared_real_season_leaf_cover_beats_persistence_and_its_bands_ho
     assert row["chosen / persistence"] < 0.8 and 0.75 <= row["chosen cover"] <= 0.9
     height = summary.table.loc[("canopy_height", 15)]
     assert height["chosen / persistence"] < 1 and 0.7 <= height["chosen cover"] <= 0.9
+
+
+def test_a_camera_named_by_digits_keeps_its_transition_dates_in_the_figures(
+    tmp_path: Path, monkeypatch
+):
+    """Camera "0012": transitions.csv read its camera as the number 12, so the redrawn
+    figure lost its dates."""
+    folder = write_season_folder(tmp_path / "season", {"0012": 45})
+    row = ["0012", "leaf_cover", 0.5, "2024-05-20", "2024-05-18", "2024-05-22", 0.3, 0.3, "", 0.0, "bare vines"]  # fmt: skip
+    transitions = pd.read_csv(folder / "transitions.csv")
+    transitions.loc[0] = row
+    transitions.to_csv(folder / "transitions.csv", index=False)
+    drawn = {}
+    monkeypatch.setattr(season_forecast, "plot_camera", lambda s, t, camera, *a: drawn.setdefault(camera, t[t["camera"] == camera]))  # fmt: skip
+    season_forecast.forecast_folder(folder)
+    assert list(drawn) == ["0012"] and len(drawn["0012"]) == 1

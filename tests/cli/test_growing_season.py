@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import run_here
+from conftest import run_cli, run_here
 from PIL import Image
 
 from vitiseg.data.synthetic import draw_vineyard
@@ -64,16 +64,21 @@ def test_a_season_grows_run_by_run(model_dir: Path, tmp_path: Path):
     assert pd.read_csv(tmp_path / "S" / "season.csv")["date"].nunique() == 10
 
 
-def test_another_model_redoes_the_masks_and_they_record_it(
+def test_another_model_refuses_without_overwrite_and_redoes_with_it(
     model_dir: Path, other_model: Path, tmp_path: Path
 ):
     photos = write_photos(tmp_path / "in", range(1, 4))
     assert predict(model_dir, tmp_path / "out", tmp_path / "in").returncode == 0
     mask = tmp_path / "out" / "masks" / f"{photos[0].stem}.png"
     first = mask_stamps(mask)[MODEL_STAMP]
-    again = predict(other_model, tmp_path / "out", tmp_path / "in")
+    before = mask.read_bytes()
+    refused = predict(other_model, tmp_path / "out", tmp_path / "in")  # --model forgotten, say
+    assert refused.returncode == 2, refused.stdout
+    assert "3 photo(s)" in refused.stderr and "another model" in refused.stderr
+    assert "--overwrite" in refused.stderr and "Traceback" not in refused.stderr
+    assert mask.read_bytes() == before  # the user's masks are untouched
+    again = predict(other_model, tmp_path / "out", tmp_path / "in", extra=["--overwrite"])
     assert again.returncode == 0, again.stderr
-    assert "3 redone: predicted by another model" in again.stdout
     assert mask_stamps(mask)[MODEL_STAMP] not in ("", first)
     table = pd.read_csv(tmp_path / "out" / "canopy.csv")
     assert set(table["model"]) == {mask_stamps(mask)[MODEL_STAMP]}
@@ -86,12 +91,53 @@ def test_another_model_redoes_the_masks_and_they_record_it(
     assert len(pd.read_csv(tmp_path / "out2" / "canopy.csv")) == 3  # untouched
 
 
-def test_season_overwrite_with_another_model_redoes_its_predictions(
+def test_masks_without_a_model_stamp_are_not_taken_as_this_models(model_dir: Path, tmp_path: Path):
+    """Masks of a vitiseg that did not record their model (or written by hand)."""
+    photos = write_photos(tmp_path / "in", range(1, 3))
+    assert predict(model_dir, tmp_path / "out", tmp_path / "in").returncode == 0
+    mask = tmp_path / "out" / "masks" / f"{photos[0].stem}.png"
+    Image.open(mask).save(mask)  # the same pixels, without the text
+    refused = predict(model_dir, tmp_path / "out", tmp_path / "in")
+    assert refused.returncode == 2 and "did not record which" in refused.stderr
+
+
+def test_a_photo_of_the_same_name_in_another_folder_never_replaces_the_first(
+    model_dir: Path, tmp_path: Path
+):
+    """week1/a.jpg then week2/a.jpg into one folder: both write masks/a.png."""
+    first = write_photos(tmp_path / "week1", range(1, 2))[0]
+    second = tmp_path / "week2" / first.name
+    second.parent.mkdir()
+    Image.fromarray(draw_vineyard(96, 64, seed=50).photo).save(second)
+    assert predict(model_dir, tmp_path / "out", tmp_path / "week1").returncode == 0
+    mask = tmp_path / "out" / "masks" / f"{first.stem}.png"
+    before = mask.read_bytes()
+    clash = predict(model_dir, tmp_path / "out", tmp_path / "week2")
+    assert clash.returncode == 2, clash.stdout
+    assert str(first.resolve()) in clash.stderr and str(second) in clash.stderr
+    assert mask.read_bytes() == before
+    assert pd.read_csv(tmp_path / "out" / "canopy.csv")["file"].tolist() == [str(first.resolve())]
+
+
+def test_a_moved_photo_keeps_its_mask_and_one_row(model_dir: Path, tmp_path: Path):
+    photos = write_photos(tmp_path / "old", range(1, 3))
+    assert predict(model_dir, tmp_path / "out", tmp_path / "old").returncode == 0
+    (tmp_path / "old").rename(tmp_path / "new")
+    moved = predict(model_dir, tmp_path / "out", tmp_path / "new")
+    assert moved.returncode == 0, moved.stderr
+    assert "0 predicted" in moved.stdout
+    files = pd.read_csv(tmp_path / "out" / "canopy.csv")["file"]
+    assert sorted(files) == sorted(str((tmp_path / "new" / p.name).resolve()) for p in photos)
+
+
+def test_season_with_another_model_refuses_and_redoes_with_overwrite(
     model_dir: Path, other_model: Path, tmp_path: Path
 ):
     write_photos(tmp_path / "p", range(1, 6))
     out = tmp_path / "S"
     assert run_here("season", str(tmp_path / "p"), "--model", str(model_dir), "-o", str(out)).returncode == 0  # fmt: skip
+    refused = run_here("season", str(tmp_path / "p"), "--model", str(other_model), "-o", str(out))  # fmt: skip
+    assert refused.returncode == 2 and "another model" in refused.stderr
     redo = run_here("season", str(tmp_path / "p"), "--model", str(other_model), "-o", str(out), "--overwrite")  # fmt: skip
     assert redo.returncode == 0, redo.stderr
     assert "5 photo(s) predicted, 0 already done" in redo.stdout
@@ -149,3 +195,19 @@ def test_the_table_works_from_any_folder(model_dir: Path, tmp_path: Path, monkey
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "elsewhere" / "S2" / "season.csv").is_file()
     assert all(Path(f).is_absolute() for f in pd.read_csv(tmp_path / "out" / "canopy.csv")["file"])
+
+
+def test_two_processes_refuse_together_instead_of_waiting_forever(
+    model_dir: Path, other_model: Path, tmp_path: Path
+):
+    """Another model's masks in the second process's share only: once, the first process
+    refused and the second waited for it for ever."""
+    write_photos(tmp_path / "in", range(1, 5))
+    assert predict(model_dir, tmp_path / "out", tmp_path / "in").returncode == 0
+    for mask in sorted((tmp_path / "out" / "masks").glob("*.png"))[::2]:
+        mask.unlink()  # the first process's share is not done yet; the second's is stale
+    sharded = run_cli("predict", "--model", str(other_model), str(tmp_path / "in"), "-o",
+                      str(tmp_path / "out"), "--precision", "32", "--no-overlays",
+                      "--devices", "2", timeout=180)  # fmt: skip
+    assert sharded.returncode == 2, sharded.stdout
+    assert "another model" in sharded.stderr

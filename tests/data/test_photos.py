@@ -1,5 +1,6 @@
 """The one photo finder: which files are photos, and when a photo was taken."""
 
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ from vitiseg.data.photos import (
     DEFAULT_MASK_SUFFIX,
     collect_photos,
     image_files,
+    parse_name,
     photo_datetime,
     without_masks,
 )
@@ -62,3 +64,11 @@ def test_a_date_in_the_name_when_the_photo_has_no_exif(tmp_path: Path):
     assert photo_datetime(picture(tmp_path / "cam4_20240603.jpg")) == "2024-06-03T00:00:00"
     assert photo_datetime(picture(tmp_path / "cam4_2024-13-45.jpg")) == ""
     assert photo_datetime(picture(tmp_path / "plain.jpg")) == ""
+
+
+def test_a_phone_name_with_its_date_glued_to_img_keeps_its_date():
+    """Phones that name photos IMG20240501123456.jpg: the date was lost (digits glued to
+    letters are a camera's name, as in plot20230615), so the season had no day for them."""
+    assert parse_name("IMG20240501123456").taken == datetime(2024, 5, 1, 12, 34, 56)
+    assert parse_name("VID20240501_123456").taken == datetime(2024, 5, 1, 12, 34, 56)
+    assert parse_name("plot20230615").taken is None  # still a camera's name

@@ -39,10 +39,10 @@ def test_init_takes_the_models_network_weights_and_names(start: Path, tmp_path: 
 
 
 def test_init_with_other_classes_says_what_differs(start: Path, tmp_path: Path):
-    with pytest.raises(ConfigError, match="its classes are background, leaf, wood; this run's are "
-                       "background, leaf, trunk: give class_names="):  # fmt: skip
+    with pytest.raises(ConfigError, match="its 3 classes are background, leaf, wood; this run's 3 "
+                       "are background, leaf, trunk: give classes=3 and class_names="):  # fmt: skip
         from_init(config(tmp_path, init=str(start), class_names=["background", "leaf", "trunk"]))
-    with pytest.raises(ConfigError, match="this run's are Class 0, Class 1"):
+    with pytest.raises(ConfigError, match="this run's 2 are Class 0, Class 1: give classes=3"):
         from_init(config(tmp_path, init=str(start), classes=2))
 
 
@@ -67,4 +67,5 @@ def test_train_init_starts_from_the_models_weights(start: Path, tmp_path: Path):
     assert "timm" not in (tmp_path / "runs" / "tuned" / "config.yaml").read_text()
     wrong = run_here("train", "-n", "other", "-d", str(data), "-o", str(tmp_path / "runs"),
                      "-c", "2", "--init", str(start), "-e", "1")  # fmt: skip
-    assert wrong.returncode == 2 and "its classes are background, leaf, wood" in wrong.stderr
+    assert wrong.returncode == 2 and "its 3 classes are background, leaf, wood" in wrong.stderr
+    assert "give --classes 3 and --class-names" in wrong.stderr  # the flags, for the default -c 2

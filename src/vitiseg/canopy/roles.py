@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from vitiseg.errors import ConfigError, DataError
 
-LEAF_NAMES = ("leaf", "leaves", "feuille", "feuilles", "canopy")
+LEAF_NAMES = ("leaf", "leaves", "feuille", "feuilles", "canopy", "foliage", "vegetation", "vigne")
 INTER_ROW_NAMES = ("inter-row", "inter_row", "interrow", "inter row", "ground", "soil")
 PIPE_NAMES = ("pipe", "irrigation pipe", "irrigation", "drip line", "dripline")
 TRUNK_NAMES = ("trunk", "trunks", "tronc")

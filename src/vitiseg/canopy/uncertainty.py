@@ -16,11 +16,12 @@ averaged (photo + mirror) logits.
 from __future__ import annotations
 
 import math
-import re
 from collections import defaultdict
 from pathlib import Path
 
 import torch
+
+from vitiseg.data.photos import camera_in_name
 
 
 class ClassEntropy:
@@ -57,17 +58,14 @@ class ClassEntropy:
 
 
 def camera_of(file: str, pattern: str | None = None) -> str:
-    """The camera a photo comes from: the first group of ``pattern`` in its file name, else
-    the file name up to its first ``_`` (Agrocam's ``CAMERA_DATE_TIME.jpg``).
+    """The camera a photo comes from (:func:`vitiseg.data.photos.camera_in_name`), else its
+    file name (a photo alone in its group).
 
     Example:
-        >>> camera_of("vines/4j7g2wk9_2024-04-19_104603.jpg")
-        '4j7g2wk9'
+        >>> camera_of("vines/4j7g2wk9_2024-04-19_104603.jpg"), camera_of("IMG_0001.jpg")
+        ('4j7g2wk9', 'IMG_0001')
     """
-    name = Path(file).name
-    if pattern and (match := re.search(pattern, name)):
-        return match.group(1) if match.groups() else match.group(0)
-    return name.split("_", 1)[0]
+    return camera_in_name(file, pattern) or Path(file).stem
 
 
 def select_photos(rows: list[dict], k: int, camera_pattern: str | None = None) -> list[dict]:

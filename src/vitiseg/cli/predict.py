@@ -74,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         PredictReport,
         earlier_rows,
         earlier_uncertainty,
+        plan_outputs,
         predict_photos,
     )
 
@@ -93,12 +94,15 @@ def run(args: argparse.Namespace) -> int:
     print(f"backend: {model.engine.name} ({model.engine.reason})")
     photos = every_photo()
     share = shard.take(photos)
-    kept = earlier_rows(Path(args.output), photos, model) if shard.rank == 0 else []
+    kept = earlier_rows(Path(args.output), photos, model)  # every process: all refuse alike
     worker = PhotoPredictor(
         model, Path(args.output), not args.no_overlays, args.probabilities,
         uncertainty=args.uncertainty or args.select is not None,
         earlier_uncertainty=earlier_uncertainty(Path(args.output)),
     )  # fmt: skip
+    if shard.world > 1:  # every process checks every photo, so that all refuse alike
+        plan_outputs(photos, worker, args.overwrite)
+        kept = kept if shard.rank == 0 else []
     print(f"{len(share)} photo(s); model {model.info.spec.arch}/{model.info.spec.encoder}, "
           f"{model.device}, precision {model.precision}")  # fmt: skip
     report = predict_photos(share, worker, args.overwrite, args.workers, shard.table, kept)

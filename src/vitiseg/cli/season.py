@@ -114,7 +114,9 @@ def _table(args: argparse.Namespace, out: Path):
         args.predicted_by = str(model.directory.resolve())
         if note := roles_note(model.roles, model.class_names):
             print(f"note: {note}")
-        table, report = season.predict_table(model, args.inputs, out, args.recursive)
+        table, report = season.predict_table(
+            model, args.inputs, out, args.recursive, args.overwrite
+        )
         print(f"{report.done} photo(s) predicted, {report.skipped} already done, "
               f"{len(report.failed)} unreadable, into {out / 'predictions'}")  # fmt: skip
         for _, message in report.failed:

@@ -28,7 +28,8 @@ DEFAULT_MASK_SUFFIX = KNOWN_MASK_SUFFIXES[0]
 """The seed's mask name: ``NAME_bin.png`` beside ``NAME.jpg``."""
 
 _NAME_DATE = re.compile(
-    r"(?<![^\W_])"  # a part of its own: at the start, or after a separator
+    r"(?:(?<![^\W_])|(?<=IMG)|(?<=img)|(?<=VID)|(?<=PANO))"  # a part of its own (at the
+    # start, or after a separator), or glued to a phone's prefix (IMG20240501123456)
     r"((?:19|20)\d\d)([-_.]?)(\d\d)\2(\d\d)"  # the date, one separator (or none) throughout
     r"(?:[-_. T]?(\d\d)([-_.:]?)(\d\d)\6(\d\d)\d*)?"  # the time, likewise (+ fractions)
     r"(?!\d)"
@@ -150,6 +151,22 @@ class PhotoName:
     taken: datetime | None
 
 
+def camera_in_name(path: str | Path, regex: str | None = None) -> str | None:
+    """The camera in a photo's file name: the first group of ``regex`` (else its whole
+    match), or without ``regex`` the name before its date (:func:`parse_name`); None when
+    not found.
+
+    Example:
+        >>> camera_in_name("vines/4j7g2wk9_2024-04-19_104603.jpg"), camera_in_name("x/site_cam07.jpg", r"cam(\\d+)")
+        ('4j7g2wk9', '07')
+    """
+    stem = Path(path).stem
+    if not regex:
+        return parse_name(stem).camera
+    hit = re.search(regex, stem)
+    return None if not hit else (hit.group(1) if hit.re.groups else hit.group(0))
+
+
 def parse_name(stem: str) -> PhotoName:
     """The camera and the time in a photo's file name (without its extension).
 
@@ -167,7 +184,8 @@ def parse_name(stem: str) -> PhotoName:
       is a camera, not a date); none when the name starts with its date.
 
     The first date that stands on its own and is a real day is the name's; digits glued
-    to letters are never a date.
+    to letters are never a date, except after a phone's ``IMG``, ``VID`` or ``PANO``
+    (``IMG20240501123456``, camera ``IMG``, as ``IMG_20240501_123456``).
 
     Example:
         >>> parse_name("4j7g2wk9_2024-04-19_104603_7_18")
@@ -176,6 +194,8 @@ def parse_name(stem: str) -> PhotoName:
         PhotoName(camera='cam12345678', taken=datetime.datetime(2024, 4, 19, 0, 0))
         >>> parse_name("plot20230615_2024-05-01")
         PhotoName(camera='plot20230615', taken=datetime.datetime(2024, 5, 1, 0, 0))
+        >>> parse_name("IMG20240501123456")
+        PhotoName(camera='IMG', taken=datetime.datetime(2024, 5, 1, 12, 34, 56))
         >>> parse_name("IMG_0001"), parse_name("2024-05-01 12.30.00").camera
         (PhotoName(camera=None, taken=None), None)
     """

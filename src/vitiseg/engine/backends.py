@@ -70,6 +70,8 @@ class OnnxBackend:
             ) from None
         meta = self.session.get_modelmeta().custom_metadata_map
         self.quantized = meta.get("vitiseg.quantized", "none") != "none"
+        self.weights_sha256 = meta.get("vitiseg.weights_sha256", "")
+        """The SHA-256 of the safetensors file it was exported from ('' if not recorded)."""
         self.output_stride = int(meta["vitiseg.output_stride"])  # sides: multiples of it
 
     @property

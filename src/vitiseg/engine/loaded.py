@@ -40,7 +40,8 @@ class Model:
             None / ``"vineyard"``: the vineyard model that ships with vitiseg
             (:mod:`vitiseg.engine.bundled`).
         inference: device, tiles, TTA, precision (defaults: :class:`InferenceOptions`).
-        leaf_class: the class counted as leaf (default: the class named leaf, else 1).
+        leaf_class: the class counted as leaf (default: the class named leaf; classes without
+            names, "Class i", count class 1; named classes without a leaf: none).
         k: extinction coefficient of the LAI estimate.
         roles: ``inter_row_class``, ``pipe_class``, ``trunk_class`` indices for the canopy
             traits (default: found from the class names; see
@@ -90,10 +91,15 @@ class Model:
 
     @functools.cached_property
     def identity(self) -> str:
-        """Which weights predict: the first 16 hex digits of the SHA-256 of the file they
-        are read from (``model.safetensors``, or the ONNX file that runs)."""
-        source = getattr(self.engine.model, "path", self.directory / "model.safetensors")
-        return weights_digest(source)[:16]
+        """Which weights predict: the first 16 hex digits of the SHA-256 of
+        ``model.safetensors``, the same whether PyTorch or an fp32 ONNX file exported from
+        it runs them (they give the same masks); ``-int8`` added for a quantised file; the
+        ONNX file's own digest where it does not record its weights."""
+        onnx = self.engine.model
+        if not hasattr(onnx, "weights_sha256"):
+            return weights_digest(self.directory / "model.safetensors")[:16]
+        digest = onnx.weights_sha256 or weights_digest(onnx.path)
+        return digest[:16] + ("-int8" if onnx.quantized else "")
 
     @property
     def device(self):

@@ -18,7 +18,7 @@ from PIL import Image
 
 from vitiseg.data.imageio import image_size, read_mask
 from vitiseg.data.layout import detect_mask_suffix
-from vitiseg.data.masks import IGNORE_INDEX
+from vitiseg.data.masks import values_outside
 from vitiseg.data.photos import image_files, without_masks
 from vitiseg.errors import DataError
 from vitiseg.util.atomic import atomic_path, remove_temporaries
@@ -154,9 +154,7 @@ def check_classes(mask: np.ndarray, classes: int, name: str) -> None:
         Traceback (most recent call last):
         vitiseg.errors.DataError: a_bin.png: class 5 where the page has 5 classes (0-4)
     """
-    values = np.flatnonzero(np.bincount(mask.ravel()))
-    wrong = values[(values >= classes) & (values != IGNORE_INDEX)]
-    if wrong.size:
+    if wrong := values_outside(mask, classes, ignored=True):
         raise DataError(
-            f"{name}: class {int(wrong[0])} where the page has {classes} classes (0-{classes - 1})"
+            f"{name}: class {wrong[0]} where the page has {classes} classes (0-{classes - 1})"
         )

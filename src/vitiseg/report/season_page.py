@@ -23,7 +23,7 @@ def _csv(path: Path, page: Page, consequence: str) -> pd.DataFrame | None:
         page.lack(path.name, consequence)
         return None
     try:
-        return pd.read_csv(path, encoding="utf-8", keep_default_na=False)
+        return pd.read_csv(path, encoding="utf-8", keep_default_na=False, dtype={"camera": str})
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         page.notes.append(f"{path.name} could not be read: {exc}")
         return None

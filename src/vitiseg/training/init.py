@@ -30,9 +30,10 @@ def from_init(config: TrainConfig) -> tuple[TrainConfig, dict[str, torch.Tensor]
     if names != info.class_names:
         mine = ", ".join(config.names_of_classes)
         raise ConfigError(
-            f"init={config.init}: its classes are {', '.join(info.class_names)}; this run's are "
-            f"{mine}: give class_names= in its order, and class_map= to map your mask values "
-            "onto its classes (e.g. class_map=0,1,4 puts raw value 2 in its class 4)"
+            f"init={config.init}: its {len(info.class_names)} classes are "
+            f"{', '.join(info.class_names)}; this run's {config.classes} are {mine}: give "
+            f"classes={len(info.class_names)} and class_names= in its order, and class_map= to "
+            "map your mask values onto its classes (e.g. class_map=0,1,4 puts raw value 2 in its class 4)"
         )
     spec = info.spec
     started = dataclasses.replace(
