@@ -5,7 +5,14 @@ import torch
 
 from vitiseg.data.dataset import rescale
 from vitiseg.engine.network import ModelInfo, ModelSpec, build_model
-from vitiseg.engine.tiling import Predictor, gaussian_weights, upsample_rows, window_starts
+from vitiseg.engine.tiling import (
+    Predictor,
+    class_argmax,
+    gaussian_weights,
+    upsample_rows,
+    upsampled_classes,
+    window_starts,
+)
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +84,35 @@ def test_streamed_upsampling_equals_resizing_the_whole_map(source, target, cuts)
     assert tops == sorted(set(tops)) and tops[0] == 0
     whole = torch.nn.functional.interpolate(logits[None], target, mode="bilinear")[0]
     torch.testing.assert_close(torch.cat([b for _, b in streamed], 1), whole, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "cuts"),
+    [((40, 30), (101, 77), [7, 8, 25]), ((40, 30), (17, 12), [13]), ((9, 5), (30, 20), []),
+     ((432, 768), (1080, 1920), [200])],
+)  # fmt: skip
+def test_classes_resized_along_edges_only_equal_the_argmax_of_resized_logits(source, target, cuts):
+    """Smooth logits with real class regions (and noise ones): only pixels whose source
+    pixels disagree are interpolated, and every pixel gets the whole map's class but for
+    rounding where two classes' logits are within 1e-3."""
+    for seed in range(3):
+        generator = torch.Generator().manual_seed(seed)
+        coarse = torch.randn(5, 4, 6, generator=generator)
+        smooth = torch.nn.functional.interpolate(coarse[None], source, mode="bilinear")[0]
+        for logits in (smooth, torch.randn(5, *source, generator=generator)):
+            edges = [0, *cuts, source[0]]
+            bands = ((a, logits[:, a:b]) for a, b in zip(edges, edges[1:], strict=False))
+            classes = torch.cat([c for _, c in upsampled_classes(bands, source, target)]).long()
+            whole = torch.nn.functional.interpolate(logits[None], target, mode="bilinear")[0]
+            differ = classes != whole.argmax(0)
+            best, second = whole.topk(2, 0).values
+            assert ((best - second)[differ] < 1e-3).all()  # only rounding in near-ties
+            assert differ.float().mean() < 1e-4
+
+
+def test_class_argmax_equals_argmax_with_ties_to_the_first_class():
+    logits = torch.randn(5, 30, 40).round(decimals=1)  # many ties
+    assert torch.equal(class_argmax(logits), logits.argmax(0))
 
 
 def test_scaled_prediction_resizes_logits_not_classes(model_and_info):

@@ -29,7 +29,7 @@ def class_cover(mask: np.ndarray, num_classes: int) -> np.ndarray:
         >>> class_cover(np.array([[0, 1], [1, 1]]), 3).tolist()
         [0.25, 0.75, 0.0]
     """
-    counts = np.bincount(mask[mask != IGNORE_INDEX].ravel(), minlength=num_classes)[:num_classes]
+    counts = np.bincount(mask.ravel(), minlength=max(num_classes, IGNORE_INDEX + 1))[:num_classes]
     total = counts.sum()
     return counts / total if total else np.zeros(num_classes)
 

@@ -59,7 +59,9 @@ def leaf_columns(leaf: np.ndarray, min_patch: float = MIN_PATCH) -> tuple[np.nda
     return columns, top, bottom
 
 
-def canopy_height(leaf: np.ndarray, min_patch: float = MIN_PATCH) -> tuple[float, float]:
+def canopy_height(
+    leaf: np.ndarray, min_patch: float = MIN_PATCH, columns: tuple[np.ndarray, ...] | None = None
+) -> tuple[float, float]:
     """Canopy height as a share of the photo's height and in pixels.
 
     ``height_px = median over leafy columns c of (bottom_c - top_c + 1)`` where ``top_c``
@@ -72,7 +74,7 @@ def canopy_height(leaf: np.ndarray, min_patch: float = MIN_PATCH) -> tuple[float
         >>> canopy_height(leaf)
         (0.4, 4.0)
     """
-    columns, top, bottom = leaf_columns(leaf, min_patch)
+    columns, top, bottom = columns or leaf_columns(leaf, min_patch)
     if not len(columns):
         return math.nan, math.nan
     pixels = float(np.median(bottom - top + 1))
@@ -107,7 +109,10 @@ def base_line(mask: np.ndarray, roles: Roles) -> tuple[np.ndarray | None, str]:
     return None, "leaf-bottom"
 
 
-def porosity(mask: np.ndarray, roles: Roles, min_patch: float = MIN_PATCH) -> tuple[float, str]:
+def porosity(
+    mask: np.ndarray, roles: Roles, min_patch: float = MIN_PATCH,
+    columns: tuple[np.ndarray, ...] | None = None,
+) -> tuple[float, str]:  # fmt: skip
     """Share of gaps (non-leaf pixels) inside the canopy band, and the base rule used.
 
     The band of a leafy column c runs from its top leaf row ``top_c`` down to its base
@@ -122,8 +127,7 @@ def porosity(mask: np.ndarray, roles: Roles, min_patch: float = MIN_PATCH) -> tu
         >>> porosity(mask, Roles(leaf=1))
         (0.16666666666666663, 'leaf-bottom')
     """
-    leaf = mask == roles.leaf
-    columns, top, bottom = leaf_columns(leaf, min_patch)
+    columns, top, bottom = columns or leaf_columns(mask == roles.leaf, min_patch)
     line, rule = base_line(mask, roles)
     if line is None:
         base = bottom
@@ -153,16 +157,19 @@ def hue_degrees(pixels: np.ndarray) -> np.ndarray:
         return np.zeros(0)
     hsv = cv2.cvtColor(pixels.astype(np.float32) / 255, cv2.COLOR_RGB2HSV).reshape(-1, 3)
     hue = hsv[:, 0].astype(np.float64)
-    grey = pixels.reshape(-1, 3).max(axis=1) == pixels.reshape(-1, 3).min(axis=1)
-    hue[grey] = math.nan
+    hue[hsv[:, 1] == 0] = math.nan  # saturation 0: max = min, a grey (or black)
     return hue
 
 
-def class_hue(image: np.ndarray, mask: np.ndarray, index: int | None) -> float:
-    """Circular mean hue in degrees of the pixels of class ``index`` (nan if none)."""
+def class_hue(
+    image: np.ndarray, mask: np.ndarray, index: int | None, hues: np.ndarray | None = None
+) -> float:
+    """Circular mean hue in degrees of the pixels of class ``index`` (nan if none);
+    ``hues``: the image's :func:`hue_degrees` as (H, W), if already computed."""
     if index is None:
         return math.nan
-    return circular_mean(hue_degrees(image[mask == index]))
+    inside = mask == index
+    return circular_mean(hue_degrees(image[inside]) if hues is None else hues[inside])
 
 
 def gcc(image: np.ndarray, mask: np.ndarray, index: int) -> tuple[float, float]:
@@ -176,12 +183,13 @@ def gcc(image: np.ndarray, mask: np.ndarray, index: int) -> tuple[float, float]:
         >>> gcc(image, np.array([[1, 1]]), 1)
         (0.5, 0.5)
     """
-    pixels = image[mask == index].astype(np.float64)
-    total = pixels.sum(axis=1)
-    pixels, total = pixels[total > 0], total[total > 0]
-    if not len(total):
+    inside = mask == index
+    red, green, blue = (image[..., channel][inside].astype(np.int32) for channel in range(3))
+    total = red + green + blue
+    lit = total > 0
+    if not lit.any():
         return math.nan, math.nan
-    values = pixels[:, 1] / total
+    values = green[lit] / total[lit]
     return float(values.mean()), float(np.percentile(values, 90))
 
 
@@ -238,16 +246,19 @@ def photo_traits(
     covers = cover.class_cover(mask, len(class_names))
     leaf_hue = inter_row_hue = leaf_gcc = leaf_gcc_p90 = math.nan
     if image is not None:
-        inter_row_hue = class_hue(image, mask, roles.inter_row)
+        hues = hue_degrees(image).reshape(mask.shape)  # once for both classes
+        inter_row_hue = class_hue(image, mask, roles.inter_row, hues)
     if roles.leaf is None:  # no class is leaf: no leaf traits
         leaf_cover = height = height_px = gaps = math.nan
         rule = ""
     else:
         leaf_cover = float(covers[roles.leaf])
-        height, height_px = canopy_height(mask == roles.leaf)
-        gaps, rule = porosity(mask, roles)
+        leaf = mask == roles.leaf
+        columns = leaf_columns(leaf)  # once for both
+        height, height_px = canopy_height(leaf, columns=columns)
+        gaps, rule = porosity(mask, roles, columns=columns)
         if image is not None:
-            leaf_hue = class_hue(image, mask, roles.leaf)
+            leaf_hue = class_hue(image, mask, roles.leaf, hues)
             leaf_gcc, leaf_gcc_p90 = gcc(image, mask, roles.leaf)
     row = {f"cover_{name}": _round(c, 6) for name, c in zip(class_names, covers, strict=True)}
     return row | {
