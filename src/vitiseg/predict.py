@@ -18,6 +18,7 @@ import io
 import logging
 import time
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from vitiseg.data.imageio import decode_image, read_mask
 from vitiseg.data.photos import Photo
 from vitiseg.engine.loaded import Model
 from vitiseg.engine.network import ModelInfo
+from vitiseg.engine.tiling import Prediction
 from vitiseg.errors import ConfigError, DataError
 from vitiseg.report.overlay import overlay, palette_png
 from vitiseg.run import CANOPY_TABLE, PredictFolder
@@ -118,13 +120,16 @@ class PhotoPredictor:
             row["uncertainty"] = earlier  # a resumed photo keeps its uncertainty
         return row
 
-    def run(self, photo: Photo, image: np.ndarray) -> dict:
-        """Predict a photo, write its outputs and return its canopy.csv row."""
-        prediction = self.model.predict(
+    def predict(self, image: np.ndarray) -> Prediction:
+        """The model's prediction for a photo (with what the outputs asked for need)."""
+        return self.model.predict(
             image,
             probability_of=self.model.leaf_class if self.probabilities else None,
             uncertainty=self.uncertainty,
         )
+
+    def finish(self, photo: Photo, image: np.ndarray, prediction: Prediction) -> dict:
+        """Write a photo's outputs from its prediction and return its canopy.csv row."""
         paths = iter(self.outputs(photo))
         stamps = {MODEL_STAMP: self.model.identity, PHOTO_STAMP: photo_stamp(photo.path),
                   SOURCE_STAMP: str(photo.path.resolve())}  # fmt: skip
@@ -289,19 +294,32 @@ def predict_photos(
         unit="photo",
         disable=None,
     )
-    for photo, loaded in bar:
-        if isinstance(loaded, Exception):
-            message = str(loaded) if isinstance(loaded, DataError) else f"{photo.path}: {loaded}"
-            report.failed.append((photo.path, message))
-            bar.write(f"skipped: {message}")
-            continue
-        image, note = loaded
-        if note:
-            bar.write(f"warning: {note}")
-        rows.append(worker.run(photo, image))
+
+    def finished(row: dict) -> None:
+        rows.append(row)
         report.done += 1
         if report.done % 20 == 0:
             _write_csv(worker.out / table, kept + rows)
+
+    # each photo's outputs and traits are made on a second thread while the model predicts
+    # the next photo (at most one waits: bounded memory)
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        waiting: Future | None = None
+        for photo, loaded in bar:
+            if isinstance(loaded, Exception):
+                message = str(loaded) if isinstance(loaded, DataError) else f"{photo.path}: {loaded}"  # fmt: skip
+                report.failed.append((photo.path, message))
+                bar.write(f"skipped: {message}")
+                continue
+            image, note = loaded
+            if note:
+                bar.write(f"warning: {note}")
+            prediction = worker.predict(image)
+            if waiting is not None:
+                finished(waiting.result())
+            waiting = writer.submit(worker.finish, photo, image, prediction)
+        if waiting is not None:
+            finished(waiting.result())
     report.seconds = time.monotonic() - started
     _write_csv(worker.out / table, kept + rows)
     return report

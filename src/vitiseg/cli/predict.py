@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -81,28 +82,40 @@ def run(args: argparse.Namespace) -> int:
     def every_photo() -> list:
         return collect_photos(args.inputs, args.recursive, exclude=Path(args.output))
 
-    if (code := sharding.relaunch(args.devices, args.device, args.argv, every_photo)) is not None:
+    def open_model(device: str) -> Model:
+        options = dataclasses.replace(inference_options(args), device=device)
+        return Model(args.model, options, args.leaf_class, args.k, role_classes(args), args.backend)  # fmt: skip
+
+    def checked(model: Model, photos: list, plan: bool = True) -> tuple[list[dict], PhotoPredictor]:
+        """The earlier rows kept, and the photos' writer, once :func:`plan_outputs` has
+        found nothing it refuses (raises as it does; ``plan``: predict_photos plans alone)."""
+        kept = earlier_rows(Path(args.output), photos, model)
+        worker = PhotoPredictor(
+            model, Path(args.output), not args.no_overlays, args.probabilities,
+            uncertainty=args.uncertainty or args.select is not None,
+            earlier_uncertainty=earlier_uncertainty(Path(args.output)),
+        )  # fmt: skip
+        if plan:
+            plan_outputs(photos, worker, args.overwrite)
+        return kept, worker
+
+    def check_before_launch() -> None:  # input mistakes stop before any process starts
+        checked(open_model("cpu"), every_photo())
+
+    if (code := sharding.relaunch(args.devices, args.device, args.argv, check_before_launch)) is not None:  # fmt: skip
         return code
     shard = sharding.current_shard()
     args.device = sharding.join(shard, args.device)
     if args.model is None and shard.rank == 0:
         print(m.bundled_note())
-    model = Model(args.model, inference_options(args), args.leaf_class, args.k, role_classes(args),
-                  args.backend)  # fmt: skip
+    model = open_model(args.device)
     if note := roles_note(model.roles, model.class_names):
         print(f"note: {note}")
     print(f"backend: {model.engine.name} ({model.engine.reason})")
     photos = every_photo()
     share = shard.take(photos)
-    kept = earlier_rows(Path(args.output), photos, model)  # every process: all refuse alike
-    worker = PhotoPredictor(
-        model, Path(args.output), not args.no_overlays, args.probabilities,
-        uncertainty=args.uncertainty or args.select is not None,
-        earlier_uncertainty=earlier_uncertainty(Path(args.output)),
-    )  # fmt: skip
-    if shard.world > 1:  # every process checks every photo, so that all refuse alike
-        plan_outputs(photos, worker, args.overwrite)
-        kept = kept if shard.rank == 0 else []
+    kept, worker = checked(model, photos, plan=shard.world > 1)  # under torchrun: all refuse alike
+    kept = kept if shard.rank == 0 else []
     print(f"{len(share)} photo(s); model {model.info.spec.arch}/{model.info.spec.encoder}, "
           f"{model.device}, precision {model.precision}")  # fmt: skip
     report = predict_photos(share, worker, args.overwrite, args.workers, shard.table, kept)
