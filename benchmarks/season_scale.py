@@ -4,7 +4,7 @@ large generated network.
 With --photos (default: the shared field photos), `vitiseg season PHOTOS --model M` runs
 end to end in a fresh output folder and prints photos/s, then each stage of it on the same
 photos, one after another in this process: decode, resize to the model's scale,
-inference, logits back to the photo's size and argmax, traits, mask PNG writes, overlay
+inference, classes at the photo's size (logits resized along class edges), traits, mask PNG writes, overlay
 JPEG writes (predict writes them; season does not), the photo checks (thumbnails read
 again), the table and the season summary.
 
@@ -107,6 +107,7 @@ def profile(files: list, model_path: str, work) -> None:
     from vitiseg.data.imageio import decode_image
     from vitiseg.data.photo_quality import measure_quality
     from vitiseg.engine.loaded import Model
+    from vitiseg.engine.tiling import upsampled_classes
     from vitiseg.predict import _save
     from vitiseg.report.overlay import overlay, palette_png
 
@@ -128,14 +129,14 @@ def profile(files: list, model_path: str, work) -> None:
         bands = timed(
             "inference (network)", lambda s: list(predictor.predict_logits_rows(s)), scaled
         )
-    started = time.perf_counter()
-    masks = [model.predict(image).mask for image in images]
-    stages["logits to photo size, argmax"] = (
-        time.perf_counter()
-        - started
-        - stages["inference (network)"]
-        - stages["resize to the model's scale"]
-    )
+    def to_photo_size(item):
+        (image, small), rows = item
+        mask = np.empty(image.shape[:2], np.uint8)
+        for top, classes in upsampled_classes(iter(rows), small.shape[:2], image.shape[:2]):
+            mask[top : top + classes.shape[0]] = classes.numpy()
+        return mask
+
+    masks = timed("classes at the photo's size", to_photo_size, list(zip(zip(images, scaled, strict=True), bands, strict=True)))  # fmt: skip
     del bands
     pairs = list(zip(files, masks, images, strict=True))
     timed("traits (canopy row)", lambda p: canopy_row(p[0], p[1], p[2], model.roles, model.class_names, model.k), pairs)  # fmt: skip
