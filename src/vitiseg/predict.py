@@ -49,6 +49,7 @@ its photo's resolved path."""
 NOT_DONE, ASKED, CHANGED = "not done yet", "asked to (--overwrite)", "photo changed since"
 ANOTHER_MODEL = "predicted by another model"
 ANOTHER_PHOTO = "made from another photo of the same name"
+GONE_PHOTO = "made from a photo of the same name no longer there, and not this one"
 
 
 @dataclass
@@ -129,11 +130,11 @@ class PhotoPredictor:
         )
 
     def finish(self, photo: Photo, image: np.ndarray, prediction: Prediction) -> dict:
-        """Write a photo's outputs from its prediction and return its canopy.csv row."""
-        paths = iter(self.outputs(photo))
-        stamps = {MODEL_STAMP: self.model.identity, PHOTO_STAMP: photo_stamp(photo.path),
-                  SOURCE_STAMP: str(photo.path.resolve())}  # fmt: skip
-        _save(palette_png(prediction.mask, self.info.spec.classes), next(paths), "PNG", stamps)
+        """Write a photo's outputs from its prediction and return its canopy.csv row. The
+        stamped mask is written last: it marks the photo done (a run killed before it
+        leaves the photo to be redone, never a stale overlay reused)."""
+        mask_path, *paths = self.outputs(photo)
+        paths = iter(paths)
         if self.overlays:
             _save(
                 Image.fromarray(overlay(image, prediction.mask, self.info.spec.classes)),
@@ -142,6 +143,9 @@ class PhotoPredictor:
             )
         if self.probabilities:
             _save(Image.fromarray(prediction.probability), next(paths), "PNG")
+        stamps = {MODEL_STAMP: self.model.identity, PHOTO_STAMP: photo_stamp(photo.path),
+                  SOURCE_STAMP: str(photo.path.resolve())}  # fmt: skip
+        _save(palette_png(prediction.mask, self.info.spec.classes), mask_path, "PNG", stamps)
         row = self.row(photo, prediction.mask, image)
         row.pop("uncertainty", None)  # an earlier run's, for a photo redone now
         if prediction.uncertainty is not None:
@@ -156,8 +160,11 @@ class PhotoPredictor:
             return NOT_DONE, None
         stamps = mask_stamps(paths[0])
         source = stamps.get(SOURCE_STAMP)
-        if source and source != str(photo.path.resolve()) and Path(source).is_file():
-            return ANOTHER_PHOTO, source
+        if source and source != str(photo.path.resolve()):
+            if Path(source).is_file():
+                return ANOTHER_PHOTO, source
+            if stamps.get(PHOTO_STAMP) != photo_stamp(photo.path):  # gone, and not this photo
+                return GONE_PHOTO, source
         if stamps.get(MODEL_STAMP) != self.model.identity:
             return ANOTHER_MODEL, source
         if stamps.get(PHOTO_STAMP) != photo_stamp(photo.path):
@@ -198,7 +205,7 @@ def plan_outputs(
         why, source = worker.reusable(photo, paths)
         if source and source != str(photo.path.resolve()):
             plan.moved_from.add(source)
-        if why == ANOTHER_PHOTO:
+        if why == ANOTHER_PHOTO or (why == GONE_PHOTO and not overwrite):
             clashes.append((photo, paths[0], source))
         elif why == ANOTHER_MODEL and not replace_other_models:
             others.append(paths[0])
@@ -214,7 +221,8 @@ def plan_outputs(
         raise DataError(
             f"{mask} was made from {source}, and {photo.path} has the same output name "
             f"({len(clashes)} photo(s) like it): write to another output folder, or rename one "
-            "of them (outputs are named after the photo's path under the folder given)"
+            "of them (outputs are named after the photo's path under the folder given); if the "
+            "first photo is gone for good, overwrite=True redoes its outputs from this one"
         )
     if others:
         raise DataError(
@@ -266,6 +274,12 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
     write_text(path, buffer.getvalue())
 
 
+def without_moved(rows: list[dict], plan: Plan) -> list[dict]:
+    """``rows`` less those of photos whose outputs now belong to the same photo under
+    another path (:attr:`Plan.moved_from`)."""
+    return [row for row in rows if str(Path(row["file"]).resolve()) not in plan.moved_from]
+
+
 def predict_photos(
     photos: list[Photo], worker: PhotoPredictor, overwrite: bool = False, workers: int = 2,
     table: str = CANOPY_TABLE, kept: list[dict] | None = None,
@@ -276,7 +290,7 @@ def predict_photos(
     (:func:`earlier_rows`) less those of photos moved since."""
     plan = plan_outputs(photos, worker, overwrite, replace_other_models)
     report = PredictReport(skipped=len(plan.reused), redone=plan.redone)
-    kept = [row for row in kept or [] if str(Path(row["file"]).resolve()) not in plan.moved_from]
+    kept = without_moved(kept or [], plan)
     rows = [worker.row(photo, read_mask(mask)) for photo, mask in plan.reused]
     remove_temporaries([*(p for photo in photos for p in worker.outputs(photo)), worker.out / table])  # fmt: skip
     if report.skipped:

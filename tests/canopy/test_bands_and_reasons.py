@@ -118,3 +118,5 @@ def test_a_short_first_run_then_a_long_gap_is_the_gap_not_before_the_first_photo
         assert (
             levels.loc[level, "reason"] == "in a gap of the photos, from 2024-04-03 to 2024-04-27"
         )
+    gcc = result.transitions.query("trait == 'leaf_gcc'")  # no known base: no floor to say so
+    assert not gcc["reason"].str.startswith("in a gap").any()

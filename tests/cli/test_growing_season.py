@@ -211,3 +211,40 @@ def test_two_processes_refuse_together_instead_of_waiting_forever(
                       "--devices", "2", timeout=180)  # fmt: skip
     assert sharded.returncode == 2, sharded.stdout
     assert "another model" in sharded.stderr
+
+
+def test_a_photo_of_the_same_name_whose_first_is_gone_is_refused_unless_overwrite(
+    model_dir: Path, tmp_path: Path
+):
+    """The first photo's drive unmounted, another photo of its name given: not a move."""
+    first = write_photos(tmp_path / "usb", range(1, 2))[0]
+    assert predict(model_dir, tmp_path / "out", tmp_path / "usb").returncode == 0
+    mask = tmp_path / "out" / "masks" / f"{first.stem}.png"
+    before = mask.read_bytes()
+    first.unlink()
+    other = tmp_path / "home" / first.name
+    other.parent.mkdir()
+    Image.fromarray(draw_vineyard(96, 64, seed=77).photo).save(other)
+    refused = predict(model_dir, tmp_path / "out", tmp_path / "home")
+    assert refused.returncode == 2 and "no longer" not in refused.stdout
+    assert "--overwrite redoes" in refused.stderr and mask.read_bytes() == before
+    redone = predict(model_dir, tmp_path / "out", tmp_path / "home", extra=["--overwrite"])
+    assert redone.returncode == 0, redone.stderr
+    assert pd.read_csv(tmp_path / "out" / "canopy.csv")["file"].tolist() == [str(other.resolve())]
+
+
+def test_the_mask_is_written_last_so_a_photo_cut_short_is_redone(
+    model_dir: Path, tmp_path: Path, monkeypatch
+):
+    """A run killed between a photo's overlay and its mask: the photo is not done."""
+    from vitiseg import predict as predicting
+    from vitiseg.data.photos import collect_photos
+    from vitiseg.engine.loaded import Model
+
+    photo = collect_photos([str(write_photos(tmp_path / "in", range(1, 2))[0])])[0]
+    worker = predicting.PhotoPredictor(Model(model_dir), tmp_path / "out", True, False)
+    written = []
+    monkeypatch.setattr(predicting, "_save", lambda picture, path, *a: written.append(path.parent.name))  # fmt: skip
+    image = np.asarray(Image.open(photo.path).convert("RGB"))
+    worker.finish(photo, image, worker.predict(image))
+    assert written == ["overlays", "masks"]

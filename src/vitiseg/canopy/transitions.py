@@ -155,8 +155,8 @@ def crossings(
     lowest point before its maximum. With a known base, a curve already rising at its
     first photo is still dated at the levels it has not reached by then. ``seen`` (the
     photographed days and their values) tells a rise before the curve's first day from
-    one in the gap after photos too few for a curve: when those photos are all below a
-    level, it was crossed in that gap.
+    one in the gap after photos too few for a curve: with a known base, when those photos
+    are all below a level, it was crossed in that gap.
 
     Example:
         >>> c = crossings(np.arange(7.0), np.array([0, 0, 0, 1, 2, 2, 2.0]), (0.25, 0.5))
@@ -183,7 +183,7 @@ def crossings(
         if not np.any(earlier):
             return Crossing(np.nan, BEFORE, threshold=thresholds[level])
         days, values = seen[0][earlier], seen[1][earlier]
-        if values.max() < thresholds[level]:
+        if base is not None and values.max() < thresholds[level]:  # (a known floor only)
             return Crossing(np.nan, IN_GAP, (float(days.max()), float(grid[first])), thresholds[level])  # fmt: skip
         return Crossing(np.nan, "among the first photos, too few days for a curve", threshold=thresholds[level])  # fmt: skip
 

@@ -68,7 +68,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``vitiseg predict`` (or launch its ``--devices`` processes); returns the exit code."""
-    from vitiseg import shard as sharding  # torch: not at --help time
+    import torch  # not at --help time
+
+    from vitiseg import shard as sharding
     from vitiseg.engine.loaded import Model
     from vitiseg.predict import (
         PhotoPredictor,
@@ -77,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
         earlier_uncertainty,
         plan_outputs,
         predict_photos,
+        without_moved,
     )
 
     def every_photo() -> list:
@@ -95,12 +98,16 @@ def run(args: argparse.Namespace) -> int:
             uncertainty=args.uncertainty or args.select is not None,
             earlier_uncertainty=earlier_uncertainty(Path(args.output)),
         )  # fmt: skip
-        if plan:
-            plan_outputs(photos, worker, args.overwrite)
+        if plan:  # the rows of photos moved since go, whichever process has them
+            kept = without_moved(kept, plan_outputs(photos, worker, args.overwrite))
         return kept, worker
 
     def check_before_launch() -> None:  # input mistakes stop before any process starts
-        checked(open_model("cpu"), every_photo())
+        model = open_model(args.device)  # the engine the processes will run: its identity
+        checked(model, every_photo())
+        del model
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
 
     if (code := sharding.relaunch(args.devices, args.device, args.argv, check_before_launch)) is not None:  # fmt: skip
         return code

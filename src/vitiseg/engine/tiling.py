@@ -92,6 +92,8 @@ def _row_windows(
     above, below, weight = _source_positions(height, out_height)
     kept, kept_top, done = None, 0, 0  # source rows from kept_top on
     for top, band in bands:
+        if kept is None:  # positions on the logits' device (indexing with each other)
+            above, below, weight = above.to(band.device), below.to(band.device), weight.to(band.device)  # fmt: skip
         kept = band if kept is None else torch.cat([kept, band], 1)
         end = int((below < top + band.shape[1]).sum())
         if end == done:
@@ -129,6 +131,7 @@ def upsampled_classes(
     others, along class edges, are interpolated."""
     left, right, across = _source_positions(source[1], target[1])
     for done, _, kept, above, below, weight in _row_windows(bands, source[0], target[0]):
+        left, right, across = left.to(kept.device), right.to(kept.device), across.to(kept.device)
         classes = class_argmax(kept).to(torch.uint8)
         # a source pixel whose neighbours below, right and below-right (the last row and
         # column: itself) share its class; every target pixel has its four source pixels
