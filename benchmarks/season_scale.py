@@ -129,6 +129,7 @@ def profile(files: list, model_path: str, work) -> None:
         bands = timed(
             "inference (network)", lambda s: list(predictor.predict_logits_rows(s)), scaled
         )
+
     def to_photo_size(item):
         (image, small), rows = item
         mask = np.empty(image.shape[:2], np.uint8)
