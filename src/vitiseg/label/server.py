@@ -24,6 +24,7 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import jinja2
@@ -190,12 +191,21 @@ class LabelServer:
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
 
-    def serve(self) -> None:
-        """Serve in this thread until Ctrl+C (or :meth:`stop` from another thread)."""
+    def serve(self, on_started: Callable[[], None] | None = None) -> None:
+        """Serve in this thread until Ctrl+C (or :meth:`stop` from another thread);
+        ``on_started`` is called once the page answers (and Ctrl+C is handled)."""
+        if on_started is not None:
+            threading.Thread(target=self._when_started, args=(on_started,), daemon=True).start()
         try:
             self._server.run(sockets=[self.socket])
         finally:
             self.job.close()
+
+    def _when_started(self, call: Callable[[], None]) -> None:
+        while not self._server.started and not self._server.should_exit:
+            time.sleep(0.02)
+        if self._server.started:
+            call()
 
     def start(self) -> LabelServer:
         """Serve from a thread of this process; returns once the page answers."""
@@ -239,5 +249,4 @@ def serve_folder(
     if job.folder.links_out:
         announce(f"{job.folder.links_out} link(s) to files outside {photos} left out")
     announce(f"{done} photo(s) labelled, {left} left ({queued} in the queue)")
-    announce(f"Labelling page: {server.url} (Ctrl+C stops)")
-    server.serve()
+    server.serve(on_started=lambda: announce(f"Labelling page: {server.url} (Ctrl+C stops)"))
