@@ -84,9 +84,9 @@ def _source_positions(size: int, out_size: int) -> tuple[torch.Tensor, torch.Ten
 
 def _row_windows(
     bands: Iterator[tuple[int, torch.Tensor]], height: int, out_height: int
-) -> Iterator[tuple[int, int, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]]:
+) -> Iterator[tuple[int, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]]:
     """Source rows that arrive as bands ``(top, (C, rows, w))``, as the output rows they
-    complete: ``(done, end, kept, above, below, weight)``, output rows ``done:end`` lying
+    complete: ``(done, kept, above, below, weight)``, output rows from ``done`` on lying
     between ``kept``'s rows ``above`` and ``below`` (indices into ``kept``) with
     ``weight``. Only the rows still needed are kept."""
     above, below, weight = _source_positions(height, out_height)
@@ -98,7 +98,7 @@ def _row_windows(
         end = int((below < top + band.shape[1]).sum())
         if end == done:
             continue
-        yield done, end, kept, above[done:end] - kept_top, below[done:end] - kept_top, weight[done:end]  # fmt: skip
+        yield done, kept, above[done:end] - kept_top, below[done:end] - kept_top, weight[done:end]
         done = end
         if done < out_height:
             kept, kept_top = kept[:, int(above[done]) - kept_top :], int(above[done])
@@ -113,7 +113,7 @@ def upsample_rows(
     The result equals ``F.interpolate(..., mode="bilinear", align_corners=False)`` of the
     whole map, but only one band and the rows it still needs are held at a time.
     """
-    for done, _, kept, above, below, weight in _row_windows(bands, source[0], target[0]):
+    for done, kept, above, below, weight in _row_windows(bands, source[0], target[0]):
         rows = torch.unique(torch.cat([above, below]))  # width-resize only the rows used
         wide = F.interpolate(
             kept[None, :, rows], (len(rows), target[1]), mode="bilinear", align_corners=False
@@ -130,7 +130,7 @@ def upsampled_classes(
     convex combination of logit vectors with one argmax has that argmax), and only the
     others, along class edges, are interpolated."""
     left, right, across = _source_positions(source[1], target[1])
-    for done, _, kept, above, below, weight in _row_windows(bands, source[0], target[0]):
+    for done, kept, above, below, weight in _row_windows(bands, source[0], target[0]):
         left, right, across = left.to(kept.device), right.to(kept.device), across.to(kept.device)
         classes = class_argmax(kept).to(torch.uint8)
         # a source pixel whose neighbours below, right and below-right (the last row and
@@ -262,11 +262,15 @@ class Predictor:
                 rows = min(tile_h, height - band_top)
                 yield band_top, (band[:, :rows] / band_weight[:rows])[:, :, :width]
 
+    def _scaled_logits_rows(self, image: np.ndarray):
+        """The photo at the model's scale, and its logits' row bands at that scale."""
+        scaled, _ = rescale(image, None, self.info.scale)
+        return scaled, self.predict_logits_rows(scaled)
+
     def photo_logits_rows(self, image: np.ndarray):
         """Like :meth:`predict_logits_rows`, for a photo at its own size: scaled to the
         model's scale, and the logits (not classes: finer edges) resized back."""
-        scaled, _ = rescale(image, None, self.info.scale)
-        bands = self.predict_logits_rows(scaled)
+        scaled, bands = self._scaled_logits_rows(image)
         if scaled.shape[:2] != image.shape[:2]:
             bands = upsample_rows(bands, scaled.shape[:2], image.shape[:2])
         return bands
@@ -276,8 +280,7 @@ class Predictor:
         :meth:`photo_logits_rows`, with logits resized only along class edges
         (:func:`upsampled_classes`)."""
         mask = np.empty(image.shape[:2], np.uint8)
-        scaled, _ = rescale(image, None, self.info.scale)
-        bands = self.predict_logits_rows(scaled)
+        scaled, bands = self._scaled_logits_rows(image)
         if scaled.shape[:2] == image.shape[:2]:
             bands = ((top, class_argmax(logits)) for top, logits in bands)
         else:
