@@ -55,7 +55,7 @@ def main() -> None:
         with LabelServer(job) as server, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM)
             page = browser.new_page(viewport={"width": 1400, "height": 800})
-            page.goto(server.url)
+            page.goto(server.page_url)
             page.wait_for_function("() => window.vitiseg && window.vitiseg.state.regions !== null")
             timings = play(page, args.clicks)
             if args.screenshot:

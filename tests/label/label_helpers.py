@@ -35,6 +35,13 @@ def call(url: str, method: str = "GET", data: bytes | None = None, headers: dict
         return error.code, error.headers, error.read()
 
 
+def api(server, path: str, method: str = "GET", data: bytes | None = None, headers=None):
+    """``call`` of the server's ``path`` with the token the page would send."""
+    return call(
+        server.url + path, method, data, {"X-Vitiseg-Token": server.token, **(headers or {})}
+    )
+
+
 def save(url: str, name: str, mask: np.ndarray, token: str, headers: dict | None = None):
     """PUT ``mask`` as the mask of photo ``name``."""
     sent = {"X-Vitiseg-Token": token, "Content-Type": "application/octet-stream", **(headers or {})}
@@ -42,7 +49,8 @@ def save(url: str, name: str, mask: np.ndarray, token: str, headers: dict | None
 
 
 def page_token(url: str) -> str:
-    """The token the page receives, read from the page as a browser would."""
+    """The token the page at ``url`` (the address printed, with its token) holds, read from
+    the page as a browser would."""
     _, _, body = call(url)
     config = re.search(rb'<script id="config" type="application/json">(.*?)</script>', body, re.S)
     return json.loads(config[1])["token"]

@@ -20,7 +20,8 @@ from vitiseg.data.layout import find_pairs
 
 
 def start_label(folder: Path, *options: str) -> tuple[subprocess.Popen, str]:
-    """``vitiseg label FOLDER`` in a process of its own, and the address it printed."""
+    """``vitiseg label FOLDER`` in a process of its own, and the address it printed (with
+    its ``?token=``)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "vitiseg.cli", "label", str(folder), "--no-model",
          "--class-names", "background,leaf,wood", "--port", "0", *options],
@@ -39,8 +40,8 @@ def test_kill_9_while_saving_leaves_only_whole_masks(tmp_path: Path):
     masks[1][:, ::3] = 0
     rng = np.random.default_rng(0)
     for attempt in range(3):
-        process, url = start_label(folder)
-        token = page_token(url)
+        process, address = start_label(folder)
+        token, url = page_token(address), address.split("?")[0]
         stop = threading.Event()
 
         def tab(mask, name, url=url, token=token, stop=stop):

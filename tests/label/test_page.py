@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import FAST_TRAIN, run_here
-from label_helpers import call, photo_folder, read_png
+from label_helpers import api, photo_folder, read_png
 from PIL import Image
 from scipy import ndimage
 
@@ -26,7 +26,7 @@ def open_page(browser, server: LabelServer):
     page.errors = []
     page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: page.errors.append(str(e)))
-    page.goto(server.url)
+    page.goto(server.page_url)
     wait_for_regions(page)
     return page
 
@@ -83,7 +83,7 @@ def test_correct_the_models_guess_save_and_train_on_it(browser, tmp_path, model_
         guess = Model(model_dir).predict(data / "img05.jpg").mask
         expected = page_mask(page)
         assert np.array_equal(expected, guess)
-        regions = np.frombuffer(call(server.url + "api/photos/img05.jpg/regions")[2], "<u2")
+        regions = np.frombuffer(api(server, "api/photos/img05.jpg/regions")[2], "<u2")
         regions = regions.reshape(64, 96)
         page.evaluate("() => window.vitiseg.setView(6, 10, 10)")
 
@@ -200,7 +200,7 @@ def test_the_keyboard_shortcuts(browser, tmp_path):
 
 
 def page_mask_of(server: LabelServer, name: str) -> np.ndarray:
-    _, headers, body = call(server.url + f"api/photos/{name}/mask")
+    _, headers, body = api(server, f"api/photos/{name}/mask")
     return np.frombuffer(body, np.uint8).reshape(int(headers["X-Height"]), -1)
 
 

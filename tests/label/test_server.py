@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from label_helpers import CLASSES, call, page_token, photo_folder, read_png, save
+from label_helpers import CLASSES, api, call, page_token, photo_folder, read_png, save
 from PIL import Image
 
 from vitiseg.errors import ConfigError
@@ -37,7 +37,7 @@ def test_the_server_listens_on_127_0_0_1_only(server):
 
 
 def test_the_list_puts_photos_without_a_mask_first(server):
-    status, _, body = call(server.url + "api/photos")
+    status, _, body = api(server, "api/photos")
     listing = json.loads(body)
     assert status == 200
     assert [p["name"] for p in listing["photos"]] == ["img01.jpg", "img00.jpg", "img02.jpg"]
@@ -45,11 +45,11 @@ def test_the_list_puts_photos_without_a_mask_first(server):
 
 
 def test_a_photo_without_a_mask_opens_empty_and_one_with_a_mask_opens_it(server, folder):
-    status, headers, body = call(server.url + "api/photos/img01.jpg/mask")
+    status, headers, body = api(server, "api/photos/img01.jpg/mask")
     assert status == 200 and headers["X-Source"] == "empty"
     assert (headers["X-Width"], headers["X-Height"]) == ("96", "64")
     assert body == bytes(96 * 64)
-    _, headers, body = call(server.url + "api/photos/img00.jpg/mask")
+    _, headers, body = api(server, "api/photos/img00.jpg/mask")
     assert headers["X-Source"] == "saved"
     assert np.array_equal(
         np.frombuffer(body, np.uint8).reshape(64, 96), read_png(folder / "img00_bin.png")
@@ -57,10 +57,10 @@ def test_a_photo_without_a_mask_opens_empty_and_one_with_a_mask_opens_it(server,
 
 
 def test_the_photo_and_its_regions_are_served(server, folder):
-    status, headers, body = call(server.url + "api/photos/img01.jpg/image")
+    status, headers, body = api(server, "api/photos/img01.jpg/image")
     assert status == 200 and headers["Content-Type"] == "image/jpeg"
     assert Image.open(io.BytesIO(body)).size == (96, 64)
-    _, headers, body = call(server.url + "api/photos/img01.jpg/regions")
+    _, headers, body = api(server, "api/photos/img01.jpg/regions")
     assert headers["X-Bytes-Per-Pixel"] == "2"
     photo = np.asarray(Image.open(folder / "img01.jpg").convert("RGB"))
     assert np.array_equal(np.frombuffer(body, "<u2").reshape(64, 96), over_segment(photo))
@@ -68,7 +68,7 @@ def test_the_photo_and_its_regions_are_served(server, folder):
 
 def test_saving_writes_the_mask_beside_the_photo_and_counts_it(server, folder):
     mask = np.random.default_rng(1).integers(0, 3, (64, 96)).astype(np.uint8)
-    status, _, body = save(server.url, "img01.jpg", mask, page_token(server.url))
+    status, _, body = save(server.url, "img01.jpg", mask, page_token(server.page_url))
     assert status == 200, body
     assert json.loads(body) == {"saved": "img01_bin.png", "labelled": 3, "left": 0}
     assert np.array_equal(read_png(folder / "img01_bin.png"), mask)
@@ -82,8 +82,38 @@ def test_a_save_without_the_pages_token_is_refused(server, folder, token):
     assert not (folder / "img01_bin.png").exists()
 
 
+@pytest.mark.parametrize("query", ["", "?token=", "?token=wrong"])
+def test_without_the_printed_address_nothing_is_served(server, query):
+    status, headers, body = call(server.url + query)
+    assert status == 403 and b"?token=" in body
+    assert server.token.encode() not in body and "set-cookie" not in headers
+    for path in ("api/photos", "api/photos/img01.jpg/image", "api/photos/img01.jpg/mask",
+                 "api/photos/img01.jpg/regions"):  # fmt: skip
+        status, _, body = call(
+            server.url + path, headers={"Cookie": f"vitiseg-token-{server.port}=wrong"}
+        )
+        assert status == 403 and b"token" in body, path
+
+
+def test_the_printed_address_sets_a_cookie_that_opens_the_photos_but_saves_nothing(server, folder):
+    assert server.page_url == f"{server.url}?token={server.token}"
+    status, headers, _ = call(server.page_url)
+    assert status == 200
+    cookie = headers["set-cookie"]
+    assert cookie.startswith(f"vitiseg-token-{server.port}={server.token};")
+    assert "httponly" in cookie.lower() and "samesite=strict" in cookie.lower()
+    sent = {"Cookie": cookie.split(";")[0]}
+    assert call(server.url, headers=sent)[0] == 200  # a reload, the token out of the address
+    status, _, body = call(server.url + "api/photos/img01.jpg/image", headers=sent)
+    assert status == 200 and body[:2] == b"\xff\xd8"
+    # a page of another site could make the browser send the cookie, never the header
+    status, _, _ = call(server.url + "api/photos/img01.jpg/mask", "PUT", bytes(96 * 64), sent)
+    assert status == 403
+    assert not (folder / "img01_bin.png").exists()
+
+
 def test_a_save_of_the_wrong_size_or_class_is_refused(server, folder):
-    token = page_token(server.url)
+    token = page_token(server.page_url)
     status, _, body = save(server.url, "img01.jpg", np.zeros((10, 10)), token)
     assert status == 400 and b"expected 96x64 = 6144 bytes" in body
     status, _, body = save(server.url, "img01.jpg", np.full((64, 96), 7), token)
@@ -104,7 +134,7 @@ def test_a_save_of_the_wrong_size_or_class_is_refused(server, folder):
 )
 def test_nothing_outside_the_photos_of_the_folder_is_served(server, tmp_path, path):
     (tmp_path / "secret.jpg").write_bytes((tmp_path / "photos" / "img00.jpg").read_bytes())
-    status, _, body = call(server.url + path)
+    status, _, body = api(server, path)
     assert status == 404, body
 
 
@@ -113,22 +143,22 @@ def test_a_link_out_of_the_folder_is_neither_listed_nor_served(tmp_path: Path):
     outside = photo_folder(tmp_path / "outside", n=1, unlabelled=())
     os.symlink(outside / "img00.jpg", data / "link.jpg")
     with LabelServer(open_job(data, model=None, class_names=CLASSES)) as server:
-        _, _, body = call(server.url + "api/photos")
+        _, _, body = api(server, "api/photos")
         assert b"link.jpg" not in body
         for what in ("image", "mask", "regions"):
-            assert call(server.url + f"api/photos/link.jpg/{what}")[0] == 404
-        status, _, _ = save(server.url, "link.jpg", np.zeros((64, 96)), page_token(server.url))
+            assert api(server, f"api/photos/link.jpg/{what}")[0] == 404
+        status, _, _ = save(server.url, "link.jpg", np.zeros((64, 96)), page_token(server.page_url))
         assert status == 404
     assert not (data / "link_bin.png").exists() and not (outside / "link_bin.png").exists()
 
 
 def test_a_request_naming_another_host_is_refused(server):
-    status, _, _ = call(server.url + "api/photos", headers={"Host": "attacker.example"})
+    status, _, _ = api(server, "api/photos", headers={"Host": "attacker.example"})
     assert status == 400
 
 
 def test_the_page_forbids_scripts_from_anywhere_else(server):
-    status, headers, body = call(server.url)
+    status, headers, body = call(server.page_url)
     assert status == 200
     assert "script-src 'self'" in headers["Content-Security-Policy"]
     assert b"<script>" not in body  # no inline script: the config is JSON data
@@ -149,7 +179,7 @@ def test_a_taken_port_is_a_clear_error(server, folder):
 def test_two_tabs_saving_the_same_photo_never_leave_a_torn_file(server, folder):
     """Two writers save different masks as fast as they can while a reader checks that the
     file is always one of them, whole."""
-    token = page_token(server.url)
+    token = page_token(server.page_url)
     masks = [np.full((64, 96), c, np.uint8) for c in (1, 2)]
     masks[1][::2] = 0  # a different size of PNG too
     stop = threading.Event()

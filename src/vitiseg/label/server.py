@@ -4,7 +4,7 @@ Routes (``NAME``: a photo's file name, one of the job's list and nothing else):
 
 | route | what |
 |---|---|
-| ``GET /`` | the page (its token inside) |
+| ``GET /?token=T`` | the page (its token inside); sets the token's cookie |
 | ``GET /static/...`` | the page's script and style |
 | ``GET /api/photos`` | the list of photos, labelled / left |
 | ``GET /api/photos/NAME/image`` | the photo, JPEG |
@@ -12,9 +12,12 @@ Routes (``NAME``: a photo's file name, one of the job's list and nothing else):
 | ``GET /api/photos/NAME/regions`` | its regions: 2 or 4 bytes a pixel, little-endian |
 | ``PUT /api/photos/NAME/mask`` | save the mask (the body as above), with the token |
 
-Every request that writes carries the header ``X-Vitiseg-Token`` with the token the page
-received (a page of another site cannot read it); requests naming another host than the
-one served are refused (a DNS name rebound to 127.0.0.1 cannot reach the page).
+The token is in the address ``vitiseg label`` prints (as Jupyter does): whoever can connect
+without it gets neither the page nor a photo. The page's first request sets it as an
+HttpOnly, SameSite=Strict cookie that every ``/api`` request must carry (or the header
+``X-Vitiseg-Token``), and every request that writes carries the header too (a page of
+another site can neither read the token nor send it). Requests naming another host than
+the one served are refused (a DNS name rebound to 127.0.0.1 cannot reach the page).
 """
 
 from __future__ import annotations
@@ -74,8 +77,30 @@ def page_html(job: LabelJob, token: str) -> str:
     return template.render(config=config, classes=job.class_names, version=__version__)
 
 
-def create_app(job: LabelJob, token: str, hosts: list[str]) -> Starlette:
-    """The Starlette application serving ``job`` to requests naming one of ``hosts``."""
+NO_TOKEN = (
+    "<!doctype html><title>vitiseg label</title><p>This page needs its key: open the address "
+    "<code>vitiseg label</code> printed (it ends with <code>?token=...</code>).</p>"
+)
+
+
+def create_app(job: LabelJob, token: str, hosts: list[str], cookie: str) -> Starlette:
+    """The Starlette application serving ``job`` to requests naming one of ``hosts`` and
+    carrying ``token`` (in the query of the page's address, then in the cookie ``cookie``)."""
+    expected = token.encode("ascii")
+
+    def carries(sent: str | None) -> bool:
+        # as HTTP carries it; a cookie or query is text already
+        return sent is not None and secrets.compare_digest(sent.encode("latin-1"), expected)
+
+    def authorised(handler):
+        async def checked(request: Request) -> Response:
+            if not (
+                carries(request.headers.get(TOKEN_HEADER)) or carries(request.cookies.get(cookie))
+            ):
+                return JSONResponse({"error": "missing or wrong token"}, status_code=403)
+            return await handler(request)
+
+        return checked
 
     def photo_name(request: Request) -> str:
         name = request.path_params["name"]
@@ -86,7 +111,11 @@ def create_app(job: LabelJob, token: str, hosts: list[str]) -> Starlette:
         return name
 
     async def index(request: Request) -> Response:
-        return HTMLResponse(page_html(job, token), headers=SECURITY_HEADERS)
+        if not (carries(request.query_params.get("token")) or carries(request.cookies.get(cookie))):
+            return HTMLResponse(NO_TOKEN, status_code=403, headers=SECURITY_HEADERS)
+        page = HTMLResponse(page_html(job, token), headers=SECURITY_HEADERS)
+        page.set_cookie(cookie, token, httponly=True, samesite="strict")
+        return page
 
     async def photos(request: Request) -> Response:
         return JSONResponse(await run_in_threadpool(job.listing))
@@ -112,8 +141,7 @@ def create_app(job: LabelJob, token: str, hosts: list[str]) -> Starlette:
         return Response(data, media_type="application/octet-stream", headers=headers)
 
     async def save(request: Request, name: str) -> Response:
-        sent = request.headers.get(TOKEN_HEADER, "").encode("latin-1")  # as HTTP carries it
-        if not secrets.compare_digest(sent, token.encode("ascii")):
+        if not carries(request.headers.get(TOKEN_HEADER)):  # the cookie alone is not enough
             return JSONResponse({"error": "missing or wrong token"}, status_code=403)
         width, height = await run_in_threadpool(job.folder.size, job.entry(name).photo)
         declared = request.headers.get("content-length", "")
@@ -134,10 +162,10 @@ def create_app(job: LabelJob, token: str, hosts: list[str]) -> Starlette:
 
     routes = [
         Route("/", index),
-        Route("/api/photos", photos),
-        Route("/api/photos/{name}/image", image),
-        Route("/api/photos/{name}/mask", mask, methods=["GET", "PUT"]),
-        Route("/api/photos/{name}/regions", regions),
+        Route("/api/photos", authorised(photos)),
+        Route("/api/photos/{name}/image", authorised(image)),
+        Route("/api/photos/{name}/mask", authorised(mask), methods=["GET", "PUT"]),
+        Route("/api/photos/{name}/regions", authorised(regions)),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     return Starlette(
@@ -164,7 +192,7 @@ class LabelServer:
 
     Example:
         >>> with LabelServer(open_job("Dataset")) as server:   # doctest: +SKIP
-        ...     print(server.url)
+        ...     print(server.page_url)
 
     Raises:
         ConfigError: the port is taken, or the host is not one of this machine's.
@@ -177,15 +205,18 @@ class LabelServer:
         self.host, self.port = host, self.socket.getsockname()[1]
         shown = f"[{host}]" if ":" in host else host
         self.url = f"http://{shown}:{self.port}/"
+        self.page_url = f"{self.url}?token={self.token}"
+        """The address to open: :attr:`url` with the token."""
         hosts = list(LOOPBACK) if host in LOOPBACK else ["*"]
         if host not in LOOPBACK:
             log.warning(
                 "warning: listening on %s, not 127.0.0.1: whoever reaches this machine on port "
-                "%d sees the photos and may save masks if they learn the page's token",
+                "%d can reach it; only the printed address (it carries the token) opens the page, and "
+                "HTTP is not encrypted: use it on a network you trust",
                 host, self.port,
             )  # fmt: skip
         config = uvicorn.Config(
-            create_app(job, self.token, hosts), log_level="warning", access_log=False,
+            create_app(job, self.token, hosts, f"vitiseg-token-{self.port}"), log_level="warning", access_log=False,
             server_header=False, lifespan="off", timeout_graceful_shutdown=2,
         )  # fmt: skip
         self._server = uvicorn.Server(config)
@@ -249,4 +280,4 @@ def serve_folder(
     if job.folder.links_out:
         announce(f"{job.folder.links_out} link(s) to files outside {photos} left out")
     announce(f"{done} photo(s) labelled, {left} left ({queued} in the queue)")
-    server.serve(on_started=lambda: announce(f"Labelling page: {server.url} (Ctrl+C stops)"))
+    server.serve(on_started=lambda: announce(f"Labelling page: {server.page_url} (Ctrl+C stops)"))

@@ -7,6 +7,8 @@
 
 (() => {
   const config = JSON.parse(document.getElementById("config").textContent);
+  // the token now lives in the page's cookie: keep it out of the history and bookmarks
+  if (location.search) history.replaceState(null, "", location.pathname);
   const $ = (id) => document.getElementById(id);
   const el = {
     photo: $("photo"), overlay: $("overlay"), outlines: $("outline-layer"), hover: $("hover"),
