@@ -39,6 +39,15 @@ def test_the_80_percent_band_holds_80_percent_of_a_logistic_season_with_known_no
     assert 0.75 <= np.mean(coverage) <= 0.85
 
 
+def test_a_band_from_15_exchangeable_errors_holds_80_percent_not_more():
+    """The band's half-width from 15 errors holds a 16th error drawn like them 80 % of the
+    time (conformal's 13th smallest would hold it 13 / 16 = 81.25 %)."""
+    errors = np.abs(np.random.default_rng(0).standard_t(3, size=(40_000, 16)))
+    widths = np.array([forecast._conformal_quantile(row[:15], 0.8) for row in errors])
+    held = np.mean(errors[:, 15] <= widths)
+    assert abs(held - 0.8) < 0.006, held
+
+
 def test_the_forecast_of_a_season_holds_its_next_15_noisy_days_80_percent_of_the_time():
     """The same seasons forecast from day 120: the band of each of the next 15 days holds
     the noisy value in 75-85 % of the 200 x 15 cases."""
