@@ -1,6 +1,6 @@
 """What fine-tuning from a vineyard model buys on a new vineyard, and what more labels buy.
 
-    python benchmarks/finetune.py camera [--ks 1 2 4] [--seeds 0 1] [--minutes 5] [--slowdown 2.2]
+    python benchmarks/finetune.py camera [--cameras ...] [--ks 1 2 4] [--seeds 0 1] [--minutes 5] [--slowdown 2.2]
         For each camera of ../shared/data/agrocam-vine in turn: a starting model trained on
         the two other cameras (--base-minutes), then k labelled photos of the held-out
         camera, trained for --minutes from that model (`--init`) and from ImageNet
@@ -69,7 +69,7 @@ def score(run: Path, pairs: list[Pair]) -> float:
 def camera_table(args: argparse.Namespace) -> None:
     pairs = find_pairs(AGROCAM / "labeled", None, None)
     rows = []
-    for camera in CAMERAS:
+    for camera in args.cameras:
         others = [p for p in pairs if not p.name.startswith(camera)]
         own = [p for p in pairs if p.name.startswith(camera)]
         base = train(f"base-no-{camera}", others, args.base_minutes / args.slowdown, 0)
@@ -124,6 +124,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("table", choices=("camera", "curve"))
+    parser.add_argument("--cameras", nargs="+", choices=CAMERAS, default=list(CAMERAS))
     parser.add_argument("--ks", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument(
         "--reference-ks", type=int, nargs="*", default=[2],
