@@ -100,7 +100,9 @@ def camera_table(args: argparse.Namespace) -> None:
         f"{'camera':10}{'k':>3}{'seed':>5}{'base alone':>11}{'from base':>10}{'ImageNet':>9}{'all cameras':>12}{'ratio':>7}"
     )
     for camera, k, seed, base, tuned, scratch, every in rows:
-        reference = f"{every:12.3f}{tuned / every:7.2f}" if every else f"{'-':>12}{'-':>7}"
+        reference = (
+            f"{every:12.3f}{tuned / every:7.2f}" if every is not None else f"{'-':>12}{'-':>7}"
+        )
         print(f"{camera:10}{k:3d}{seed:5d}{base:11.3f}{tuned:10.3f}{scratch:9.3f}{reference}")
 
 

@@ -128,7 +128,8 @@ def forecast(
     Args:
         source: a season folder or a table (:func:`daily_values`).
         days: days ahead.
-        ci: coverage of the intervals (0.8: from the 10 % to the 90 % quantile).
+        ci: coverage of the intervals (0.8: the forecast plus or minus the 80 % quantile of
+            its past absolute errors).
         max_gap: days without a photo that restart a camera's history.
         origin: the day the forecast is made on (photos after it are left out); None: the
             season's last day. A camera whose last photo is older forecasts from that photo

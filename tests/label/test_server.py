@@ -82,7 +82,7 @@ def test_a_save_without_the_pages_token_is_refused(server, folder, token):
     assert not (folder / "img01_bin.png").exists()
 
 
-@pytest.mark.parametrize("query", ["", "?token=", "?token=wrong"])
+@pytest.mark.parametrize("query", ["", "?token=", "?token=wrong", "?token=%E2%82%AC", "?token=%FF"])
 def test_without_the_printed_address_nothing_is_served(server, query):
     status, headers, body = call(server.url + query)
     assert status == 403 and b"?token=" in body

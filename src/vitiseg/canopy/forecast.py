@@ -26,7 +26,7 @@ last :data:`WINDOW` origins whose ``h``-th day is already seen; with fewer than
 :data:`MIN_ERRORS` of those, the errors of the longest shorter horizon that has them,
 scaled by ``h / k``. The quantile of ``n`` errors is taken at the ``(n + 1) ci``-th place,
 interpolated: a new error exchangeable with ``n`` others falls below the ``k``-th smallest
-with probability ``k / (n + 1)``, so the band holds ``ci`` on average, where conformal's
+with probability ``k / (n + 1)``, so the band holds about ``ci`` on average, where conformal's
 usual ``ceil((n + 1) ci)``-th smallest holds at least ``ci`` (13 / 16 = 81 % with 15 errors). The band is
 clipped to the trait's bounds (a hue's is wrapped).
 """

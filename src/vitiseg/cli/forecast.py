@@ -68,7 +68,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--days", type=o.number(int, FORECAST_DAYS), default=S,
                    help="days ahead (default: {f.HORIZON})")  # fmt: skip
     p.add_argument("--ci", type=o.number(float, OPEN_SHARE), default=S,
-                   help="coverage of the prediction intervals (default: {f.CI:g}, from the 10 %% to the 90 %% quantile)")  # fmt: skip
+                   help="coverage of the prediction intervals (default: {f.CI:g}, the forecast plus or minus that quantile of its past errors)")  # fmt: skip
     p.add_argument("--max-gap", type=o.number(float, GAP_DAYS), default=S, metavar="DAYS",
                    help="days without a usable photo that restart a camera's history; inf: never "
                    "(default: {f.MAX_GAP:g}, as the season's)")  # fmt: skip

@@ -14,9 +14,9 @@ Routes (``NAME``: a photo's file name, one of the job's list and nothing else):
 
 The token is in the address ``vitiseg label`` prints (as Jupyter does): whoever can connect
 without it gets neither the page nor a photo. The page's first request sets it as an
-HttpOnly, SameSite=Strict cookie that every ``/api`` request must carry (or the header
-``X-Vitiseg-Token``), and every request that writes carries the header too (a page of
-another site can neither read the token nor send it). Requests naming another host than
+HttpOnly, SameSite=Strict cookie, for a reload; every ``/api`` request must carry the
+header ``X-Vitiseg-Token`` (the page sends it with each) or that cookie, and every request
+that writes the header (a page of another site can neither read the token nor send it). Requests naming another host than
 the one served are refused (a DNS name rebound to 127.0.0.1 cannot reach the page).
 """
 
@@ -89,8 +89,8 @@ def create_app(job: LabelJob, token: str, hosts: list[str], cookie: str) -> Star
     expected = token.encode("ascii")
 
     def carries(sent: str | None) -> bool:
-        # as HTTP carries it; a cookie or query is text already
-        return sent is not None and secrets.compare_digest(sent.encode("latin-1"), expected)
+        # the token is ASCII: any other text (a query decodes to any character) fails
+        return sent is not None and secrets.compare_digest(sent.encode("utf-8"), expected)
 
     def authorised(handler):
         async def checked(request: Request) -> Response:
@@ -113,7 +113,9 @@ def create_app(job: LabelJob, token: str, hosts: list[str], cookie: str) -> Star
     async def index(request: Request) -> Response:
         if not (carries(request.query_params.get("token")) or carries(request.cookies.get(cookie))):
             return HTMLResponse(NO_TOKEN, status_code=403, headers=SECURITY_HEADERS)
-        page = HTMLResponse(page_html(job, token), headers=SECURITY_HEADERS)
+        page = HTMLResponse(
+            page_html(job, token), headers={**SECURITY_HEADERS, "Cache-Control": "no-store"}
+        )
         page.set_cookie(cookie, token, httponly=True, samesite="strict")
         return page
 

@@ -41,6 +41,9 @@
 
   // ---- server -----------------------------------------------------------------------
   const photoUrl = (name, what) => `api/photos/${encodeURIComponent(name)}/${what}`;
+  // every request carries the token: the page needs no cookie (a reload uses it)
+  const send = (url, options = {}) =>
+    fetch(url, { ...options, headers: { "X-Vitiseg-Token": config.token, ...options.headers } });
 
   async function checked(response) {
     if (!response.ok) {
@@ -52,7 +55,7 @@
   }
 
   async function fetchRegions(name) {
-    const response = await checked(await fetch(photoUrl(name, "regions")));
+    const response = await checked(await send(photoUrl(name, "regions")));
     const bytes = +response.headers.get("X-Bytes-Per-Pixel");
     const buffer = await response.arrayBuffer();
     return bytes === 2 ? new Uint16Array(buffer) : new Uint32Array(buffer);
@@ -62,8 +65,8 @@
     const regions = fetchRegions(name);  // the slowest: asked for first
     regions.catch(() => {});  // its failure is shown when the photo uses it
     const [blob, maskResponse] = await Promise.all([
-      fetch(photoUrl(name, "image")).then(checked).then((r) => r.blob()),
-      fetch(photoUrl(name, "mask")).then(checked),
+      send(photoUrl(name, "image")).then(checked).then((r) => r.blob()),
+      send(photoUrl(name, "mask")).then(checked),
     ]);
     const W = +maskResponse.headers.get("X-Width"), H = +maskResponse.headers.get("X-Height");
     const mask = new Uint8Array(await maskResponse.arrayBuffer());
@@ -75,7 +78,7 @@
   }
 
   async function refreshList() {
-    const listing = await (await checked(await fetch("api/photos"))).json();
+    const listing = await (await checked(await send("api/photos"))).json();
     state.photos = listing.photos;
     el.list.replaceChildren(...listing.photos.map((p, i) => {
       const option = document.createElement("option");
@@ -391,7 +394,7 @@
     setStatus("saving\u2026");
     const pending = (async () => {
       try {
-        const response = await checked(await fetch(photoUrl(name, "mask"), {
+        const response = await checked(await send(photoUrl(name, "mask"), {
           method: "PUT", body,
           headers: { "Content-Type": "application/octet-stream", "X-Vitiseg-Token": config.token },
         }));
