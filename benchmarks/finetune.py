@@ -79,19 +79,10 @@ def camera_table(args: argparse.Namespace) -> None:
                 scored = [p for p in own if p not in labelled]
                 tuned = train(f"{camera}-k{k}-s{seed}-init", labelled, args.minutes / args.slowdown, seed, str(base))  # fmt: skip
                 scratch = train(f"{camera}-k{k}-s{seed}-imagenet", labelled, args.minutes / args.slowdown, seed)  # fmt: skip
-                every = (
-                    score(
-                        train(
-                            f"{camera}-k{k}-s{seed}-all",
-                            others + labelled,
-                            args.base_minutes / args.slowdown,
-                            seed,
-                        ),
-                        scored,
-                    )  # fmt: skip
-                    if k in args.reference_ks
-                    else None
-                )
+                every = None
+                if k in args.reference_ks:
+                    run = train(f"{camera}-k{k}-s{seed}-all", others + labelled, args.base_minutes / args.slowdown, seed)  # fmt: skip
+                    every = score(run, scored)
                 rows.append((camera, k, seed, score(base, scored), score(tuned, scored),
                              score(scratch, scored), every))  # fmt: skip
                 print(rows[-1], flush=True)

@@ -16,8 +16,9 @@ The token is in the address ``vitiseg label`` prints (as Jupyter does): whoever 
 without it gets neither the page nor a photo. The page's first request sets it as an
 HttpOnly, SameSite=Strict cookie, for a reload; every ``/api`` request must carry the
 header ``X-Vitiseg-Token`` (the page sends it with each) or that cookie, and every request
-that writes the header (a page of another site can neither read the token nor send it). Requests naming another host than
-the one served are refused (a DNS name rebound to 127.0.0.1 cannot reach the page).
+that writes the header (a page of another site can neither read the token nor send it).
+Requests naming another host than the one served are refused (a DNS name rebound to
+127.0.0.1 cannot reach the page).
 """
 
 from __future__ import annotations
@@ -92,11 +93,14 @@ def create_app(job: LabelJob, token: str, hosts: list[str], cookie: str) -> Star
         # the token is ASCII: any other text (a query decodes to any character) fails
         return sent is not None and secrets.compare_digest(sent.encode("utf-8"), expected)
 
+    def admitted(request: Request, *also: str | None) -> bool:
+        """The request carries the token: in its header, its cookie or one of ``also``."""
+        sent = (request.headers.get(TOKEN_HEADER), request.cookies.get(cookie), *also)
+        return any(carries(value) for value in sent)
+
     def authorised(handler):
         async def checked(request: Request) -> Response:
-            if not (
-                carries(request.headers.get(TOKEN_HEADER)) or carries(request.cookies.get(cookie))
-            ):
+            if not admitted(request):
                 return JSONResponse({"error": "missing or wrong token"}, status_code=403)
             return await handler(request)
 
@@ -111,7 +115,7 @@ def create_app(job: LabelJob, token: str, hosts: list[str], cookie: str) -> Star
         return name
 
     async def index(request: Request) -> Response:
-        if not (carries(request.query_params.get("token")) or carries(request.cookies.get(cookie))):
+        if not admitted(request, request.query_params.get("token")):
             return HTMLResponse(NO_TOKEN, status_code=403, headers=SECURITY_HEADERS)
         page = HTMLResponse(
             page_html(job, token), headers={**SECURITY_HEADERS, "Cache-Control": "no-store"}
