@@ -18,6 +18,27 @@ AGROCAM = SHARED / "data" / "agrocam-vine"
 SEED_CODE = SHARED / "seed" / "reference"
 
 
+LAPTOP_STEP_S = 1.29
+"""Seconds a real 2-core AVX2 laptop takes for one training step of `--recipe cpu` (a batch of
+two 416-pixel crops, fp32), and :data:`LAPTOP_VALID_S` for validating one full-HD photo:
+from its 25 epochs in 20 minutes on benchmarks/quality.py's date split (34 steps and 8
+validation photos an epoch: 48 s), shared in the ratio of the two measured side by side
+here (a validation photo costs 0.4 of a step)."""
+LAPTOP_VALID_S = 0.52
+
+
+def laptop_epochs(minutes: float, train_photos: int, valid_photos: int, settings: dict) -> int:
+    """The epochs a real 2-core AVX2 laptop trains in ``minutes`` with a recipe's ``settings``
+    (crops per photo, batch size) on ``train_photos``, validating ``valid_photos`` each.
+
+    Example:
+        >>> laptop_epochs(20, 17, 8, {"crops_per_image": 4, "batch_size": 2})
+        25
+    """
+    steps = -(-train_photos * settings["crops_per_image"] // settings["batch_size"])
+    return max(1, round(minutes * 60 / (steps * LAPTOP_STEP_S + valid_photos * LAPTOP_VALID_S)))
+
+
 def machine() -> str:
     """The CPU flags that decide PyTorch's speed (as `lscpu` shows them), the ISA limits set
     in the environment, and whether vitiseg's ``--precision auto`` takes bf16 here."""

@@ -1,6 +1,6 @@
 """What fine-tuning from a vineyard model buys on a new vineyard, and what more labels buy.
 
-    python benchmarks/finetune.py camera [--cameras ...] [--ks 1 2 4] [--seeds 0 1] [--minutes 5] [--slowdown 2.2]
+    python benchmarks/finetune.py camera [--cameras ...] [--ks 1 2 4] [--seeds 0 1] [--minutes 5]
         For each camera of ../shared/data/agrocam-vine in turn: a starting model trained on
         the two other cameras (--base-minutes), then k labelled photos of the held-out
         camera, trained for --minutes from that model (`--init`) and from ImageNet
@@ -11,18 +11,20 @@
         The learning curve: `--recipe cpu` on n of the 17 training photos of
         benchmarks/quality.py's date split, scored on its validation dates.
 
-Budgets are minutes of the reference CPU: each runs for minutes / --slowdown here (2.2 for
-a 2-core AVX2 laptop under the AVX2 emulation, see docs/training.md). Every figure is a
-validation mIoU at full resolution.
+Budgets are minutes of a real 2-core AVX2 laptop, turned into the number of epochs that
+laptop trains in them (`common.laptop_epochs`): every run is the same on any CPU, and
+another job sharing the CPU only makes it slower. Every figure is a validation mIoU at
+full resolution.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 from pathlib import Path
 
-from common import AGROCAM, ROOT, machine, require
+from common import AGROCAM, ROOT, laptop_epochs, machine, require
 from quality import CLASSES, date_split
 
 from vitiseg.config import TrainConfig
@@ -38,17 +40,18 @@ CAMERAS = ("4j7g2wk9", "79bt3wkh", "7s3a5abm")
 def train(
     name: str, train_pairs: list[Pair], minutes: float, seed: int, init: str | None = None
 ) -> Path:
-    """`--recipe cpu` (or fine-tuning from ``init``) on ``train_pairs`` for ``minutes`` here;
-    two of its own photos stand as validation (training needs one), so the exported model
-    is the epoch best on photos it trains on: near the last one at these budgets."""
+    """`--recipe cpu` (or fine-tuning from ``init``) on ``train_pairs`` for the epochs a laptop
+    trains in ``minutes``; two of its own photos stand as validation (training needs one),
+    so the exported model is the epoch best on photos it trains on: near the last one."""
     from vitiseg.training.fit import train as fit
 
     split = OUT / f"{name}.csv"
     OUT.mkdir(parents=True, exist_ok=True)
-    write_split(
-        split, {"train": train_pairs, "valid": train_pairs[:2], "test": []}, AGROCAM / "labeled"
-    )
-    settings = recipe_settings("cpu") | {"max_time": f"{minutes:.3f}", "seed": seed, "init": init}
+    shown = train_pairs[:2]
+    write_split(split, {"train": train_pairs, "valid": shown, "test": []}, AGROCAM / "labeled")
+    settings = recipe_settings("cpu")
+    epochs = laptop_epochs(minutes, len(train_pairs), len(shown), settings)
+    settings |= {"max_time": None, "epochs": epochs, "seed": seed, "init": init}
     config = TrainConfig(
         name=name, directory=str(AGROCAM / "labeled"), output=str(OUT), classes=5,
         class_names=CLASSES.split(","), split=str(split), **settings,
@@ -72,21 +75,21 @@ def camera_table(args: argparse.Namespace) -> None:
     for camera in args.cameras:
         others = [p for p in pairs if not p.name.startswith(camera)]
         own = [p for p in pairs if p.name.startswith(camera)]
-        base = train(f"base-no-{camera}", others, args.base_minutes / args.slowdown, 0)
+        base = train(f"base-no-{camera}", others, args.base_minutes, 0)
         for seed in args.seeds:
             for k in args.ks:
                 labelled = random.Random(seed).sample(own, k)
                 scored = [p for p in own if p not in labelled]
-                tuned = train(f"{camera}-k{k}-s{seed}-init", labelled, args.minutes / args.slowdown, seed, str(base))  # fmt: skip
-                scratch = train(f"{camera}-k{k}-s{seed}-imagenet", labelled, args.minutes / args.slowdown, seed)  # fmt: skip
+                tuned = train(f"{camera}-k{k}-s{seed}-init", labelled, args.minutes, seed, str(base))  # fmt: skip
+                scratch = train(f"{camera}-k{k}-s{seed}-imagenet", labelled, args.minutes, seed)  # fmt: skip
                 every = None
                 if k in args.reference_ks:
-                    run = train(f"{camera}-k{k}-s{seed}-all", others + labelled, args.base_minutes / args.slowdown, seed)  # fmt: skip
+                    run = train(f"{camera}-k{k}-s{seed}-all", others + labelled, args.base_minutes, seed)  # fmt: skip
                     every = score(run, scored)
                 rows.append((camera, k, seed, score(base, scored), score(tuned, scored),
                              score(scratch, scored), every))  # fmt: skip
                 print(rows[-1], flush=True)
-    print(f"\n{machine()}; fine-tuning {args.minutes:g} min, base and all-camera models {args.base_minutes:g} min (reference CPU), run here for budget / {args.slowdown:g}")  # fmt: skip
+    print(f"\n{machine()}; fine-tuning {args.minutes:g}, base and all-camera models {args.base_minutes:g} laptop-minutes")  # fmt: skip
     print(
         f"{'camera':10}{'k':>3}{'seed':>5}{'base alone':>11}{'from base':>10}{'ImageNet':>9}{'all cameras':>12}{'ratio':>7}"
     )
@@ -103,13 +106,14 @@ def learning_curve(args: argparse.Namespace) -> None:
     for count in args.counts:
         for seed in args.seeds:
             chosen = random.Random(seed).sample(split["train"], count)
-            run = train(f"curve-n{count}-s{seed}", chosen, args.minutes / args.slowdown, seed)
-            rows.append((count, seed, score(run, split["valid"])))
+            run = train(f"curve-n{count}-s{seed}", chosen, args.minutes, seed)
+            epochs = len(json.loads(Run.open(run).history.read_text()))
+            rows.append((count, seed, epochs, score(run, split["valid"])))
             print(rows[-1], flush=True)
-    print(f"\n{machine()}; {args.minutes:g} min of the reference CPU, run here for budget / {args.slowdown:g}")  # fmt: skip
-    print(f"{'photos':>6}{'seed':>5}{'mIoU':>7}")
-    for count, seed, miou in rows:
-        print(f"{count:6d}{seed:5d}{miou:7.3f}")
+    print(f"\n{machine()}; {args.minutes:g} laptop-minutes")
+    print(f"{'photos':>6}{'seed':>5}{'epochs':>7}{'mIoU':>7}")
+    for count, seed, epochs, miou in rows:
+        print(f"{count:6d}{seed:5d}{epochs:7d}{miou:7.3f}")
 
 
 def main() -> None:
@@ -129,7 +133,6 @@ def main() -> None:
         "--minutes", type=float, default=None, help="fine-tuning (5) or curve (20) budget"
     )
     parser.add_argument("--base-minutes", type=float, default=20.0)
-    parser.add_argument("--slowdown", type=float, default=1.0)
     args = parser.parse_args()
     require(AGROCAM / "labeled")
     if args.table == "camera":
