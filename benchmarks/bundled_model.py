@@ -26,7 +26,7 @@ from vitiseg.config import TrainConfig
 from vitiseg.run import Run
 from vitiseg.training.recipes import recipe_settings
 
-EPOCHS = 60
+EPOCHS = 80
 SEED = 2024
 OUT = ROOT / "runs" / "bundled_model"
 
