@@ -41,7 +41,7 @@ def train(
     name: str, train_pairs: list[Pair], minutes: float, seed: int, init: str | None = None
 ) -> Path:
     """`--recipe cpu` (or fine-tuning from ``init``) on ``train_pairs`` for the epochs a laptop
-    trains in ``minutes``; two of its own photos stand as validation (training needs one),
+    trains in ``minutes``; up to two of its own photos stand as validation (training needs one),
     so the exported model is the epoch best on photos it trains on: near the last one."""
     from vitiseg.training.fit import train as fit
 
