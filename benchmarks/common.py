@@ -23,8 +23,8 @@ LAPTOP_STEP_S = 1.29
 two 416-pixel crops, fp32), and :data:`LAPTOP_VALID_S` for validating one full-HD photo:
 from its 25 epochs in 20 minutes on benchmarks/quality.py's date split (34 steps and 8
 validation photos an epoch: 48 s; the project's laptop calibration, against which the AVX2
-emulation trained 28 epochs with --slowdown 1.75 on an AMX host), shared in the ratio of the two measured side by side
-here (a validation photo costs 0.4 of a step)."""
+emulation trained 28 epochs with --slowdown 1.75 on an AMX host), shared in the ratio of the
+two measured side by side here (a validation photo costs 0.4 of a step)."""
 LAPTOP_VALID_S = 0.52
 
 
