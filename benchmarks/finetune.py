@@ -11,10 +11,11 @@
         The learning curve: `--recipe cpu` on n of the 17 training photos of
         benchmarks/quality.py's date split, scored on its validation dates.
 
-Budgets are minutes of a real 2-core AVX2 laptop, turned into the number of epochs that
-laptop trains in them (`common.laptop_epochs`): every run is the same on any CPU, and
-another job sharing the CPU only makes it slower. Every figure is a validation mIoU at
-full resolution.
+Runs already finished with the same settings and photos are reused (delete
+runs/bench_finetune/NAME to train one again). Budgets are minutes of a real 2-core AVX2
+laptop, turned into the number of epochs that laptop trains in them
+(`common.laptop_epochs`): every run is the same on any CPU, and another job sharing the
+CPU only makes it slower. Every figure is a validation mIoU at full resolution.
 """
 
 from __future__ import annotations
@@ -56,7 +57,23 @@ def train(
         name=name, directory=str(AGROCAM / "labeled"), output=str(OUT), classes=5,
         class_names=CLASSES.split(","), split=str(split), **settings,
     )  # fmt: skip
+    if finished(OUT / name, config, split):
+        print(f"{name}: reusing the finished run of the same settings", flush=True)
+        return OUT / name
     return fit(config, overwrite=True).root
+
+
+def finished(root: Path, config: TrainConfig, split: Path) -> bool:
+    """True if ``root`` holds a run of ``config`` on the photos of ``split`` that trained
+    all its epochs (an interrupted table is picked up where it stopped)."""
+    if not (root / "model.safetensors").exists():
+        return False
+    run = Run.open(root)
+    return (
+        run.config == config
+        and run.split_file.read_text() == split.read_text()
+        and len(json.loads(run.history.read_text())) == config.epochs
+    )
 
 
 def score(run: Path, pairs: list[Pair]) -> float:
