@@ -30,7 +30,7 @@ bench: install
 	$(BIN)/python benchmarks/train_speed.py
 
 # the bundled vineyard model: its recipe scored on the date split (the card's figures),
-# then trained on every labelled photo (needs ../shared/data; about an hour on 2 cores)
+# then trained on every labelled photo (needs ../shared/data; about an hour each on 2 cores)
 model: install
 	cd benchmarks && ../$(BIN)/python bundled_model.py --date-split
 	cd benchmarks && ../$(BIN)/python bundled_model.py

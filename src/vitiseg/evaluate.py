@@ -75,8 +75,6 @@ def _row(confusion: np.ndarray, k: float, leaf: int | None) -> dict:
         for c in range(confusion.shape[0])
     }
     if leaf is None:  # no class is leaf: no leaf cover nor LAI estimate
-        for column in ("Leaf cover", "LAI estimate"):
-            row[(column, "Predicted")] = row[(column, "True")] = float("nan")
         return row
     row[("Leaf cover", "Predicted")] = predicted_cover[leaf]
     row[("Leaf cover", "True")] = true_cover[leaf]
@@ -184,18 +182,17 @@ def _summary(
         "k": k,
         "per_class": per_class,
         "mean": {metric: _number(values.nanmean()) for metric, values in figures.items()},
-        "leaf_cover_mae": _number(
-            (per_image[("Leaf cover", "Predicted")] - per_image[("Leaf cover", "True")])
-            .abs()
-            .mean()
-        ),
-        "lai_mae": _number(
-            (per_image[("LAI estimate", "Predicted")] - per_image[("LAI estimate", "True")])
-            .abs()
-            .mean()
-        ),
+        "leaf_cover_mae": _mae(per_image, "Leaf cover"),
+        "lai_mae": _mae(per_image, "LAI estimate"),
         "confusion": total.tolist(),
     }
+
+
+def _mae(per_image: pd.DataFrame, label: str) -> float | None:
+    """Mean |predicted - true| of a column pair; None where the model has no such column."""
+    if (label, "True") not in per_image:
+        return None
+    return _number((per_image[(label, "Predicted")] - per_image[(label, "True")]).abs().mean())
 
 
 def _number(value) -> float | None:

@@ -59,3 +59,34 @@ def test_train_then_evaluate_writes_every_file_on_five_classes(tmp_path: Path):
 
     with Image.open(next((out / "Predictions" / "five").iterdir())) as panel:
         assert panel.size == (3 * 1920, 1080)
+
+
+def test_a_model_without_a_leaf_class_is_scored_without_leaf_traits(tmp_path: Path, capsys):
+    import torch
+    from PIL import Image
+
+    from vitiseg.engine.network import ModelInfo, ModelSpec, build_model, export_model
+
+    spec = ModelSpec(encoder="resnet18", classes=2, decoder_channels=(16, 16, 16, 16, 16))
+    torch.manual_seed(0)
+    export_model(build_model(spec), ModelInfo(spec, ["background", "stem"]), tmp_path / "stems")
+    data = tmp_path / "data"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        Image.fromarray(rng.integers(0, 255, (64, 96, 3), dtype=np.uint8)).save(data / f"c{i}.jpg")
+        mask = np.zeros((64, 96), np.uint8)
+        mask[:, 40:56] = 1  # a stem down the middle
+        Image.fromarray(mask).save(data / f"c{i}_bin.png")
+    out = tmp_path / "eval"
+    code = main(["evaluate", "--model", str(tmp_path / "stems"), "-d", str(data), "-o", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert printed.count("no class named leaf") == 1
+    for leaf_figure in ("leaf cover MAE", "Canopy height", "Porosity", "Leaf hue"):
+        assert leaf_figure not in printed
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["leaf_cover_mae"] is None and summary["traits"] == {}
+    assert summary["per_class"]["stem"]["IoU"] is not None
+    test = read_test_csv(out / "Test_stems.csv")
+    assert not {"Leaf cover", "Canopy height", "Porosity"} & set(test.columns.levels[0])

@@ -1,4 +1,5 @@
-"""The vineyard model that ships with vitiseg: its file against its card, and its use."""
+"""The vineyard model that ships with vitiseg: its file against its card, and its use
+(with no network, and none of the optional extras or dev tools importable)."""
 
 import json
 import shutil
@@ -23,6 +24,9 @@ def refuse(*args, **kwargs):
     raise OSError("network used")
 socket.socket.connect = refuse
 socket.create_connection = refuse
+for extra in ("onnx", "onnxruntime", "onnxscript", "pycocotools", "label_studio_converter",
+              "playwright", "efficientnet_lite_pytorch", "pytest"):
+    sys.modules[extra] = None  # the optional extras and dev tools: as if not installed
 from vitiseg.cli import main
 sys.exit(main(sys.argv[1:]))
 """
@@ -66,7 +70,7 @@ def test_a_damaged_bundled_model_is_refused(tmp_path: Path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_predict_without_a_model_uses_the_bundled_one_with_no_network(tmp_path: Path):
+def test_predict_without_a_model_uses_the_bundled_one_with_no_network_nor_extras(tmp_path: Path):
     from vitiseg.data.synthetic import draw_vineyard
 
     Image.fromarray(draw_vineyard(320, 192, seed=3).photo).save(tmp_path / "vine.jpg")
@@ -96,3 +100,10 @@ def test_a_season_of_field_photos_needs_no_model_option(tmp_path: Path):
     assert days["camera"].nunique() == 3 and cover.dropna().between(0, 1).all()
     page = (tmp_path / "S" / "report.html").read_text()
     assert "No measured trait errors" not in page  # the bundled model's travel with it
+
+
+def test_a_folder_named_vineyard_here_is_taken_and_the_error_says_why(tmp_path: Path, monkeypatch):
+    (tmp_path / "vineyard").mkdir()
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(WeightsError, match="takes the place of the bundled model"):
+        vitiseg.load("vineyard")

@@ -27,15 +27,27 @@ def true_and_predicted(
     roles: Roles,
     class_names: list[str],
 ) -> dict:
-    """``{(label, "True"): value, (label, "Predicted"): value}`` for every compared trait."""
+    """``{(label, "True"): value, (label, "Predicted"): value}`` for every compared trait
+    the classes allow (:func:`compared_traits`)."""
     true = traits.photo_traits(truth, image, roles, class_names)
     predicted = traits.photo_traits(prediction, image, roles, class_names)
     row = {}
-    for column in COMPARED:
+    for column in compared_traits(roles):
         label = BY_NAME[column].title
         row[(label, "True")] = true[column]
         row[(label, "Predicted")] = predicted[column]
     return row
+
+
+def compared_traits(roles: Roles) -> tuple[str, ...]:
+    """The compared traits of a model with these roles: none of a role no class plays
+    (grape stems: no leaf, so no canopy height, porosity nor leaf hue).
+
+    Example:
+        >>> compared_traits(Roles(leaf=None, inter_row=2))
+        ('inter_row_hue',)
+    """
+    return tuple(c for c in COMPARED if getattr(roles, BY_NAME[c].role) is not None)
 
 
 def difference(predicted: pd.Series, true: pd.Series, circular: bool) -> pd.Series:

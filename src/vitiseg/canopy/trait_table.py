@@ -37,6 +37,9 @@ class Trait:
     bounds: tuple[float | None, float | None] = (None, None)
     """The values it can take (None: no bound on that side); forecasts and their bands
     stay inside them."""
+    role: str = "leaf"
+    """The class it is measured on, a :class:`vitiseg.canopy.roles.Roles` field: a model
+    with no class in that role has no such trait."""
     base: float | None = None
     """Its value on bare vines, before bud-break, where that is known (leaf cover and the
     LAI estimate: 0): transition levels are dated against it. None: against the curve's
@@ -60,7 +63,8 @@ TRAITS = (
     Trait("porosity", "Porosity", "porosity (share of gaps)", tolerance=0.05, bounds=SHARE),
     Trait("porosity_rule", "Porosity rule", "porosity base line", daily=False, compared=False),
     Trait("leaf_hue", "Leaf hue", "leaf hue (deg)", circular=True, tolerance=HUE_TOLERANCE),
-    Trait("inter_row_hue", "Inter-row hue", "inter-row hue (deg)", circular=True, tolerance=HUE_TOLERANCE),
+    Trait("inter_row_hue", "Inter-row hue", "inter-row hue (deg)", circular=True, tolerance=HUE_TOLERANCE,
+          role="inter_row"),
     Trait("leaf_gcc", "Leaf gcc", "leaf gcc (mean)", transitions=True, bounds=SHARE),
     Trait("leaf_gcc_p90", "Leaf gcc p90", "leaf gcc (90th pct)", bounds=SHARE),
 )  # fmt: skip

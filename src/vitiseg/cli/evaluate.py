@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from vitiseg.canopy.roles import roles_note
 from vitiseg.cli import model_options as m
 from vitiseg.cli import options as o
 from vitiseg.cli.inference import (
@@ -22,9 +23,9 @@ def print_summary(summary: dict) -> None:
     for name, figures in summary["per_class"].items():
         iou = figures["IoU"]
         print(f"  {name:<16} IoU {'n/a' if iou is None else f'{iou:.3f}'}")
-    print(
-        f"  mean IoU {summary['mean']['IoU']:.3f}; leaf cover MAE {summary['leaf_cover_mae']:.3f}"
-    )
+    cover_mae = summary["leaf_cover_mae"]
+    cover = "" if cover_mae is None else f"; leaf cover MAE {cover_mae:.3f}"
+    print(f"  mean IoU {summary['mean']['IoU']:.3f}{cover}")
     if summary.get("traits"):
         from vitiseg.canopy.trait_accuracy import summary_lines  # pandas: not at --help time
 
@@ -101,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
         args.model or args.run, inference_options(args), args.leaf_class, args.k,
         role_classes(args), args.backend,
     )  # fmt: skip
+    if note := roles_note(model.roles, model.class_names):
+        print(f"note: {note}")
     print(f"backend: {model.engine.name} ({model.engine.reason})")
     class_map_text = args.class_map or (run.config.class_map if run else None)
     class_map = parse_class_map(class_map_text, model.classes)

@@ -77,7 +77,8 @@ def add_canopy_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--leaf-class",
         type=o.number(int, AT_LEAST_0),
-        help="class counted as leaf (default: the class named leaf, else 1)",
+        help="class counted as leaf (default: the class named leaf; 1 for a model whose classes "
+        "have no names; none for named classes without a leaf: no leaf traits then)",
     )
     p.add_argument(
         "--k",

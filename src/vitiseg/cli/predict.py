@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     if args.model is None and shard.rank == 0:
         print(m.bundled_note())
     model = open_model(args.device)
-    if note := roles_note(model.roles, model.class_names):
+    if shard.rank == 0 and (note := roles_note(model.roles, model.class_names)):
         print(f"note: {note}")
     print(f"backend: {model.engine.name} ({model.engine.reason})")
     photos = every_photo()

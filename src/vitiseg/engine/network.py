@@ -260,9 +260,15 @@ def resolve_model_dir(path: str | Path) -> Path:
     path = Path(path)
     directory = path.parent if path.is_file() else path
     if not (directory / "model.json").is_file() or not (directory / "model.safetensors").is_file():
+        shadowed = (
+            f"; this {bundled.NAME} here takes the place of the bundled model: run from "
+            "another folder to use that one"
+            if str(path) == bundled.NAME
+            else ""
+        )
         raise WeightsError(
             f"{path}: no exported model here (expected model.safetensors and model.json, "
-            "written at the end of `vitiseg train`)"
+            f"written at the end of `vitiseg train`){shadowed}"
         )
     return directory
 
