@@ -166,7 +166,12 @@ def evaluate(
 
 
 def _summary(
-    total: np.ndarray, per_image: pd.DataFrame, class_names: list[str], leaf: int, k: float, n: int
+    total: np.ndarray,
+    per_image: pd.DataFrame,
+    class_names: list[str],
+    leaf: int | None,
+    k: float,
+    n: int,
 ) -> dict:
     cm = torch.from_numpy(total)
     figures = {"IoU": metrics.iou(cm), "Precision": metrics.precision(cm), "Recall": metrics.recall(cm),

@@ -42,7 +42,7 @@ def test_a_one_class_model_has_no_leaf_to_measure():
 def test_note_says_porosity_falls_back_without_pipe_or_trunk():
     note = roles_note(Roles(leaf=1), ["background", "leaf", "wood"])
     assert "porosity is measured down to the bottom of the leaves" in note
-    assert "inter_row_hue stays empty" in note
+    assert "no inter_row_hue" in note
     assert roles_note(FIVE, NAMES) is None
 
 
@@ -50,5 +50,5 @@ def test_names_without_a_leaf_give_no_leaf_class():
     assert leaf_class_index(["background", "stem"]) is None
     roles = roles_from_names(["background", "stem"])
     assert roles.leaf is None
-    assert "no class named leaf: leaf cover, LAI estimate, canopy height, porosity, leaf hue and gcc stay empty" in roles_note(roles, ["background", "stem"])  # fmt: skip
+    assert "no class named leaf: no leaf cover, LAI estimate, canopy height, porosity, leaf hue and gcc" in roles_note(roles, ["background", "stem"])  # fmt: skip
     assert roles_from_names(["background", "stem"], leaf_class=1).leaf == 1  # named by hand

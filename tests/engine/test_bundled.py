@@ -107,3 +107,6 @@ def test_a_folder_named_vineyard_here_is_taken_and_the_error_says_why(tmp_path: 
     monkeypatch.chdir(tmp_path)
     with pytest.raises(WeightsError, match="takes the place of the bundled model"):
         vitiseg.load("vineyard")
+    monkeypatch.chdir(tmp_path / "vineyard")  # ./vineyard is a path, and there is none here
+    with pytest.raises(WeightsError, match=r"no exported model here \(expected [^;]*$"):
+        vitiseg.load("./vineyard")

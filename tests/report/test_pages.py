@@ -319,3 +319,19 @@ def test_season_page_shows_curves_transitions_and_dropped_photos(browser, tmp_pa
         for _, rows in season.groupby("camera")
     )
     assert long_gaps > 0 and len(page.query_selector_all("#gaps tr")) == long_gaps + 1
+
+
+def test_season_page_of_a_model_with_no_compared_trait_says_so(tmp_path):
+    from vitiseg.report.page import Page
+    from vitiseg.report.season_page import _model_traits
+
+    stems = tmp_path / "stems"
+    stems.mkdir()
+    (stems / "summary.json").write_text(json.dumps({"traits": {}}))
+    page = Page(tmp_path, "season")
+    assert _model_traits({"model": str(stems)}, page) is None
+    assert "none of the classes its traits are compared on" in page.notes[0]
+    (stems / "summary.json").unlink()  # not evaluated: the advice to evaluate it
+    page = Page(tmp_path, "season")
+    _model_traits({"model": str(stems)}, page)
+    assert "`vitiseg evaluate RUN` measures them" in page.notes[0]

@@ -140,16 +140,16 @@ def roles_from_names(
 
 
 def roles_note(roles: Roles, class_names: list[str]) -> str | None:
-    """One line for the user where some trait falls back or stays empty, else None."""
+    """One line for the user where some trait falls back or is not measured, else None."""
     notes = []
     if roles.leaf is None:
-        notes.append(f"no class named leaf: {LEAF_TRAITS} stay empty (--leaf-class N names one)")
+        notes.append(f"no class named leaf: no {LEAF_TRAITS} (--leaf-class N names one)")
     elif roles.base_rule == "leaf-bottom":
         notes.append(
             "no pipe or trunk class: porosity is measured down to the bottom of the leaves"
         )
     if roles.inter_row is None:
-        notes.append("no inter-row class: inter_row_hue stays empty")
+        notes.append("no inter-row class: no inter_row_hue")
     if not notes:
         return None
     return f"classes {', '.join(class_names)}: " + "; ".join(notes)

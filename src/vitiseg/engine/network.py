@@ -257,13 +257,14 @@ def resolve_model_dir(path: str | Path) -> Path:
     ``vineyard`` (:mod:`vitiseg.engine.bundled`: the model that ships with vitiseg)."""
     if bundled.names_bundled(path):
         return bundled.bundled_folder()
+    named_like_bundled = str(path) == bundled.NAME  # and exists: names_bundled said no
     path = Path(path)
     directory = path.parent if path.is_file() else path
     if not (directory / "model.json").is_file() or not (directory / "model.safetensors").is_file():
         shadowed = (
             f"; this {bundled.NAME} here takes the place of the bundled model: run from "
             "another folder to use that one"
-            if str(path) == bundled.NAME
+            if named_like_bundled
             else ""
         )
         raise WeightsError(

@@ -82,6 +82,12 @@ def _model_traits(facts: dict, page: Page) -> list[dict] | None:
     if not facts.get("model"):
         return None
     summary = read_json(Run(Path(facts["model"])).summary)
+    if summary and summary.get("traits") == {}:
+        page.notes.append(
+            f"The model {facts['model']} has none of the classes its traits are compared on "
+            "(no leaf, no inter-row): no trait error was measured."
+        )
+        return None
     if not summary or not summary.get("traits"):
         page.notes.append(
             f"No measured trait errors for the model {facts['model']} (its run folder has no "
