@@ -10,6 +10,7 @@ src/vitiseg/models/vineyard/ with model.json and card.json (checksum, training f
     python benchmarks/bundled_model.py --date-split         # the card's validation figure:
         # the same training on benchmarks/quality.py's training dates only, scored on its
         # validation dates (prints the validation mIoU of every epoch)
+    python benchmarks/bundled_model.py --date-split --seed 2025   # another seed, beside it
 """
 
 from __future__ import annotations
@@ -102,7 +103,9 @@ def main() -> None:
 
     started = time.monotonic()
     if args.date_split:
-        run = train(config("date_split", date_split(OUT), args.epochs, args.seed), overwrite=True)
+        # another seed trains beside the card's run, not over it
+        name = "date_split" if args.seed == SEED else f"date_split-seed{args.seed}"
+        run = train(config(name, date_split(OUT), args.epochs, args.seed), overwrite=True)
     else:
         run = train(config("all_photos", all_photos_split(OUT), args.epochs, args.seed),
                     overwrite=True)  # fmt: skip
