@@ -53,6 +53,8 @@ def train(
     settings = recipe_settings("cpu")
     epochs = laptop_epochs(minutes, len(train_pairs), len(shown), settings)
     settings |= {"max_time": None, "epochs": epochs, "seed": seed, "init": init}
+    if init:  # its weights replace ImageNet's, as the run's config.yaml records
+        settings["encoder_weights"] = "none"
     config = TrainConfig(
         name=name, directory=str(AGROCAM / "labeled"), output=str(OUT), classes=5,
         class_names=CLASSES.split(","), split=str(split), **settings,
