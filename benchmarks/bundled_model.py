@@ -11,6 +11,7 @@ src/vitiseg/models/vineyard/ with model.json and card.json (checksum, training f
         # the same training on benchmarks/quality.py's training dates only, scored on its
         # validation dates (prints the validation mIoU of every epoch)
     python benchmarks/bundled_model.py --date-split --seed 2025   # another seed, beside it
+    python benchmarks/bundled_model.py --date-split --learning-rate 5e-4   # another rate, beside it
 """
 
 from __future__ import annotations
@@ -32,9 +33,14 @@ SEED = 2024
 OUT = ROOT / "runs" / "bundled_model"
 
 
-def config(name: str, split: Path, epochs: int, seed: int) -> TrainConfig:
-    """The CPU recipe, on a fixed number of epochs instead of a time budget."""
+def config(
+    name: str, split: Path, epochs: int, seed: int, learning_rate: float | None = None
+) -> TrainConfig:
+    """The CPU recipe, on a fixed number of epochs instead of a time budget (and another
+    peak learning rate if given)."""
     settings = recipe_settings("cpu") | {"max_time": None, "epochs": epochs}
+    if learning_rate is not None:
+        settings["learning_rate"] = learning_rate
     return TrainConfig(
         name=name, directory=str(AGROCAM / "labeled"), output=str(OUT), classes=5,
         class_names=CLASSES.split(","), split=str(split), seed=seed, **settings,
@@ -95,9 +101,13 @@ def main() -> None:
     )
     parser.add_argument("--epochs", type=int, default=EPOCHS)
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--learning-rate", type=float, default=None,
+                        help="with --date-split: measure another peak rate than the recipe's")  # fmt: skip
     parser.add_argument("--date-split", action="store_true",
                         help="train on the training dates only and score the validation dates")  # fmt: skip
     args = parser.parse_args()
+    if args.learning_rate is not None and not args.date_split:
+        parser.error("--learning-rate measures a rate on the date split: add --date-split")
     require(AGROCAM / "labeled")
     from vitiseg.training.fit import train
 
@@ -105,7 +115,10 @@ def main() -> None:
     if args.date_split:
         # another seed trains beside the card's run, not over it
         name = "date_split" if args.seed == SEED else f"date_split-seed{args.seed}"
-        run = train(config(name, date_split(OUT), args.epochs, args.seed), overwrite=True)
+        if args.learning_rate is not None:
+            name += f"-lr{args.learning_rate:g}"
+        split = date_split(OUT)
+        run = train(config(name, split, args.epochs, args.seed, args.learning_rate), overwrite=True)
     else:
         run = train(config("all_photos", all_photos_split(OUT), args.epochs, args.seed),
                     overwrite=True)  # fmt: skip
