@@ -117,8 +117,8 @@ def main() -> None:
         name = "date_split" if args.seed == SEED else f"date_split-seed{args.seed}"
         if args.learning_rate is not None:
             name += f"-lr{args.learning_rate:g}"
-        split = date_split(OUT)
-        run = train(config(name, split, args.epochs, args.seed, args.learning_rate), overwrite=True)
+        settings = config(name, date_split(OUT), args.epochs, args.seed, args.learning_rate)
+        run = train(settings, overwrite=True)
     else:
         run = train(config("all_photos", all_photos_split(OUT), args.epochs, args.seed),
                     overwrite=True)  # fmt: skip
